@@ -1,0 +1,443 @@
+//! The settings model (`/etc/pxe-kit/pxe-kit.yaml`): parsing, defaults and validation.
+//!
+//! Everything a user can type ends up here and is validated before anything is touched, so a
+//! bad value is a one-line error naming the value and the fix, never a broken daemon config.
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use anyhow::{bail, Context, Result};
+use ipnet::Ipv4Net;
+use serde::{Deserialize, Serialize};
+
+use crate::cli::LauncherArg;
+
+pub const DEFAULT_CONFIG: &str = "/etc/pxe-kit/pxe-kit.yaml";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Provisioning interface: the only one dhcpd serves and the firewall opens.
+    pub interface: String,
+    pub server_ip: Ipv4Addr,
+    pub subnet: Ipv4Net,
+    pub range: Pool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub router: Option<Ipv4Addr>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<Ipv4Addr>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub domain_search: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_offset: Option<i32>,
+    /// Seconds; dhcpd's max-lease-time is twice this.
+    #[serde(default = "default_lease_time")]
+    pub lease_time: u32,
+    /// dhcpd pings an address before offering it; off saves ~1 s per offer on labs.
+    #[serde(default = "default_true")]
+    pub ping_check: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tftp_launcher: Option<LauncherArg>,
+    /// Override of the distribution's TFTP root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tftp_root: Option<PathBuf>,
+    /// Override of the directory httpd serves images from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub boot: Boot,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Boot {
+    /// Menu timeout in tenths of a second (pxelinux's unit).
+    #[serde(default = "default_timeout")]
+    pub timeout: u32,
+    #[serde(default = "default_title")]
+    pub title: String,
+    /// Image booted when the menu times out; `local` boots the local disk.
+    #[serde(default = "default_entry")]
+    pub default: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial: Option<Serial>,
+}
+
+impl Default for Boot {
+    fn default() -> Self {
+        Boot {
+            timeout: default_timeout(),
+            title: default_title(),
+            default: default_entry(),
+            serial: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Serial {
+    pub port: u8,
+    pub baud: u32,
+}
+
+impl FromStr for Serial {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let (p, b) = s
+            .split_once(',')
+            .with_context(|| format!("serial {s:?}: expected PORT,BAUD such as 0,115200"))?;
+        let port = p
+            .trim()
+            .parse()
+            .with_context(|| format!("serial {s:?}: port {p:?} is not a number 0-3"))?;
+        let baud = b
+            .trim()
+            .parse()
+            .with_context(|| format!("serial {s:?}: baud {b:?} is not a number such as 115200"))?;
+        Ok(Serial { port, baud })
+    }
+}
+
+/// The dynamic pool, written `FIRST-LAST` in YAML and on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Pool {
+    pub start: Ipv4Addr,
+    pub end: Ipv4Addr,
+}
+
+impl FromStr for Pool {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let (a, b) = s.split_once('-').with_context(|| {
+            format!("range {s:?}: expected FIRST-LAST such as 10.0.0.100-10.0.0.200")
+        })?;
+        Ok(Pool {
+            start: parse_ip("range start", a.trim())?,
+            end: parse_ip("range end", b.trim())?,
+        })
+    }
+}
+
+impl TryFrom<String> for Pool {
+    type Error = anyhow::Error;
+    fn try_from(s: String) -> Result<Self> {
+        s.parse()
+    }
+}
+
+impl From<Pool> for String {
+    fn from(p: Pool) -> String {
+        p.to_string()
+    }
+}
+
+impl fmt::Display for Pool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.start, self.end)
+    }
+}
+
+impl Pool {
+    pub fn contains(&self, ip: Ipv4Addr) -> bool {
+        self.start <= ip && ip <= self.end
+    }
+}
+
+fn default_lease_time() -> u32 {
+    3600
+}
+fn default_true() -> bool {
+    true
+}
+fn default_timeout() -> u32 {
+    50
+}
+fn default_title() -> String {
+    "pxe-kit network boot".into()
+}
+fn default_entry() -> String {
+    "local".into()
+}
+
+pub fn parse_ip(what: &str, s: &str) -> Result<Ipv4Addr> {
+    s.parse()
+        .map_err(|_| anyhow::anyhow!("{what} {s:?} is not an IPv4 address; write it like 10.0.0.1"))
+}
+
+pub fn parse_subnet(s: &str) -> Result<Ipv4Net> {
+    let net: Ipv4Net = s.parse().map_err(|_| {
+        anyhow::anyhow!("subnet {s:?} is not in CIDR form; write it like 10.0.0.0/24")
+    })?;
+    if net.addr() != net.network() {
+        bail!(
+            "subnet {s:?} has host bits set; did you mean {}/{}?",
+            net.network(),
+            net.prefix_len()
+        );
+    }
+    Ok(net)
+}
+
+/// Names pxe-kit places into config files and file names: labels, interfaces, images.
+pub fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
+fn valid_interface(s: &str) -> bool {
+    // Linux allows most bytes in interface names; we accept the ones that are safe in every
+    // file we write them into (systemd command lines, dhcpd arguments, firewall rules).
+    !s.is_empty()
+        && s.len() <= 15
+        && s != "."
+        && s != ".."
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:@".contains(c))
+}
+
+fn valid_domain(s: &str) -> bool {
+    s.len() <= 253
+        && s.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}
+
+/// Paths pxe-kit writes into configs unquoted or quoted: absolute, no spaces or quotes.
+pub fn valid_abs_path(p: &Path) -> bool {
+    let s = p.to_string_lossy();
+    s.starts_with('/')
+        && !s.split('/').any(|c| c == "..")
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/-_.+".contains(c))
+}
+
+impl Config {
+    pub fn load(path: &Path, text: &str) -> Result<Config> {
+        let cfg: Config = serde_yaml::from_str(text).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: {}; fix the file or run `pxe-kit init` with flags",
+                path.display(),
+                e.to_string().replace('\n', " ")
+            )
+        })?;
+        cfg.validate()
+            .with_context(|| format!("{}", path.display()))?;
+        Ok(cfg)
+    }
+
+    pub fn to_yaml(&self) -> String {
+        let body = serde_yaml::to_string(self).expect("config serialises");
+        format!("# pxe-kit settings. Edit and run `pxe-kit init` again to apply.\n{body}")
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        if !valid_interface(&self.interface) {
+            bail!(
+                "interface {:?} is not a valid interface name; use letters, digits and -_.: (at most 15)",
+                self.interface
+            );
+        }
+        let net = self.subnet;
+        if net.addr() != net.network() {
+            bail!(
+                "subnet {net} has host bits set; use {}/{}",
+                net.network(),
+                net.prefix_len()
+            );
+        }
+        if net.prefix_len() > 30 {
+            bail!("subnet {net} is too small for a DHCP pool; use a /30 or larger");
+        }
+        let host = |what: &str, ip: Ipv4Addr| -> Result<()> {
+            if !net.contains(&ip) {
+                bail!("{what} {ip} is outside subnet {net}; pick an address inside it");
+            }
+            if ip == net.network() || ip == net.broadcast() {
+                bail!(
+                    "{what} {ip} is the network or broadcast address of {net}; pick a host address"
+                );
+            }
+            Ok(())
+        };
+        host("server address", self.server_ip)?;
+        host("range start", self.range.start)?;
+        host("range end", self.range.end)?;
+        if self.range.start > self.range.end {
+            bail!(
+                "range {} is reversed; write the lower address first",
+                self.range
+            );
+        }
+        if self.range.contains(self.server_ip) {
+            bail!(
+                "server address {} is inside the range {}; move the range or the address",
+                self.server_ip,
+                self.range
+            );
+        }
+        if let Some(r) = self.router {
+            host("router", r)?;
+            if self.range.contains(r) {
+                bail!(
+                    "router {r} is inside the range {}; move the range",
+                    self.range
+                );
+            }
+        }
+        for d in &self.dns {
+            if d.is_unspecified() || d.is_broadcast() || d.is_multicast() {
+                bail!("DNS server {d} is not a usable unicast address");
+            }
+        }
+        for d in &self.domain_search {
+            if !valid_domain(d) {
+                bail!("search domain {d:?} is not a valid DNS name; use labels of letters, digits and -");
+            }
+        }
+        if let Some(t) = self.time_offset {
+            if !(-43200..=50400).contains(&t) {
+                bail!("time offset {t} is outside -43200..50400 seconds (UTC-12 to UTC+14)");
+            }
+        }
+        if !(60..=604800).contains(&self.lease_time) {
+            bail!(
+                "lease_time {} is outside 60..604800 seconds",
+                self.lease_time
+            );
+        }
+        for (what, p) in [("tftp_root", &self.tftp_root), ("http_dir", &self.http_dir)] {
+            if let Some(p) = p {
+                if !valid_abs_path(p) || p == Path::new("/") {
+                    bail!(
+                        "{what} {:?} must be an absolute path of letters, digits and /-_.+ (not /)",
+                        p
+                    );
+                }
+            }
+        }
+        let b = &self.boot;
+        if b.timeout > 36000 {
+            bail!(
+                "boot.timeout {} is over an hour (unit: tenths of a second)",
+                b.timeout
+            );
+        }
+        if b.title.is_empty() || b.title.len() > 80 || b.title.chars().any(|c| c.is_control()) {
+            bail!(
+                "boot.title {:?} must be one line of at most 80 characters",
+                b.title
+            );
+        }
+        if b.default != "local" && !valid_name(&b.default) {
+            bail!("boot.default {:?} is not an image name; use `local` or an image from `pxe-kit images`", b.default);
+        }
+        if let Some(s) = b.serial {
+            if s.port > 3 {
+                bail!("serial port {} is not 0-3 (ttyS0-ttyS3)", s.port);
+            }
+            if ![9600, 19200, 38400, 57600, 115200].contains(&s.baud) {
+                bail!(
+                    "serial baud {} is not one of 9600 19200 38400 57600 115200",
+                    s.baud
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn good() -> Config {
+        Config {
+            interface: "ens4".into(),
+            server_ip: "10.0.0.1".parse().unwrap(),
+            subnet: "10.0.0.0/24".parse().unwrap(),
+            range: "10.0.0.100-10.0.0.200".parse().unwrap(),
+            router: None,
+            dns: vec![],
+            domain_search: vec![],
+            time_offset: None,
+            lease_time: 3600,
+            ping_check: true,
+            tftp_launcher: None,
+            tftp_root: None,
+            http_dir: None,
+            boot: Boot::default(),
+        }
+    }
+
+    #[test]
+    fn yaml_round_trips() {
+        let mut c = good();
+        c.dns = vec!["10.0.0.1".parse().unwrap()];
+        c.boot.serial = Some(Serial {
+            port: 0,
+            baud: 115200,
+        });
+        let y = c.to_yaml();
+        assert!(y.contains("range: 10.0.0.100-10.0.0.200"), "{y}");
+        assert_eq!(Config::load(Path::new("x.yaml"), &y).unwrap(), c);
+    }
+
+    #[test]
+    fn unknown_key_is_refused_on_one_line() {
+        let y = good().to_yaml() + "colour: blue\n";
+        let e = Config::load(Path::new("/etc/pxe-kit/pxe-kit.yaml"), &y).unwrap_err();
+        let msg = format!("{e:#}");
+        assert!(msg.contains("unknown field `colour`"), "{msg}");
+        assert!(!msg.contains('\n'), "{msg}");
+    }
+
+    #[test]
+    fn validation_names_the_bad_value() {
+        let cases: Vec<(fn(&mut Config), &str)> = vec![
+            (
+                |c| c.range = "10.0.0.200-10.0.0.100".parse().unwrap(),
+                "reversed",
+            ),
+            (
+                |c| c.range = "10.0.1.100-10.0.1.200".parse().unwrap(),
+                "10.0.1.100 is outside",
+            ),
+            (
+                |c| c.server_ip = "10.0.0.150".parse().unwrap(),
+                "inside the range",
+            ),
+            (
+                |c| c.router = Some("192.168.1.1".parse().unwrap()),
+                "router 192.168.1.1",
+            ),
+            (|c| c.interface = "eth0;reboot".into(), "eth0;reboot"),
+            (|c| c.domain_search = vec!["a\"b".into()], "a\\\"b"),
+            (|c| c.boot.default = "x y".into(), "x y"),
+            (|c| c.subnet = "10.0.0.0/31".parse().unwrap(), "too small"),
+            (|c| c.time_offset = Some(999_999), "999999"),
+        ];
+        for (f, needle) in cases {
+            let mut c = good();
+            f(&mut c);
+            let e = c.validate().unwrap_err().to_string();
+            assert!(e.contains(needle), "{e} lacks {needle}");
+        }
+        good().validate().unwrap();
+    }
+
+    #[test]
+    fn subnet_with_host_bits_suggests_network() {
+        let e = parse_subnet("10.0.0.5/24").unwrap_err().to_string();
+        assert!(e.contains("10.0.0.0/24"), "{e}");
+    }
+}

@@ -1,0 +1,115 @@
+//! `Ctx`: what every subcommand gets: the root, the runner, output settings, the distribution
+//! and where the settings live.
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+use crate::cli::GlobalArgs;
+use crate::config::{Config, DEFAULT_CONFIG};
+use crate::distro::{Distro, Profile};
+use crate::root::{Change, Out, Root};
+use crate::runner::Runner;
+
+pub struct Ctx {
+    pub root: Root,
+    pub runner: Runner,
+    pub out: Out,
+    pub distro: Distro,
+    /// Settings file given with --config (a host path), else the default under the root.
+    config_arg: Option<PathBuf>,
+}
+
+impl Ctx {
+    pub fn new(g: &GlobalArgs) -> Result<Ctx> {
+        let out = Out {
+            quiet: g.quiet,
+            verbose: g.verbose,
+        };
+        let root = Root::new(&g.root, g.dry_run, out)?;
+        let distro = match g.distro {
+            Some(d) => Distro::from_arg(d),
+            None => Distro::detect(&root)?,
+        };
+        let runner = Runner::new(root.is_live(), g.dry_run, out);
+        Ok(Ctx {
+            root,
+            runner,
+            out,
+            distro,
+            config_arg: g.config.clone(),
+        })
+    }
+
+    /// Where the settings are read from and saved to, for messages.
+    pub fn config_display(&self) -> PathBuf {
+        match &self.config_arg {
+            Some(p) => p.clone(),
+            None => self.root.path(Path::new(DEFAULT_CONFIG)),
+        }
+    }
+
+    pub fn load_config(&self) -> Result<Option<Config>> {
+        let text = match &self.config_arg {
+            Some(p) => match std::fs::read_to_string(p) {
+                Ok(t) => Some(t),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(e).with_context(|| format!("reading {}", p.display())),
+            },
+            None => self.root.read_string_opt(Path::new(DEFAULT_CONFIG))?,
+        };
+        text.map(|t| Config::load(&self.config_display(), &t))
+            .transpose()
+    }
+
+    pub fn require_config(&self) -> Result<Config> {
+        match self.load_config()? {
+            Some(c) => Ok(c),
+            None => bail!(
+                "no settings at {}; run `pxe-kit init --interface IF ...` first",
+                self.config_display().display()
+            ),
+        }
+    }
+
+    pub fn save_config(&self, cfg: &Config) -> Result<Change> {
+        let text = cfg.to_yaml();
+        match &self.config_arg {
+            None => self
+                .root
+                .write(Path::new(DEFAULT_CONFIG), text.as_bytes(), 0o644),
+            Some(p) => {
+                let old = std::fs::read(p).ok();
+                if old.as_deref() == Some(text.as_bytes()) {
+                    return Ok(Change::Unchanged);
+                }
+                if !self.root.dry_run() {
+                    crate::root::atomic_write(p, text.as_bytes(), 0o644)?;
+                }
+                Ok(if old.is_some() {
+                    Change::Updated
+                } else {
+                    Change::Created
+                })
+            }
+        }
+    }
+
+    pub fn profile(&self, cfg: Option<&Config>) -> Profile {
+        Profile::new(self.distro, cfg, &self.root)
+    }
+
+    /// Whether services are managed by systemd: always assumed for a staged tree.
+    pub fn systemd(&self) -> bool {
+        !self.root.is_live() || Path::new("/run/systemd/system").is_dir()
+    }
+
+    /// Refuses to change the live system without root, before anything is touched.
+    pub fn require_privileges(&self, verb: &str) -> Result<()> {
+        if self.root.is_live() && !self.root.dry_run() && !nix::unistd::geteuid().is_root() {
+            bail!(
+                "pxe-kit {verb} changes this system and must run as root; use sudo, or --root DIR to stage, or --dry-run to preview"
+            );
+        }
+        Ok(())
+    }
+}

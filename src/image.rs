@@ -1,0 +1,224 @@
+//! Image manifests (what was imported, with sizes and checksums) and the boot entries the menu
+//! is rendered from.
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{valid_name, Config};
+use crate::distro::{Profile, STATE_DIR};
+use crate::root::Root;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RootType {
+    Squashfs,
+    Erofs,
+}
+
+impl RootType {
+    /// Identifies a root image by its magic, not its name (Fedora 42 names EROFS images
+    /// squashfs.img).
+    pub fn sniff(head: &[u8]) -> Option<RootType> {
+        if head.len() >= 4 && &head[..4] == b"hsqs" {
+            return Some(RootType::Squashfs);
+        }
+        if head.len() >= 1028 && head[1024..1028] == 0xE0F5_E1E2u32.to_le_bytes() {
+            return Some(RootType::Erofs);
+        }
+        None
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Kernel,
+    Initrd,
+    Root,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileEntry {
+    pub role: Role,
+    /// Absolute path on the server.
+    pub path: PathBuf,
+    pub size: u64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// What the image came from: an ISO's file name, or "kernel+rootfs".
+    pub name: String,
+    pub size: u64,
+    /// Layout recognised in an ISO (lorax, kiwi, isolinux), or the build path.
+    pub layout: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub name: String,
+    pub source: Source,
+    pub root_type: RootType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_version: Option<String>,
+    /// Where the initramfs came from: "iso" (its own, checked for livenet) or "dracut".
+    pub initrd_from: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub append: String,
+    pub created: String,
+    pub files: Vec<FileEntry>,
+}
+
+impl Manifest {
+    pub fn file(&self, role: Role) -> Option<&FileEntry> {
+        self.files.iter().find(|f| f.role == role)
+    }
+}
+
+pub fn manifest_dir() -> PathBuf {
+    Path::new(STATE_DIR).join("images")
+}
+
+pub fn manifest_path(name: &str) -> PathBuf {
+    manifest_dir().join(format!("{name}.yaml"))
+}
+
+/// Loads every image manifest, sorted by name.
+pub fn load_all(root: &Root) -> Result<Vec<Manifest>> {
+    let mut out = Vec::new();
+    for n in root.list_dir(&manifest_dir())? {
+        let Some(stem) = n.strip_suffix(".yaml") else {
+            continue;
+        };
+        if !valid_name(stem) {
+            continue;
+        }
+        out.push(load(root, stem)?.with_context(|| format!("reading manifest {n}"))?);
+    }
+    Ok(out)
+}
+
+pub fn load(root: &Root, name: &str) -> Result<Option<Manifest>> {
+    let p = manifest_path(name);
+    let Some(text) = root.read_string_opt(&p)? else {
+        return Ok(None);
+    };
+    let m: Manifest = serde_yaml::from_str(&text).with_context(|| {
+        format!(
+            "reading {}: not a pxe-kit image manifest",
+            root.path(&p).display()
+        )
+    })?;
+    if m.name != name {
+        bail!(
+            "{}: manifest names image {:?}; rename the file or fix the name",
+            p.display(),
+            m.name
+        );
+    }
+    Ok(Some(m))
+}
+
+/// One menu entry, every value already checked for the boot loader's syntax.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BootEntry {
+    pub label: String,
+    pub title: String,
+    pub kernel: String,
+    pub initrd: String,
+    /// Kernel arguments after `initrd=`.
+    pub args: String,
+}
+
+/// The kernel command line a live image boots with.
+pub fn live_args(cfg: &Config, profile: &Profile, m: &Manifest) -> String {
+    let root = m
+        .file(Role::Root)
+        .and_then(|f| f.path.file_name())
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "squashfs.img".into());
+    let mut args = vec![
+        format!(
+            "root=live:http://{}{}/{}/{}",
+            cfg.server_ip, profile.http_prefix, m.name, root
+        ),
+        "rd.live.image".into(),
+        "rd.neednet=1".into(),
+        "ip=dhcp".into(),
+    ];
+    if let Some(s) = cfg.boot.serial {
+        args.push("console=tty0".into());
+        args.push(format!("console=ttyS{},{}", s.port, s.baud));
+    }
+    if !m.append.is_empty() {
+        args.push(m.append.clone());
+    }
+    args.join(" ")
+}
+
+pub fn boot_entries(cfg: &Config, profile: &Profile, images: &[Manifest]) -> Vec<BootEntry> {
+    images
+        .iter()
+        .map(|m| {
+            let (_, rel) = profile.tftp_image_dir(&m.name);
+            let fname = |role| {
+                m.file(role)
+                    .and_then(|f| f.path.file_name())
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            };
+            BootEntry {
+                label: m.name.clone(),
+                title: format!("{} ({})", m.name, m.source.name),
+                kernel: format!("{rel}/{}", fname(Role::Kernel)),
+                initrd: format!("{rel}/{}", fname(Role::Initrd)),
+                args: live_args(cfg, profile, m),
+            }
+        })
+        .collect()
+}
+
+/// Kernel arguments a user adds: one line, printable, no boot-loader directives.
+pub fn validate_append(s: &str) -> Result<()> {
+    if s.len() > 1024 {
+        bail!("--append is {} bytes; the kernel command line allows about 2 KiB in all, keep it under 1024", s.len());
+    }
+    if s.chars().any(|c| c.is_control()) {
+        bail!("--append {s:?} contains a control character or newline; give the arguments on one line");
+    }
+    if s.split_whitespace()
+        .any(|w| w.starts_with("initrd=") || w.starts_with("root="))
+    {
+        bail!("--append {s:?} sets initrd= or root=, which pxe-kit writes itself; leave them out");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_root_types_by_magic() {
+        let mut sq = b"hsqs".to_vec();
+        sq.resize(2048, 0);
+        assert_eq!(RootType::sniff(&sq), Some(RootType::Squashfs));
+        let mut ero = vec![0u8; 2048];
+        ero[1024..1028].copy_from_slice(&[0xE2, 0xE1, 0xF5, 0xE0]);
+        assert_eq!(RootType::sniff(&ero), Some(RootType::Erofs));
+        assert_eq!(RootType::sniff(&[0u8; 2048]), None);
+        assert_eq!(RootType::sniff(b"hs"), None);
+    }
+
+    #[test]
+    fn append_refuses_newlines_and_root() {
+        assert!(validate_append("quiet splash").is_ok());
+        assert!(validate_append("quiet\nLABEL evil").is_err());
+        assert!(validate_append("root=/dev/sda1").is_err());
+    }
+}

@@ -1,0 +1,29 @@
+//! pxe-kit: prepare and keep healthy a PXE boot server for diskless, stateless machines.
+
+pub mod apply;
+pub mod cli;
+pub mod cmd;
+pub mod config;
+pub mod ctx;
+pub mod distro;
+pub mod image;
+pub mod netinfo;
+pub mod plan;
+pub mod render;
+pub mod root;
+pub mod runner;
+
+/// Process exit codes, shared by every subcommand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Ok = 0,
+    /// doctor found problems; lab boot failed.
+    Problems = 1,
+    /// bad input or could not run.
+    Error = 2,
+}
+
+/// Runs one parsed command line.
+pub fn run(cli: cli::Cli) -> anyhow::Result<Exit> {
+    cmd::dispatch(cli)
+}

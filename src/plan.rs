@@ -1,0 +1,430 @@
+//! Pure planning: which files the settings render to, and which system steps follow from
+//! what changed. No I/O here; `cmd::init` applies the plan and tests check it directly.
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+
+use crate::cli::LauncherArg;
+use crate::config::Config;
+use crate::distro::{DhcpdInterfaces, Firewall, Profile};
+use crate::image::BootEntry;
+use crate::render::{Templates, Vars};
+use crate::runner::{Cmd, Kind, Output};
+
+/// A daemon whose configuration a file belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Service {
+    Dhcpd,
+    Tftp,
+    Httpd,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Template(&'static str),
+    /// Copied from a distribution file (boot loader).
+    Copy(PathBuf),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileSpec {
+    pub path: PathBuf,
+    pub content: Vec<u8>,
+    pub mode: u32,
+    pub origin: Origin,
+    /// Daemon to restart when this file changes.
+    pub service: Option<Service>,
+    /// A systemd unit drop-in: a change needs `systemctl daemon-reload`.
+    pub unit_dropin: bool,
+}
+
+/// Every file `init` owns, rendered from the settings. `loader` holds the boot loader files'
+/// bytes by name, read by the caller from the distribution's syslinux directory.
+pub fn files(
+    cfg: &Config,
+    profile: &Profile,
+    templates: &Templates,
+    entries: Vec<BootEntry>,
+    loader: &BTreeMap<&'static str, Vec<u8>>,
+) -> Result<Vec<FileSpec>> {
+    let vars = Vars::new(cfg, profile, entries);
+    let mut out = Vec::new();
+    let mut tpl = |path: PathBuf,
+                   name: &'static str,
+                   service: Option<Service>,
+                   unit_dropin: bool|
+     -> Result<()> {
+        out.push(FileSpec {
+            path,
+            content: templates.render(name, &vars)?.into_bytes(),
+            mode: 0o644,
+            origin: Origin::Template(name),
+            service,
+            unit_dropin,
+        });
+        Ok(())
+    };
+    tpl(
+        profile.dhcpd_conf.clone(),
+        "dhcpd.conf.j2",
+        Some(Service::Dhcpd),
+        false,
+    )?;
+    match &profile.dhcpd_interfaces {
+        DhcpdInterfaces::SystemdDropIn(p) => tpl(
+            p.clone(),
+            "dhcpd-service.conf.j2",
+            Some(Service::Dhcpd),
+            true,
+        )?,
+        DhcpdInterfaces::DefaultFile(p) => {
+            tpl(p.clone(), "isc-dhcp-server.j2", Some(Service::Dhcpd), false)?
+        }
+    }
+    let tftp_tpl = match profile.launcher {
+        LauncherArg::Socket => "tftp-service.conf.j2",
+        LauncherArg::Xinetd => "tftp-xinetd.j2",
+        LauncherArg::TftpdHpa => "tftpd-hpa.j2",
+    };
+    tpl(
+        profile.tftp_file.clone(),
+        tftp_tpl,
+        Some(Service::Tftp),
+        profile.launcher == LauncherArg::Socket,
+    )?;
+    tpl(
+        profile.httpd_dropin.clone(),
+        "httpd.conf.j2",
+        Some(Service::Httpd),
+        false,
+    )?;
+    tpl(
+        profile.pxelinux_cfg_dir().join("default"),
+        "pxelinux.cfg.j2",
+        None,
+        false,
+    )?;
+    for (name, src) in &profile.syslinux {
+        let Some(bytes) = loader.get(name) else {
+            bail!(
+                "boot loader file {name} was not read from {}",
+                src.display()
+            );
+        };
+        out.push(FileSpec {
+            path: profile.tftp_root.join(name),
+            content: bytes.clone(),
+            mode: 0o644,
+            origin: Origin::Copy(src.clone()),
+            service: None,
+            unit_dropin: false,
+        });
+    }
+    Ok(out)
+}
+
+/// A system change, skipped when its probe says it is already in place.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub cmd: Cmd,
+    pub probe: Option<Probe>,
+    /// Run only if an earlier step of this group ran (e.g. firewall reload).
+    pub after_group: Option<&'static str>,
+    pub group: &'static str,
+}
+
+#[derive(Debug, Clone)]
+pub struct Probe {
+    pub cmd: Cmd,
+    pub satisfied: Satisfied,
+}
+
+/// How a probe's output says that its step is already in place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Satisfied {
+    Success,
+    /// Every line of `dpkg-query -W -f='${db:Status-Abbrev} …'` says installed.
+    DpkgAllInstalled,
+    StdoutContains(String),
+    /// The probe failed (nothing to act on) or its output already holds the text.
+    FailedOrContains(String),
+}
+
+impl Satisfied {
+    pub fn check(&self, o: &Output) -> bool {
+        match self {
+            Satisfied::Success => o.success,
+            Satisfied::DpkgAllInstalled => {
+                o.success
+                    && !o.stdout.trim().is_empty()
+                    && o.stdout.lines().all(|l| l.starts_with("ii "))
+            }
+            Satisfied::StdoutContains(t) => o.success && o.stdout.contains(t.as_str()),
+            Satisfied::FailedOrContains(t) => !o.success || o.stdout.contains(t.as_str()),
+        }
+    }
+}
+
+fn probe(argv: &[&str], satisfied: Satisfied) -> Option<Probe> {
+    Some(Probe {
+        cmd: Cmd::new(Kind::Probe, "checking", argv),
+        satisfied,
+    })
+}
+
+fn step(group: &'static str, desc: &str, argv: &[&str], probe: Option<Probe>) -> Step {
+    Step {
+        cmd: Cmd::change(desc, argv),
+        probe,
+        after_group: None,
+        group,
+    }
+}
+
+/// Installing the stock packages, which must precede copying their files.
+pub fn package_step(profile: &Profile) -> Step {
+    let probe_argv = profile.installed_probe_argv();
+    let probe_ref: Vec<&str> = probe_argv.iter().map(String::as_str).collect();
+    let satisfied = if profile.install_argv()[0] == "dnf" {
+        Satisfied::Success
+    } else {
+        Satisfied::DpkgAllInstalled
+    };
+    step(
+        "packages",
+        "installing packages",
+        &profile.install_argv(),
+        probe(&probe_ref, satisfied),
+    )
+}
+
+/// What follows the files: labels, firewall, services. `changed` are the files that were
+/// (or, staged, would be) written; `systemd` is false where PID 1 is not systemd.
+pub fn system_steps(
+    cfg: &Config,
+    profile: &Profile,
+    changed: &[&FileSpec],
+    systemd: bool,
+) -> Vec<Step> {
+    let mut steps = Vec::new();
+    if profile.selinux {
+        for (ty, dir) in profile.fcontext_rules() {
+            let spec = format!("{}(/.*)?", dir.display());
+            // matchpathcon prints the label the policy gives the directory: once our rule is
+            // in, it names our type.
+            let dir = dir.display().to_string();
+            steps.push(step(
+                "selinux",
+                "adding a persistent SELinux label rule",
+                &["semanage", "fcontext", "-a", "-t", ty, &spec],
+                probe(
+                    &["matchpathcon", &dir],
+                    Satisfied::StdoutContains(format!(":{ty}:")),
+                ),
+            ));
+        }
+        if !changed.is_empty() {
+            let mut argv = vec!["restorecon".to_string(), "-RF".to_string()];
+            argv.extend(changed.iter().map(|f| f.path.display().to_string()));
+            steps.push(Step {
+                cmd: Cmd::change("labelling written files for SELinux", &argv),
+                probe: None,
+                after_group: None,
+                group: "selinux",
+            });
+        }
+    }
+    steps.extend(firewall_steps(cfg, profile));
+    if let Some((argv, _)) = &profile.httpd_enable {
+        steps.push(step("httpd", "enabling the httpd drop-in", argv, None));
+    }
+    if !systemd {
+        return steps;
+    }
+    if changed.iter().any(|f| f.unit_dropin) {
+        steps.push(step(
+            "systemd",
+            "reloading systemd units",
+            &["systemctl", "daemon-reload"],
+            None,
+        ));
+    }
+    for (svc, unit) in [
+        (Service::Dhcpd, profile.dhcpd_service),
+        (Service::Tftp, profile.tftp_unit),
+        (Service::Httpd, profile.httpd_service),
+    ] {
+        steps.push(step(
+            "services",
+            &format!("enabling {unit}"),
+            &["systemctl", "enable", unit],
+            probe(
+                &["systemctl", "is-enabled", "--quiet", unit],
+                Satisfied::Success,
+            ),
+        ));
+        if changed.iter().any(|f| f.service == Some(svc)) {
+            steps.push(step(
+                "services",
+                &format!("restarting {unit}"),
+                &["systemctl", "restart", unit],
+                None,
+            ));
+        } else {
+            steps.push(step(
+                "services",
+                &format!("starting {unit}"),
+                &["systemctl", "start", unit],
+                probe(
+                    &["systemctl", "is-active", "--quiet", unit],
+                    Satisfied::Success,
+                ),
+            ));
+        }
+    }
+    steps
+}
+
+/// The rules that let DHCP (udp/67), TFTP (udp/69) and HTTP (tcp/80) in on the provisioning
+/// interface only. (The seed's rules for port 68 and tcp/69 were wrong: a DHCP server listens
+/// on udp/67 and TFTP is udp only.)
+pub fn firewall_steps(cfg: &Config, profile: &Profile) -> Vec<Step> {
+    let ifname = cfg.interface.as_str();
+    let mut steps = Vec::new();
+    match profile.firewall {
+        Firewall::Firewalld => {
+            let zone = "pxe-kit";
+            let zone_arg = format!("--zone={zone}");
+            steps.push(step(
+                "firewall",
+                "creating the pxe-kit firewalld zone",
+                &["firewall-cmd", "--permanent", &format!("--new-zone={zone}")],
+                probe(
+                    &[
+                        "firewall-cmd",
+                        "--permanent",
+                        &format!("--info-zone={zone}"),
+                    ],
+                    Satisfied::Success,
+                ),
+            ));
+            steps.push(step(
+                "firewall",
+                "binding the provisioning interface to the pxe-kit zone",
+                &[
+                    "firewall-cmd",
+                    "--permanent",
+                    &zone_arg,
+                    &format!("--change-interface={ifname}"),
+                ],
+                probe(
+                    &[
+                        "firewall-cmd",
+                        "--permanent",
+                        &zone_arg,
+                        &format!("--query-interface={ifname}"),
+                    ],
+                    Satisfied::Success,
+                ),
+            ));
+            for svc in ["dhcp", "tftp", "http"] {
+                steps.push(step(
+                    "firewall",
+                    &format!("allowing {svc} in the pxe-kit zone"),
+                    &[
+                        "firewall-cmd",
+                        "--permanent",
+                        &zone_arg,
+                        &format!("--add-service={svc}"),
+                    ],
+                    probe(
+                        &[
+                            "firewall-cmd",
+                            "--permanent",
+                            &zone_arg,
+                            &format!("--query-service={svc}"),
+                        ],
+                        Satisfied::Success,
+                    ),
+                ));
+            }
+            let mut reload = step(
+                "firewall-reload",
+                "loading the permanent firewall rules",
+                &["firewall-cmd", "--reload"],
+                None,
+            );
+            reload.after_group = Some("firewall");
+            steps.push(reload);
+        }
+        Firewall::Iptables => {
+            for (proto, port) in [("udp", "67"), ("udp", "69"), ("tcp", "80")] {
+                let rule = [
+                    "INPUT",
+                    "-i",
+                    ifname,
+                    "-p",
+                    proto,
+                    "--dport",
+                    port,
+                    "-m",
+                    "comment",
+                    "--comment",
+                    "pxe-kit",
+                    "-j",
+                    "ACCEPT",
+                ];
+                let mut check = vec!["iptables", "-C"];
+                check.extend(rule);
+                let mut insert = vec!["iptables", "-I"];
+                insert.extend(rule);
+                steps.push(step(
+                    "firewall",
+                    &format!("allowing {proto}/{port} on {ifname}"),
+                    &insert,
+                    probe(&check, Satisfied::Success),
+                ));
+            }
+        }
+        Firewall::None => {}
+        Firewall::Nft => {
+            for (proto, ports) in [("udp", "{ 67, 69 }"), ("tcp", "80")] {
+                steps.push(step(
+                    "firewall",
+                    &format!("allowing {proto} {ports} on {ifname}"),
+                    &[
+                        "nft",
+                        "insert",
+                        "rule",
+                        "inet",
+                        "filter",
+                        "input",
+                        "iifname",
+                        ifname,
+                        proto,
+                        "dport",
+                        ports,
+                        "accept",
+                        "comment",
+                        "\"pxe-kit\"",
+                    ],
+                    // No `inet filter input` chain means nftables filters nothing: nothing to open.
+                    probe(
+                        &["nft", "list", "chain", "inet", "filter", "input"],
+                        Satisfied::FailedOrContains(format!("iifname \"{ifname}\" {proto} dport")),
+                    ),
+                ));
+            }
+        }
+    }
+    steps
+}
+
+/// A file and where its content comes from, for messages.
+pub fn describe(f: &FileSpec) -> String {
+    match &f.origin {
+        Origin::Template(t) => format!("{} (from {t})", f.path.display()),
+        Origin::Copy(src) => format!("{} (from {})", f.path.display(), src.display()),
+    }
+}

@@ -1,0 +1,259 @@
+//! `Runner`: the one way pxe-kit runs external commands.
+//!
+//! Commands are of three kinds. A *check* runs a tool on this host that changes nothing
+//! (`dhcpd -t`): it always runs. A *probe* asks the live system a question (`systemctl
+//! is-enabled`): it runs only when acting on `/`. A *change* alters the live system
+//! (`dnf install`, `restorecon`): it runs only live and without `--dry-run`; otherwise it is
+//! recorded and listed as the plan. Errors carry the description, the quoted argv, the exit
+//! status and the last lines of stderr. With `PXE_KIT_RUNNER_LOG=FILE` every command is also
+//! appended to FILE as a JSON line, which is how tests check argv without running dnf.
+use std::cell::RefCell;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use anyhow::{bail, Context, Result};
+
+use crate::root::Out;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Check,
+    Probe,
+    Change,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Cmd {
+    pub desc: String,
+    pub argv: Vec<String>,
+    pub kind: Kind,
+}
+
+impl Cmd {
+    pub fn new<S: AsRef<str>>(kind: Kind, desc: impl Into<String>, argv: &[S]) -> Self {
+        Cmd {
+            desc: desc.into(),
+            argv: argv.iter().map(|s| s.as_ref().to_string()).collect(),
+            kind,
+        }
+    }
+    pub fn change<S: AsRef<str>>(desc: impl Into<String>, argv: &[S]) -> Self {
+        Cmd::new(Kind::Change, desc, argv)
+    }
+    /// The argv as a shell would need it typed, for messages and plans.
+    pub fn shell(&self) -> String {
+        shell_join(&self.argv)
+    }
+}
+
+/// What running a command produced.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub success: bool,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub struct Runner {
+    live: bool,
+    dry_run: bool,
+    out: Out,
+    planned: RefCell<Vec<Cmd>>,
+    log: Option<PathBuf>,
+}
+
+impl Runner {
+    pub fn new(live: bool, dry_run: bool, out: Out) -> Self {
+        Runner {
+            live,
+            dry_run,
+            out,
+            planned: RefCell::new(Vec::new()),
+            log: std::env::var_os("PXE_KIT_RUNNER_LOG").map(PathBuf::from),
+        }
+    }
+
+    /// Whether probes of the live system can be answered.
+    pub fn live(&self) -> bool {
+        self.live
+    }
+
+    /// Commands that were listed instead of run.
+    pub fn planned(&self) -> Vec<Cmd> {
+        self.planned.borrow().clone()
+    }
+
+    /// Runs a change, or records it when staged or dry-run. Returns whether it ran.
+    pub fn change(&self, cmd: &Cmd) -> Result<bool> {
+        debug_assert_eq!(cmd.kind, Kind::Change);
+        if !self.live || self.dry_run {
+            self.record(cmd, false)?;
+            self.planned.borrow_mut().push(cmd.clone());
+            return Ok(false);
+        }
+        let out = self.exec(cmd)?;
+        if !out.success {
+            bail!(failure(cmd, &out));
+        }
+        Ok(true)
+    }
+
+    /// Runs a check or probe and returns its output whatever the exit status; `None` for a
+    /// probe when not acting on the live system.
+    pub fn query(&self, cmd: &Cmd) -> Result<Option<Output>> {
+        if cmd.kind == Kind::Probe && !self.live {
+            return Ok(None);
+        }
+        Ok(Some(self.exec(cmd)?))
+    }
+
+    /// Runs a check or probe that must succeed; returns stdout.
+    pub fn must(&self, cmd: &Cmd) -> Result<String> {
+        match self.query(cmd)? {
+            Some(out) if out.success => Ok(out.stdout),
+            Some(out) => bail!(failure(cmd, &out)),
+            None => Ok(String::new()),
+        }
+    }
+
+    fn exec(&self, cmd: &Cmd) -> Result<Output> {
+        self.record(cmd, true)?;
+        self.out.detail(format!("> {}", cmd.shell()));
+        let (prog, args) = cmd
+            .argv
+            .split_first()
+            .with_context(|| format!("{}: empty command", cmd.desc))?;
+        let res = Command::new(prog).args(args).stdin(Stdio::null()).output();
+        let o = match res {
+            Ok(o) => o,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                bail!(
+                    "{}: {prog} not found; install the package that provides it",
+                    cmd.desc
+                )
+            }
+            Err(e) => {
+                return Err(e).with_context(|| format!("{}: running {}", cmd.desc, cmd.shell()))
+            }
+        };
+        Ok(Output {
+            success: o.status.success(),
+            code: o.status.code(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        })
+    }
+
+    fn record(&self, cmd: &Cmd, ran: bool) -> Result<()> {
+        let Some(log) = &self.log else { return Ok(()) };
+        let line =
+            serde_json::json!({"kind": cmd.kind, "ran": ran, "desc": cmd.desc, "argv": cmd.argv});
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .with_context(|| format!("opening runner log {}", log.display()))?;
+        writeln!(f, "{line}").with_context(|| format!("writing runner log {}", log.display()))
+    }
+}
+
+/// One line naming the command, its status and the tail of what it said.
+pub fn failure(cmd: &Cmd, out: &Output) -> String {
+    let status = match out.code {
+        Some(c) => format!("exited with status {c}"),
+        None => "was killed by a signal".to_string(),
+    };
+    let said = if out.stderr.trim().is_empty() {
+        &out.stdout
+    } else {
+        &out.stderr
+    };
+    let tail: Vec<&str> = said.lines().filter(|l| !l.trim().is_empty()).collect();
+    let tail = tail[tail.len().saturating_sub(3)..].join(" | ");
+    if tail.is_empty() {
+        format!("{}: `{}` {status}", cmd.desc, cmd.shell())
+    } else {
+        format!("{}: `{}` {status}: {tail}", cmd.desc, cmd.shell())
+    }
+}
+
+/// Quotes words for display so a user can paste the command.
+pub fn shell_join<S: AsRef<str>>(argv: &[S]) -> String {
+    argv.iter()
+        .map(|a| {
+            let a = a.as_ref();
+            let plain = !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c));
+            if plain {
+                a.to_string()
+            } else {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staged_changes_are_planned_not_run() {
+        let r = Runner::new(false, false, Out::default());
+        let c = Cmd::change("install", &["/nonexistent/dnf", "install", "-y", "x"]);
+        assert!(!r.change(&c).unwrap());
+        assert_eq!(r.planned(), vec![c]);
+    }
+
+    #[test]
+    fn probes_are_skipped_when_staged_checks_run() {
+        let r = Runner::new(false, false, Out::default());
+        assert!(r
+            .query(&Cmd::new(Kind::Probe, "p", &["true"]))
+            .unwrap()
+            .is_none());
+        let out = r
+            .query(&Cmd::new(Kind::Check, "c", &["sh", "-c", "echo hi"]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(out.stdout, "hi\n");
+    }
+
+    #[test]
+    fn failure_names_command_status_and_stderr_tail() {
+        let r = Runner::new(true, false, Out::default());
+        let c = Cmd::change("testing", &["sh", "-c", "echo a >&2; echo b >&2; exit 3"]);
+        let e = r.change(&c).unwrap_err().to_string();
+        assert!(
+            e.starts_with("testing: `sh -c 'echo a >&2; echo b >&2; exit 3'` exited with status 3"),
+            "{e}"
+        );
+        assert!(e.ends_with("a | b"), "{e}");
+    }
+
+    #[test]
+    fn missing_program_is_a_clear_error() {
+        let r = Runner::new(true, false, Out::default());
+        let e = r
+            .must(&Cmd::new(
+                Kind::Check,
+                "validating",
+                &["/nonexistent/dhcpd"],
+            ))
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("/nonexistent/dhcpd not found"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn shell_join_quotes_only_when_needed() {
+        assert_eq!(shell_join(&["a", "b c", "it's"]), r"a 'b c' 'it'\''s'");
+    }
+}
