@@ -99,12 +99,7 @@ pub fn files(
         Some(Service::Httpd),
         false,
     )?;
-    tpl(
-        profile.pxelinux_cfg_dir().join("default"),
-        "pxelinux.cfg.j2",
-        None,
-        false,
-    )?;
+    out.push(menu_file(cfg, profile, templates, vars.menu.entries.clone())?);
     for (name, src) in &profile.syslinux {
         let Some(bytes) = loader.get(name) else {
             bail!(
@@ -122,6 +117,29 @@ pub fn files(
         });
     }
     Ok(out)
+}
+
+/// The boot menu alone, which add-image and remove-image re-render.
+pub fn menu_file(cfg: &Config, profile: &Profile, templates: &Templates, entries: Vec<BootEntry>) -> Result<FileSpec> {
+    let vars = Vars::new(cfg, profile, entries);
+    Ok(FileSpec {
+        path: profile.pxelinux_cfg_dir().join("default"),
+        content: templates.render("pxelinux.cfg.j2", &vars)?.into_bytes(),
+        mode: 0o644,
+        origin: Origin::Template("pxelinux.cfg.j2"),
+        service: None,
+        unit_dropin: false,
+    })
+}
+
+/// Labelling exactly the given files for SELinux, where it applies.
+pub fn relabel_step(profile: &Profile, paths: &[&std::path::Path]) -> Option<Step> {
+    if !profile.selinux || paths.is_empty() {
+        return None;
+    }
+    let mut argv = vec!["restorecon".to_string(), "-RF".to_string()];
+    argv.extend(paths.iter().map(|p| p.display().to_string()));
+    Some(Step { cmd: Cmd::change("labelling written files for SELinux", &argv), probe: None, after_group: None, group: "selinux" })
 }
 
 /// A system change, skipped when its probe says it is already in place.
@@ -224,16 +242,8 @@ pub fn system_steps(
                 ),
             ));
         }
-        if !changed.is_empty() {
-            let mut argv = vec!["restorecon".to_string(), "-RF".to_string()];
-            argv.extend(changed.iter().map(|f| f.path.display().to_string()));
-            steps.push(Step {
-                cmd: Cmd::change("labelling written files for SELinux", &argv),
-                probe: None,
-                after_group: None,
-                group: "selinux",
-            });
-        }
+        let paths: Vec<&std::path::Path> = changed.iter().map(|f| f.path.as_path()).collect();
+        steps.extend(relabel_step(profile, &paths));
     }
     steps.extend(firewall_steps(cfg, profile));
     if let Some((argv, _)) = &profile.httpd_enable {

@@ -1,7 +1,8 @@
 //! `Runner`: the one way pxe-kit runs external commands.
 //!
-//! Commands are of three kinds. A *check* runs a tool on this host that changes nothing
-//! (`dhcpd -t`): it always runs. A *probe* asks the live system a question (`systemctl
+//! Commands are of four kinds. A *check* runs a tool on this host that changes nothing
+//! (`dhcpd -t`): it always runs. A *build* produces files for the target tree (`dracut`,
+//! `mksquashfs`): it runs unless `--dry-run`, staged or live. A *probe* asks the live system a question (`systemctl
 //! is-enabled`): it runs only when acting on `/`. A *change* alters the live system
 //! (`dnf install`, `restorecon`): it runs only live and without `--dry-run`; otherwise it is
 //! recorded and listed as the plan. Errors carry the description, the quoted argv, the exit
@@ -20,6 +21,7 @@ use crate::root::Out;
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     Check,
+    Build,
     Probe,
     Change,
 }
@@ -102,9 +104,13 @@ impl Runner {
     }
 
     /// Runs a check or probe and returns its output whatever the exit status; `None` for a
-    /// probe when not acting on the live system.
+    /// probe when not acting on the live system, or a build under dry-run.
     pub fn query(&self, cmd: &Cmd) -> Result<Option<Output>> {
-        if cmd.kind == Kind::Probe && !self.live {
+        if (cmd.kind == Kind::Probe && !self.live) || (cmd.kind == Kind::Build && self.dry_run) {
+            if cmd.kind == Kind::Build {
+                self.record(cmd, false)?;
+                self.planned.borrow_mut().push(cmd.clone());
+            }
             return Ok(None);
         }
         Ok(Some(self.exec(cmd)?))

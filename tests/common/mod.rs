@@ -1,0 +1,164 @@
+//! Helpers shared by the integration tests: staged roots, running the binary, tree snapshots.
+#![allow(dead_code)]
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::SystemTime;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_pxe-kit");
+
+/// The Debian host's syslinux files, which the tests stage at the path each profile reads.
+const HOST_PXELINUX: &str = "/usr/lib/PXELINUX/pxelinux.0";
+const HOST_MODULES: &str = "/usr/lib/syslinux/modules/bios";
+const MODULES: &[&str] = &["ldlinux.c32", "menu.c32", "libutil.c32", "libcom32.c32"];
+
+pub fn host_has_syslinux() -> bool {
+    Path::new(HOST_PXELINUX).is_file() && Path::new(HOST_MODULES).join("ldlinux.c32").is_file()
+}
+
+/// A temp root that looks like a fresh Fedora 42 server with syslinux-nonlinux installed.
+pub fn stage_fedora() -> tempfile::TempDir {
+    let t = tempfile::tempdir().unwrap();
+    write(t.path(), "etc/os-release", "NAME=\"Fedora Linux\"\nID=fedora\nVERSION_ID=42\n");
+    let dir = t.path().join("usr/share/syslinux");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(HOST_PXELINUX, dir.join("pxelinux.0")).unwrap();
+    for m in MODULES {
+        std::fs::copy(Path::new(HOST_MODULES).join(m), dir.join(m)).unwrap();
+    }
+    t
+}
+
+/// A temp root that looks like a fresh Debian 12 server with pxelinux and syslinux-common.
+pub fn stage_debian() -> tempfile::TempDir {
+    let t = tempfile::tempdir().unwrap();
+    write(t.path(), "etc/os-release", "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n");
+    let pxe = t.path().join("usr/lib/PXELINUX");
+    let bios = t.path().join("usr/lib/syslinux/modules/bios");
+    std::fs::create_dir_all(&pxe).unwrap();
+    std::fs::create_dir_all(&bios).unwrap();
+    std::fs::copy(HOST_PXELINUX, pxe.join("pxelinux.0")).unwrap();
+    for m in MODULES {
+        std::fs::copy(Path::new(HOST_MODULES).join(m), bios.join(m)).unwrap();
+    }
+    t
+}
+
+pub fn write(root: &Path, rel: &str, text: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+pub fn read(root: &Path, rel: &str) -> String {
+    std::fs::read_to_string(root.join(rel)).unwrap_or_else(|e| panic!("reading {rel}: {e}"))
+}
+
+pub const INIT: &[&str] = &[
+    "init",
+    "--interface",
+    "ens4",
+    "--server-ip",
+    "10.0.0.1",
+    "--subnet",
+    "10.0.0.0/24",
+    "--range",
+    "10.0.0.100-10.0.0.200",
+];
+
+/// Runs pxe-kit with `--root root` and the given args; records every command in `log`.
+pub fn run(root: &Path, args: &[&str]) -> Output {
+    let log = root.with_extension("runner.jsonl");
+    Command::new(BIN)
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .env("PXE_KIT_RUNNER_LOG", &log)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[track_caller]
+pub fn ok(o: &Output) -> String {
+    assert!(o.status.success(), "pxe-kit failed: {}\n{}", stderr(o), stdout(o));
+    stdout(o)
+}
+
+/// The argv of every command the runner recorded for `root`, as JSON values.
+pub fn runner_log(root: &Path) -> Vec<serde_json::Value> {
+    let log = root.with_extension("runner.jsonl");
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+pub fn clear_runner_log(root: &Path) {
+    let _ = std::fs::remove_file(root.with_extension("runner.jsonl"));
+}
+
+/// Planned (not run) argvs joined with spaces.
+pub fn planned(root: &Path) -> Vec<String> {
+    runner_log(root)
+        .iter()
+        .filter(|v| v["ran"] == false)
+        .map(|v| v["argv"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+/// Every file under root with its bytes and mtime: equal snapshots mean nothing changed.
+pub fn snapshot(root: &Path) -> BTreeMap<PathBuf, (Vec<u8>, SystemTime, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let m = e.metadata().unwrap();
+            (
+                e.path().strip_prefix(root).unwrap().to_path_buf(),
+                (std::fs::read(e.path()).unwrap(), m.modified().unwrap(), m.permissions().mode()),
+            )
+        })
+        .collect()
+}
+
+pub fn which(prog: &str) -> Option<PathBuf> {
+    let path = std::env::var("PATH").unwrap_or_default();
+    let found = path
+        .split(':')
+        .chain(["/usr/sbin", "/sbin"])
+        .map(|d| Path::new(d).join(prog))
+        .find(|p| p.is_file());
+    found
+}
+
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// `dhcpd -t -cf FILE`, the real ISC parser.
+pub fn dhcpd_accepts(file: &Path) -> Result<(), String> {
+    let dhcpd = which("dhcpd").ok_or("dhcpd is not installed")?;
+    let o = Command::new(dhcpd).args(["-t", "-4", "-cf"]).arg(file).output().unwrap();
+    if o.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&o.stderr).into_owned())
+    }
+}
+
+/// A generated file without its comment lines, for asserting on what the daemon reads.
+pub fn directives(text: &str) -> String {
+    text.lines().filter(|l| !l.trim_start().starts_with('#')).collect::<Vec<_>>().join("\n")
+}
