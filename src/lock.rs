@@ -19,13 +19,11 @@ impl StateLock {
         if root.dry_run() {
             return Ok(StateLock { _held: None });
         }
-        let dir = root.path(Path::new(STATE_DIR));
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        let p = dir.join("lock");
+        // The state directory itself is locked: no lock file is left behind.
+        let p = root.path(Path::new(STATE_DIR));
+        std::fs::create_dir_all(&p).with_context(|| format!("creating {}", p.display()))?;
         let f = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
+            .read(true)
             .open(&p)
             .with_context(|| format!("opening {}", p.display()))?;
         let lock = Flock::lock(f, FlockArg::LockExclusiveNonblock).map_err(|(_, e)| {

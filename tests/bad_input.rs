@@ -11,7 +11,7 @@ fn check(root: &std::path::Path, args: &[&str], needle: &str) {
     assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: error is not one line: {err}");
     assert!(err.starts_with("pxe-kit: error: "), "{args:?}: {err}");
     assert!(err.contains(needle), "{args:?}: error does not name {needle:?}: {err}");
-    assert_eq!(snapshot(root), before, "{args:?}: the tree changed");
+    assert_same(&before, &snapshot(root), &format!("{args:?}: the tree changed"));
 }
 
 fn with(extra: &[&str], replace: Option<(&str, &str)>) -> Vec<String> {

@@ -120,8 +120,19 @@ pub fn kernel_version(head: &[u8]) -> Option<String> {
 
 /// What to import, checked before anything is touched.
 enum Input {
-    Iso(PathBuf),
+    Iso { path: PathBuf, layout: IsoLayout, root_type: RootType },
     Tree { kernel: PathBuf, rootfs: PathBuf },
+}
+
+/// Reads the ISO's directory and the root image's magic: a bad ISO is refused here, before
+/// pxe-kit writes anything.
+fn examine_iso(iso: &Path) -> Result<(IsoLayout, RootType)> {
+    let f = File::open(iso).with_context(|| format!("opening {}", iso.display()))?;
+    let mut isofs = Iso::open(f).with_context(|| format!("reading ISO {}", iso.display()))?;
+    let entries = isofs.entries().with_context(|| format!("reading ISO {}", iso.display()))?;
+    let l = find_layout(&entries).map_err(|e| anyhow::anyhow!("{}: {e}", iso.display()))?;
+    let t = sniff_entry(&mut isofs, &l.root, iso)?;
+    Ok((l, t))
 }
 
 pub fn run(a: &AddImageArgs, ctx: &Ctx) -> Result<Exit> {
@@ -133,12 +144,19 @@ pub fn run(a: &AddImageArgs, ctx: &Ctx) -> Result<Exit> {
     let input = match (&a.iso, &a.kernel, &a.rootfs) {
         (Some(iso), _, _) => {
             check_file("ISO", iso)?;
-            Input::Iso(iso.clone())
+            let (layout, root_type) = examine_iso(iso)?;
+            Input::Iso { path: iso.clone(), layout, root_type }
         }
         (None, Some(k), Some(r)) => {
             check_file("kernel", k)?;
+            if kernel_head_version(k)?.is_none() {
+                bail!("{} is not a Linux kernel image (no bzImage header); give a vmlinuz file", k.display());
+            }
             if !r.exists() {
                 bail!("root tree {}: no such file or directory; give a directory or a squashfs/EROFS image", r.display());
+            }
+            if !r.is_dir() {
+                sniff_file(r)?;
             }
             Input::Tree { kernel: k.clone(), rootfs: r.clone() }
         }
@@ -150,7 +168,7 @@ pub fn run(a: &AddImageArgs, ctx: &Ctx) -> Result<Exit> {
     let name = match &a.name {
         Some(n) => n.clone(),
         None => derive_name(match &input {
-            Input::Iso(p) => p,
+            Input::Iso { path, .. } => path,
             Input::Tree { rootfs, .. } => rootfs,
         }),
     };
@@ -213,7 +231,7 @@ fn derive_name(p: &Path) -> String {
 
 fn source_of(input: &Input) -> Result<Source> {
     Ok(match input {
-        Input::Iso(p) => Source {
+        Input::Iso { path: p, .. } => Source {
             name: p.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
             size: std::fs::metadata(p).with_context(|| format!("reading {}", p.display()))?.len(),
             layout: String::new(),
@@ -287,6 +305,7 @@ fn import(ctx: &Ctx, profile: &Profile, input: &Input, name: &str, a: &AddImageA
     if ctx.root.dry_run() {
         return dry_run_manifest(ctx, input, name, a, &kernel_dst, &initrd_dst, &root_dst);
     }
+    let fresh: Vec<PathBuf> = [&tftp_dir, &http_dir].into_iter().filter(|d| !ctx.root.exists(d)).cloned().collect();
     for d in [&tftp_dir, &http_dir] {
         ctx.root.create_dir_all(d)?;
         let removed = copyhash::clean_stale_temps(&ctx.root.path(d))?;
@@ -298,7 +317,10 @@ fn import(ctx: &Ctx, profile: &Profile, input: &Input, name: &str, a: &AddImageA
     let result = (|| -> Result<Manifest> {
         let mut source = source_of(input)?;
         let (root_type, kernel_version, initrd_from) = match input {
-            Input::Iso(iso) => import_iso(ctx, iso, a, &mut source, &mut staged, [&kernel_dst, &initrd_dst, &root_dst])?,
+            Input::Iso { path, layout, root_type } => {
+                source.layout = layout.layout.into();
+                import_iso(ctx, path, layout, *root_type, a, &mut staged, [&kernel_dst, &initrd_dst, &root_dst])?
+            }
             Input::Tree { kernel, rootfs } => {
                 source.layout = "kernel+rootfs".into();
                 import_tree(ctx, kernel, rootfs, a, &mut staged, [&kernel_dst, &initrd_dst, &root_dst])?
@@ -328,6 +350,10 @@ fn import(ctx: &Ctx, profile: &Profile, input: &Input, name: &str, a: &AddImageA
         for s in &staged {
             let _ = std::fs::remove_file(ctx.root.path(&s.staged));
         }
+        // Directories this run created go too (remove_dir leaves non-empty ones alone).
+        for d in &fresh {
+            let _ = std::fs::remove_dir(ctx.root.path(d));
+        }
     }
     let m = result?;
     let paths: Vec<&Path> = m.files.iter().map(|f| f.path.as_path()).collect();
@@ -340,13 +366,9 @@ fn import(ctx: &Ctx, profile: &Profile, input: &Input, name: &str, a: &AddImageA
 fn dry_run_manifest(ctx: &Ctx, input: &Input, name: &str, a: &AddImageArgs, k: &Path, i: &Path, r: &Path) -> Result<Manifest> {
     let mut source = source_of(input)?;
     let mut root_type = RootType::Squashfs;
-    if let Input::Iso(iso) = input {
-        let f = File::open(iso).with_context(|| format!("opening {}", iso.display()))?;
-        let mut isofs = Iso::open(f).with_context(|| format!("reading ISO {}", iso.display()))?;
-        let entries = isofs.entries().with_context(|| format!("reading ISO {}", iso.display()))?;
-        let l = find_layout(&entries).map_err(|e| anyhow::anyhow!("{}: {e}", iso.display()))?;
-        root_type = sniff_entry(&mut isofs, &l.root, iso)?;
-        source.layout = l.layout.into();
+    if let Input::Iso { layout, root_type: t, .. } = input {
+        root_type = *t;
+        source.layout = layout.layout.into();
     }
     for (p, what) in [(k, "kernel"), (i, "initramfs"), (r, "root image")] {
         ctx.out.say(format!("  would install {what} {}", p.display()));
@@ -382,22 +404,21 @@ fn progress_for(ctx: &Ctx, total: u64, what: &str) -> Progress {
 
 type Found = (RootType, Option<String>, String);
 
+#[allow(clippy::too_many_arguments)]
 fn import_iso(
     ctx: &Ctx,
     iso: &Path,
+    l: &IsoLayout,
+    root_type: RootType,
     a: &AddImageArgs,
-    source: &mut Source,
     staged: &mut Vec<Staged>,
     [k_dst, i_dst, r_dst]: [&PathBuf; 3],
 ) -> Result<Found> {
     let f = File::open(iso).with_context(|| format!("opening {}", iso.display()))?;
     let mut isofs = Iso::open(f).with_context(|| format!("reading ISO {}", iso.display()))?;
-    let entries = isofs.entries().with_context(|| format!("reading ISO {}", iso.display()))?;
-    let l = find_layout(&entries).map_err(|e| anyhow::anyhow!("{}: {e}", iso.display()))?;
-    source.layout = l.layout.into();
-    let root_type = sniff_entry(&mut isofs, &l.root, iso)?;
     let total = l.kernel.size + l.initrd.size + l.root.size;
-    let bar = progress_for(ctx, total, &format!("importing {}", source.name));
+    let name = iso.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let bar = progress_for(ctx, total, &format!("importing {name}"));
     let mut extract = |e: &Entry, role: Role, dst: &Path, staged: &mut Vec<Staged>| -> Result<()> {
         let st = staged_name(dst);
         let mut r = isofs.open_file(e)?;
@@ -475,9 +496,6 @@ fn import_tree(
     [k_dst, i_dst, r_dst]: [&PathBuf; 3],
 ) -> Result<Found> {
     let kver = kernel_head_version(kernel)?;
-    if kver.is_none() {
-        bail!("{} is not a Linux kernel image (no bzImage header); give a vmlinuz file", kernel.display());
-    }
     let bar = Progress::hidden();
     copy_in(ctx, kernel, Role::Kernel, k_dst, staged, &bar)?;
     let root_type = if rootfs.is_dir() {
@@ -496,12 +514,7 @@ fn import_tree(
         staged.push(Staged { role: Role::Root, final_path: r_dst.to_path_buf(), staged: st, copied });
         RootType::Squashfs
     } else {
-        let mut head = vec![0u8; 1028];
-        let mut f = File::open(rootfs).with_context(|| format!("opening {}", rootfs.display()))?;
-        let n = read_up_to(&mut f, &mut head).with_context(|| format!("reading {}", rootfs.display()))?;
-        let t = RootType::sniff(&head[..n]).with_context(|| {
-            format!("{} is neither a directory nor a squashfs/EROFS image; give a root tree or its image", rootfs.display())
-        })?;
+        let t = sniff_file(rootfs)?;
         copy_in(ctx, rootfs, Role::Root, r_dst, staged, &bar)?;
         t
     };
@@ -516,6 +529,15 @@ fn import_tree(
         }
     };
     Ok((root_type, kver, initrd_from))
+}
+
+fn sniff_file(rootfs: &Path) -> Result<RootType> {
+    let mut head = vec![0u8; 1028];
+    let mut f = File::open(rootfs).with_context(|| format!("opening {}", rootfs.display()))?;
+    let n = read_up_to(&mut f, &mut head).with_context(|| format!("reading {}", rootfs.display()))?;
+    RootType::sniff(&head[..n]).with_context(|| {
+        format!("{} is neither a directory nor a squashfs/EROFS image; give a root tree or its image", rootfs.display())
+    })
 }
 
 fn set_mode_644(p: &Path) -> Result<()> {

@@ -117,7 +117,7 @@ pub fn planned(root: &Path) -> Vec<String> {
 }
 
 /// Every file under root with its bytes and mtime: equal snapshots mean nothing changed.
-pub fn snapshot(root: &Path) -> BTreeMap<PathBuf, (Vec<u8>, SystemTime, u32)> {
+pub fn snapshot(root: &Path) -> Snapshot {
     use std::os::unix::fs::PermissionsExt;
     walkdir::WalkDir::new(root)
         .into_iter()
@@ -131,6 +131,27 @@ pub fn snapshot(root: &Path) -> BTreeMap<PathBuf, (Vec<u8>, SystemTime, u32)> {
             )
         })
         .collect()
+}
+
+pub type Snapshot = BTreeMap<PathBuf, (Vec<u8>, SystemTime, u32)>;
+
+/// Asserts two snapshots are equal, naming only the paths that differ.
+#[track_caller]
+pub fn assert_same(before: &Snapshot, after: &Snapshot, what: &str) {
+    let mut diffs = Vec::new();
+    for (p, v) in before {
+        match after.get(p) {
+            None => diffs.push(format!("removed {}", p.display())),
+            Some(a) if a.0 != v.0 => diffs.push(format!("content of {}", p.display())),
+            Some(a) if a.1 != v.1 => diffs.push(format!("mtime of {}", p.display())),
+            Some(a) if a.2 != v.2 => diffs.push(format!("mode of {}", p.display())),
+            _ => {}
+        }
+    }
+    for p in after.keys().filter(|p| !before.contains_key(*p)) {
+        diffs.push(format!("added {}", p.display()));
+    }
+    assert!(diffs.is_empty(), "{what}: {diffs:?}");
 }
 
 pub fn which(prog: &str) -> Option<PathBuf> {
