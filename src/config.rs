@@ -403,7 +403,8 @@ mod tests {
 
     #[test]
     fn validation_names_the_bad_value() {
-        let cases: Vec<(fn(&mut Config), &str)> = vec![
+        type Case = (fn(&mut Config), &'static str);
+        let cases: Vec<Case> = vec![
             (
                 |c| c.range = "10.0.0.200-10.0.0.100".parse().unwrap(),
                 "reversed",

@@ -259,7 +259,15 @@ impl Profile {
         let mut v = if self.distro.redhat() {
             vec!["dnf", "install", "-y"]
         } else {
-            vec!["apt-get", "install", "-y", "--no-install-recommends"]
+            // Without a terminal, debconf must not wait for answers.
+            vec![
+                "env",
+                "DEBIAN_FRONTEND=noninteractive",
+                "apt-get",
+                "install",
+                "-y",
+                "--no-install-recommends",
+            ]
         };
         v.extend(self.packages.iter().copied());
         v

@@ -15,7 +15,9 @@ fn main() -> ExitCode {
     }
     let cli = match pxe_kit::cli::Cli::try_parse() {
         Ok(c) => c,
-        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => e.exit(),
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            e.exit()
+        }
         Err(e) if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
         Err(e) => {
             eprintln!("pxe-kit: error: {}", one_line(&e.to_string()));
@@ -35,7 +37,9 @@ fn main() -> ExitCode {
 fn one_line(msg: &str) -> String {
     msg.lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .filter(|l| {
+            !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information")
+        })
         .map(|l| l.trim_start_matches("error: "))
         .collect::<Vec<_>>()
         .join("; ")

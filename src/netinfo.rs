@@ -1,6 +1,4 @@
 //! Facts about this host's network interfaces (addresses, existence), read from the kernel.
-use std::net::Ipv4Addr;
-
 use anyhow::{Context, Result};
 use ipnet::Ipv4Net;
 
@@ -20,8 +18,8 @@ pub fn ipv4_addrs(name: &str) -> Result<Vec<Ipv4Net>> {
         let (Some(addr), Some(mask)) = (addr.as_sockaddr_in(), mask.as_sockaddr_in()) else {
             continue;
         };
-        let ip = Ipv4Addr::from(addr.ip());
-        let prefix = u32::from(Ipv4Addr::from(mask.ip())).count_ones() as u8;
+        let ip = addr.ip();
+        let prefix = u32::from(mask.ip()).count_ones() as u8;
         if let Ok(net) = Ipv4Net::new(ip, prefix) {
             out.push(net);
         }
@@ -47,6 +45,7 @@ pub fn interfaces() -> Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv4Addr;
 
     #[test]
     fn loopback_exists_and_has_127() {

@@ -99,7 +99,12 @@ pub fn files(
         Some(Service::Httpd),
         false,
     )?;
-    out.push(menu_file(cfg, profile, templates, vars.menu.entries.clone())?);
+    out.push(menu_file(
+        cfg,
+        profile,
+        templates,
+        vars.menu.entries.clone(),
+    )?);
     for (name, src) in &profile.syslinux {
         let Some(bytes) = loader.get(name) else {
             bail!(
@@ -120,7 +125,12 @@ pub fn files(
 }
 
 /// The boot menu alone, which add-image and remove-image re-render.
-pub fn menu_file(cfg: &Config, profile: &Profile, templates: &Templates, entries: Vec<BootEntry>) -> Result<FileSpec> {
+pub fn menu_file(
+    cfg: &Config,
+    profile: &Profile,
+    templates: &Templates,
+    entries: Vec<BootEntry>,
+) -> Result<FileSpec> {
     let vars = Vars::new(cfg, profile, entries);
     Ok(FileSpec {
         path: profile.pxelinux_cfg_dir().join("default"),
@@ -139,7 +149,12 @@ pub fn relabel_step(profile: &Profile, paths: &[&std::path::Path]) -> Option<Ste
     }
     let mut argv = vec!["restorecon".to_string(), "-RF".to_string()];
     argv.extend(paths.iter().map(|p| p.display().to_string()));
-    Some(Step { cmd: Cmd::change("labelling written files for SELinux", &argv), probe: None, after_group: None, group: "selinux" })
+    Some(Step {
+        cmd: Cmd::change("labelling written files for SELinux", &argv),
+        probe: None,
+        after_group: None,
+        group: "selinux",
+    })
 }
 
 /// A system change, skipped when its probe says it is already in place.

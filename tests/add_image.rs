@@ -9,7 +9,10 @@ use common::*;
 use sha2::{Digest, Sha256};
 
 fn tools_present() -> bool {
-    let ok = host_has_syslinux() && which("xorriso").is_some() && which("mksquashfs").is_some() && which("cpio").is_some();
+    let ok = host_has_syslinux()
+        && which("xorriso").is_some()
+        && which("mksquashfs").is_some()
+        && which("cpio").is_some();
     if !ok {
         eprintln!("skipped: needs syslinux, xorriso, mksquashfs and cpio (.ci/install-deps installs them)");
     }
@@ -24,7 +27,11 @@ fn sha(p: &Path) -> String {
 
 fn sh(cmd: &mut Command) {
     let o = cmd.output().unwrap();
-    assert!(o.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 /// A fake but well-formed bzImage: the setup header with a version string.
@@ -65,18 +72,35 @@ fn squashfs(p: &Path) {
     let d = tempfile::tempdir().unwrap();
     write(d.path(), "etc/os-release", "ID=demo\n");
     write(d.path(), "sbin/init", "#!/bin/sh\necho hello\n");
-    sh(Command::new("mksquashfs").arg(d.path()).arg(p).args(["-noappend", "-quiet", "-no-progress"]));
+    sh(Command::new("mksquashfs").arg(d.path()).arg(p).args([
+        "-noappend",
+        "-quiet",
+        "-no-progress",
+    ]));
 }
 
 struct Layout {
     kernel: &'static str,
     initrd: &'static str,
 }
-const LORAX: Layout = Layout { kernel: "images/pxeboot/vmlinuz", initrd: "images/pxeboot/initrd.img" };
-const KIWI: Layout = Layout { kernel: "boot/x86_64/loader/linux", initrd: "boot/x86_64/loader/initrd" };
+const LORAX: Layout = Layout {
+    kernel: "images/pxeboot/vmlinuz",
+    initrd: "images/pxeboot/initrd.img",
+};
+const KIWI: Layout = Layout {
+    kernel: "boot/x86_64/loader/linux",
+    initrd: "boot/x86_64/loader/initrd",
+};
 
 /// Builds an ISO in `dir` and returns it with the source tree (for checksums).
-fn make_iso(dir: &Path, name: &str, l: &Layout, names: &[&str], live_initrd: bool, with_root: bool) -> (PathBuf, PathBuf) {
+fn make_iso(
+    dir: &Path,
+    name: &str,
+    l: &Layout,
+    names: &[&str],
+    live_initrd: bool,
+    with_root: bool,
+) -> (PathBuf, PathBuf) {
     let src = dir.join(format!("{name}.tree"));
     std::fs::create_dir_all(src.join(Path::new(l.kernel).parent().unwrap())).unwrap();
     fake_kernel(&src.join(l.kernel), "6.9.0-test");
@@ -89,7 +113,12 @@ fn make_iso(dir: &Path, name: &str, l: &Layout, names: &[&str], live_initrd: boo
     }
     let iso = dir.join(format!("{name}.iso"));
     let mut c = Command::new("xorriso");
-    c.args(["-no_rc", "-report_about", "SORRY", "-outdev"]).arg(&iso).args(names).args(["-map"]).arg(&src).arg("/");
+    c.args(["-no_rc", "-report_about", "SORRY", "-outdev"])
+        .arg(&iso)
+        .args(names)
+        .args(["-map"])
+        .arg(&src)
+        .arg("/");
     sh(&mut c);
     (iso, src)
 }
@@ -105,16 +134,38 @@ fn check_import(names: &[&str], layout: &Layout, label: &str) {
     let r = t.path();
     let work = tempfile::tempdir().unwrap();
     let (iso, src) = make_iso(work.path(), label, layout, names, true, true);
-    let out = ok(&run(r, &["add-image", iso.to_str().unwrap(), "--name", label, "--default", "--append", "quiet"]));
-    assert!(out.contains(&format!("image {label}: squashfs root, kernel 6.9.0-test, initrd from iso")), "{out}");
+    let out = ok(&run(
+        r,
+        &[
+            "add-image",
+            iso.to_str().unwrap(),
+            "--name",
+            label,
+            "--default",
+            "--append",
+            "quiet",
+        ],
+    ));
+    assert!(
+        out.contains(&format!(
+            "image {label}: squashfs root, kernel 6.9.0-test, initrd from iso"
+        )),
+        "{out}"
+    );
     let tftp = r.join("var/lib/tftpboot/pxe-kit").join(label);
     assert_eq!(sha(&tftp.join("vmlinuz")), sha(&src.join(layout.kernel)));
     assert_eq!(sha(&tftp.join("initrd.img")), sha(&src.join(layout.initrd)));
-    let root_img = r.join("var/www/html/pxe-kit").join(label).join("squashfs.img");
+    let root_img = r
+        .join("var/www/html/pxe-kit")
+        .join(label)
+        .join("squashfs.img");
     assert_eq!(sha(&root_img), sha(&src.join("LiveOS/squashfs.img")));
     let manifest = read(r, &format!("var/lib/pxe-kit/images/{label}.yaml"));
     assert!(manifest.contains(&sha(&root_img)), "{manifest}");
-    assert!(manifest.contains("root_type: squashfs") && manifest.contains("kernel_version: 6.9.0-test"), "{manifest}");
+    assert!(
+        manifest.contains("root_type: squashfs") && manifest.contains("kernel_version: 6.9.0-test"),
+        "{manifest}"
+    );
     let menu = read(r, "var/lib/tftpboot/pxelinux.cfg/default");
     let entry = format!(
         "LABEL {label}\n    MENU LABEL {label} ({label}.iso)\n    MENU DEFAULT\n    KERNEL pxe-kit/{label}/vmlinuz\n    APPEND initrd=pxe-kit/{label}/initrd.img root=live:http://10.0.0.1/pxe-kit/{label}/squashfs.img rd.live.image rd.neednet=1 ip=dhcp quiet\n    IPAPPEND 2\n"
@@ -122,11 +173,31 @@ fn check_import(names: &[&str], layout: &Layout, label: &str) {
     assert!(menu.contains(&entry), "{menu}");
     assert!(menu.contains(&format!("ONTIMEOUT {label}")), "{menu}");
     let plan = planned(r);
-    assert!(plan.iter().any(|c| c.starts_with("restorecon -RF /var/lib/tftpboot/pxe-kit/") && c.contains("squashfs.img")), "{plan:#?}");
+    assert!(
+        plan.iter().any(
+            |c| c.starts_with("restorecon -RF /var/lib/tftpboot/pxe-kit/")
+                && c.contains("squashfs.img")
+        ),
+        "{plan:#?}"
+    );
     // The same ISO again: nothing to do, nothing touched.
     let before = snapshot(r);
-    let out = ok(&run(r, &["add-image", iso.to_str().unwrap(), "--name", label, "--default", "--append", "quiet"]));
-    assert!(out.contains("already imported") && out.contains("nothing to change"), "{out}");
+    let out = ok(&run(
+        r,
+        &[
+            "add-image",
+            iso.to_str().unwrap(),
+            "--name",
+            label,
+            "--default",
+            "--append",
+            "quiet",
+        ],
+    ));
+    assert!(
+        out.contains("already imported") && out.contains("nothing to change"),
+        "{out}"
+    );
     assert_same(&before, &snapshot(r), "the tree changed");
 }
 
@@ -189,12 +260,30 @@ fn bad_isos_are_refused_and_change_nothing() {
         assert_eq!(o.status.code(), Some(2), "{}: {e}", iso.display());
         assert_eq!(e.trim_end().lines().count(), 1, "{e}");
         assert!(e.contains(needle), "{e} lacks {needle}");
-        assert_same(&before, &snapshot(r), &format!("{} changed the tree", iso.display()));
+        assert_same(
+            &before,
+            &snapshot(r),
+            &format!("{} changed the tree", iso.display()),
+        );
     }
     for (args, needle) in [
-        (vec!["add-image", good.to_str().unwrap(), "--name", "bad name"], "bad name"),
-        (vec!["add-image", good.to_str().unwrap(), "--name", "local"], "local"),
-        (vec!["add-image", good.to_str().unwrap(), "--append", "root=/dev/sda"], "root="),
+        (
+            vec!["add-image", good.to_str().unwrap(), "--name", "bad name"],
+            "bad name",
+        ),
+        (
+            vec!["add-image", good.to_str().unwrap(), "--name", "local"],
+            "local",
+        ),
+        (
+            vec![
+                "add-image",
+                good.to_str().unwrap(),
+                "--append",
+                "root=/dev/sda",
+            ],
+            "root=",
+        ),
         (vec!["remove-image", "nosuch"], "no image named \"nosuch\""),
     ] {
         let before = snapshot(r);
@@ -218,8 +307,16 @@ fn iso_initrd_without_livenet_is_not_trusted() {
     let o = run(t.path(), &["add-image", iso.to_str().unwrap()]);
     let e = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{e}");
-    assert!(stdout(&o).contains("lacks dracut's livenet module"), "{}", stdout(&o));
-    assert!(e.contains("modules are not on this server (/lib/modules/6.9.0-test)") && e.contains("--initrd"), "{e}");
+    assert!(
+        stdout(&o).contains("lacks dracut's livenet module"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        e.contains("modules are not on this server (/lib/modules/6.9.0-test)")
+            && e.contains("--initrd"),
+        "{e}"
+    );
     assert!(!t.path().join("var/lib/pxe-kit/images/nolive.yaml").exists());
     let leftovers: Vec<_> = walkdir::WalkDir::new(t.path())
         .into_iter()
@@ -244,20 +341,42 @@ fn kernel_and_root_tree_form_with_given_initrd() {
     write(&tree, "sbin/init", "#!/bin/sh\n");
     let out = ok(&run(
         r,
-        &["add-image", "--kernel", w.path().join("vmlinuz-6.9.0-test").to_str().unwrap(), "--rootfs", tree.to_str().unwrap(), "--initrd", w.path().join("initrd.img").to_str().unwrap()],
+        &[
+            "add-image",
+            "--kernel",
+            w.path().join("vmlinuz-6.9.0-test").to_str().unwrap(),
+            "--rootfs",
+            tree.to_str().unwrap(),
+            "--initrd",
+            w.path().join("initrd.img").to_str().unwrap(),
+        ],
     ));
-    assert!(out.contains("image compute: squashfs root, kernel 6.9.0-test, initrd from given"), "{out}");
+    assert!(
+        out.contains("image compute: squashfs root, kernel 6.9.0-test, initrd from given"),
+        "{out}"
+    );
     let img = r.join("var/www/html/pxe-kit/compute/squashfs.img");
     assert_eq!(&std::fs::read(&img).unwrap()[..4], b"hsqs");
     assert!(read(r, "var/lib/tftpboot/pxelinux.cfg/default").contains("LABEL compute"));
 
-    let json: serde_json::Value = serde_json::from_str(&ok(&run(r, &["images", "--json"]))).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&run(r, &["images", "--json"]))).unwrap();
     assert_eq!(json[0]["name"], "compute");
     assert_eq!(json[0]["state"], "ok");
-    assert_eq!(json[0]["url"], "http://10.0.0.1/pxe-kit/compute/squashfs.img");
+    assert_eq!(
+        json[0]["url"],
+        "http://10.0.0.1/pxe-kit/compute/squashfs.img"
+    );
     std::fs::write(&img, b"corrupt").unwrap();
-    let json: serde_json::Value = serde_json::from_str(&ok(&run(r, &["images", "--json"]))).unwrap();
-    assert!(json[0]["state"].as_str().unwrap().starts_with("size of /var/www/html/pxe-kit/compute/squashfs.img"), "{json}");
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&run(r, &["images", "--json"]))).unwrap();
+    assert!(
+        json[0]["state"]
+            .as_str()
+            .unwrap()
+            .starts_with("size of /var/www/html/pxe-kit/compute/squashfs.img"),
+        "{json}"
+    );
 
     ok(&run(r, &["remove-image", "compute"]));
     assert!(!img.exists() && !r.join("var/lib/tftpboot/pxe-kit/compute").exists());
@@ -280,14 +399,24 @@ fn import_killed_half_way_leaves_previous_state() {
     {
         let mut f = std::fs::File::create(&big).unwrap();
         std::io::Write::write_all(&mut f, b"hsqs").unwrap();
-        let block: Vec<u8> = (0..(1 << 20)).map(|i: u32| (i.wrapping_mul(2654435761) >> 24) as u8).collect();
+        let block: Vec<u8> = (0..(1 << 20))
+            .map(|i: u32| (i.wrapping_mul(2654435761) >> 24) as u8)
+            .collect();
         for _ in 0..512 {
             std::io::Write::write_all(&mut f, &block).unwrap();
         }
     }
     let before = snapshot(r);
     let mut child = Command::new(BIN)
-        .args(["--root", r.to_str().unwrap(), "-q", "add-image", "--name", "big", "--kernel"])
+        .args([
+            "--root",
+            r.to_str().unwrap(),
+            "-q",
+            "add-image",
+            "--name",
+            "big",
+            "--kernel",
+        ])
         .arg(w.path().join("vmlinuz"))
         .arg("--rootfs")
         .arg(&big)
@@ -300,7 +429,13 @@ fn import_killed_half_way_leaves_previous_state() {
     let start = std::time::Instant::now();
     loop {
         let copying = std::fs::read_dir(&dir)
-            .map(|d| d.filter_map(|e| e.ok()).any(|e| std::fs::metadata(e.path()).map(|m| m.len() > 1 << 20).unwrap_or(false)))
+            .map(|d| {
+                d.filter_map(|e| e.ok()).any(|e| {
+                    std::fs::metadata(e.path())
+                        .map(|m| m.len() > 1 << 20)
+                        .unwrap_or(false)
+                })
+            })
             .unwrap_or(false);
         if copying || start.elapsed().as_secs() > 60 {
             break;
@@ -309,17 +444,44 @@ fn import_killed_half_way_leaves_previous_state() {
     }
     child.kill().unwrap();
     let status = child.wait().unwrap();
-    assert!(!status.success(), "the import finished before it could be killed; make the file larger");
+    assert!(
+        !status.success(),
+        "the import finished before it could be killed; make the file larger"
+    );
     let after = snapshot(r);
-    let is_temp = |p: &Path| p.file_name().unwrap().to_string_lossy().starts_with(".pxe-kit-tmp");
+    let is_temp = |p: &Path| {
+        p.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with(".pxe-kit-tmp")
+    };
     let extra: Vec<_> = after.keys().filter(|p| !before.contains_key(*p)).collect();
-    assert!(extra.iter().all(|p| is_temp(p)), "non-temp files appeared: {extra:?}");
-    assert!(!extra.is_empty(), "the kill left no temp file: the test did not interrupt a copy");
+    assert!(
+        extra.iter().all(|p| is_temp(p)),
+        "non-temp files appeared: {extra:?}"
+    );
+    assert!(
+        !extra.is_empty(),
+        "the kill left no temp file: the test did not interrupt a copy"
+    );
     for (p, v) in &before {
         assert_eq!(after.get(p), Some(v), "{} changed", p.display());
     }
     // The next run cleans up and completes.
-    let out = ok(&run(r, &["add-image", "--name", "big", "--kernel", w.path().join("vmlinuz").to_str().unwrap(), "--rootfs", big.to_str().unwrap(), "--initrd", w.path().join("initrd.img").to_str().unwrap()]));
+    let out = ok(&run(
+        r,
+        &[
+            "add-image",
+            "--name",
+            "big",
+            "--kernel",
+            w.path().join("vmlinuz").to_str().unwrap(),
+            "--rootfs",
+            big.to_str().unwrap(),
+            "--initrd",
+            w.path().join("initrd.img").to_str().unwrap(),
+        ],
+    ));
     assert!(out.contains("leftover temp file"), "{out}");
     let temps: Vec<_> = snapshot(r).into_keys().filter(|p| is_temp(p)).collect();
     assert!(temps.is_empty(), "{temps:?}");

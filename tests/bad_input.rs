@@ -7,11 +7,27 @@ fn check(root: &std::path::Path, args: &[&str], needle: &str) {
     let before = snapshot(root);
     let o = run(root, args);
     let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(2), "{args:?}: expected exit 2, got {:?}; stderr: {err}", o.status.code());
-    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: error is not one line: {err}");
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{args:?}: expected exit 2, got {:?}; stderr: {err}",
+        o.status.code()
+    );
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "{args:?}: error is not one line: {err}"
+    );
     assert!(err.starts_with("pxe-kit: error: "), "{args:?}: {err}");
-    assert!(err.contains(needle), "{args:?}: error does not name {needle:?}: {err}");
-    assert_same(&before, &snapshot(root), &format!("{args:?}: the tree changed"));
+    assert!(
+        err.contains(needle),
+        "{args:?}: error does not name {needle:?}: {err}"
+    );
+    assert_same(
+        &before,
+        &snapshot(root),
+        &format!("{args:?}: the tree changed"),
+    );
 }
 
 fn with(extra: &[&str], replace: Option<(&str, &str)>) -> Vec<String> {
@@ -34,21 +50,48 @@ fn bad_flags_are_refused_cleanly() {
     let r = t.path();
     let cases: Vec<(Vec<String>, &str)> = vec![
         (with(&[], Some(("--server-ip", "10.0.0.300"))), "10.0.0.300"),
-        (with(&[], Some(("--server-ip", "10.0.1.1"))), "10.0.1.1 is outside subnet 10.0.0.0/24"),
-        (with(&[], Some(("--server-ip", "10.0.0.150"))), "inside the range"),
+        (
+            with(&[], Some(("--server-ip", "10.0.1.1"))),
+            "10.0.1.1 is outside subnet 10.0.0.0/24",
+        ),
+        (
+            with(&[], Some(("--server-ip", "10.0.0.150"))),
+            "inside the range",
+        ),
         (with(&[], Some(("--server-ip", "10.0.0.255"))), "broadcast"),
         (with(&[], Some(("--subnet", "10.0.0.0/33"))), "10.0.0.0/33"),
-        (with(&[], Some(("--subnet", "10.0.0.7/24"))), "did you mean 10.0.0.0/24"),
-        (with(&[], Some(("--range", "10.0.0.200-10.0.0.100"))), "reversed"),
-        (with(&[], Some(("--range", "10.0.0.100-10.0.9.200"))), "10.0.9.200 is outside"),
+        (
+            with(&[], Some(("--subnet", "10.0.0.7/24"))),
+            "did you mean 10.0.0.0/24",
+        ),
+        (
+            with(&[], Some(("--range", "10.0.0.200-10.0.0.100"))),
+            "reversed",
+        ),
+        (
+            with(&[], Some(("--range", "10.0.0.100-10.0.9.200"))),
+            "10.0.9.200 is outside",
+        ),
         (with(&[], Some(("--range", "10.0.0.100"))), "FIRST-LAST"),
-        (with(&["--router", "192.168.1.1"], None), "router 192.168.1.1"),
-        (with(&["--dns", "10.0.0.1,nameserver"], None), "\"nameserver\""),
-        (with(&["--domain-search", "lab.example\";evil"], None), "lab.example"),
+        (
+            with(&["--router", "192.168.1.1"], None),
+            "router 192.168.1.1",
+        ),
+        (
+            with(&["--dns", "10.0.0.1,nameserver"], None),
+            "\"nameserver\"",
+        ),
+        (
+            with(&["--domain-search", "lab.example\";evil"], None),
+            "lab.example",
+        ),
         (with(&["--time-offset", "999999"], None), "999999"),
         (with(&["--serial", "7,115200"], None), "serial port 7"),
         (with(&["--serial", "0,1234"], None), "baud 1234"),
-        (with(&[], Some(("--interface", "ens4;reboot"))), "ens4;reboot"),
+        (
+            with(&[], Some(("--interface", "ens4;reboot"))),
+            "ens4;reboot",
+        ),
         (with(&["--tftp-launcher", "inetd"], None), "inetd"),
         (vec!["init".into()], "pass --interface"),
     ];
@@ -71,14 +114,41 @@ fn bad_yaml_is_refused_cleanly() {
     let good = read(r, "etc/pxe-kit/pxe-kit.yaml");
     let cases: Vec<(String, &str)> = vec![
         (good.clone() + "colour: blue\n", "unknown field `colour`"),
-        (good.replace("server_ip: 10.0.0.1", "server_ip: 42"), "server_ip"),
-        (good.replace("range: 10.0.0.100-10.0.0.200", "range: 10.0.0.200-10.0.0.100"), "reversed"),
-        (good.replace("interface: ens4\n", ""), "missing field `interface`"),
-        (good.replace("default: local", "default: nosuchimage"), "nosuchimage"),
-        (good.replace("timeout: 50", "timeout: 999999"), "boot.timeout 999999"),
-        (good.replace("subnet: 10.0.0.0/24", "subnet: [1, 2]"), "subnet"),
-        (good.clone() + "boot: {serial: {port: 9, baud: 115200}}\n", "duplicate"),
-        ("interface: ens4\n  bad: indentation\n".into(), "pxe-kit.yaml"),
+        (
+            good.replace("server_ip: 10.0.0.1", "server_ip: 42"),
+            "server_ip",
+        ),
+        (
+            good.replace(
+                "range: 10.0.0.100-10.0.0.200",
+                "range: 10.0.0.200-10.0.0.100",
+            ),
+            "reversed",
+        ),
+        (
+            good.replace("interface: ens4\n", ""),
+            "missing field `interface`",
+        ),
+        (
+            good.replace("default: local", "default: nosuchimage"),
+            "nosuchimage",
+        ),
+        (
+            good.replace("timeout: 50", "timeout: 999999"),
+            "boot.timeout 999999",
+        ),
+        (
+            good.replace("subnet: 10.0.0.0/24", "subnet: [1, 2]"),
+            "subnet",
+        ),
+        (
+            good.clone() + "boot: {serial: {port: 9, baud: 115200}}\n",
+            "duplicate",
+        ),
+        (
+            "interface: ens4\n  bad: indentation\n".into(),
+            "pxe-kit.yaml",
+        ),
     ];
     for (yaml, needle) in cases {
         write(r, "etc/pxe-kit/pxe-kit.yaml", &yaml);
@@ -88,14 +158,25 @@ fn bad_yaml_is_refused_cleanly() {
 
 #[test]
 fn bad_roots_and_missing_boot_loader() {
-    let o = std::process::Command::new(BIN).args(["--root", "/nonexistent/pxe-kit-root", "init"]).output().unwrap();
+    let o = std::process::Command::new(BIN)
+        .args(["--root", "/nonexistent/pxe-kit-root", "init"])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("/nonexistent/pxe-kit-root"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("/nonexistent/pxe-kit-root"),
+        "{}",
+        stderr(&o)
+    );
 
     let t = tempfile::tempdir().unwrap();
     check(t.path(), INIT, "etc/os-release is missing; pass --distro");
     write(t.path(), "etc/os-release", "ID=arch\n");
     check(t.path(), INIT, "pass --distro");
     write(t.path(), "etc/os-release", "ID=fedora\n");
-    check(t.path(), INIT, "usr/share/syslinux/pxelinux.0 is missing; install syslinux-nonlinux");
+    check(
+        t.path(),
+        INIT,
+        "usr/share/syslinux/pxelinux.0 is missing; install syslinux-nonlinux",
+    );
 }

@@ -6,7 +6,9 @@ use common::*;
 macro_rules! need_syslinux {
     () => {
         if !host_has_syslinux() {
-            eprintln!("skipped: the host lacks pxelinux/syslinux-common (.ci/install-deps installs them)");
+            eprintln!(
+                "skipped: the host lacks pxelinux/syslinux-common (.ci/install-deps installs them)"
+            );
             return;
         }
     };
@@ -37,18 +39,35 @@ fn staged_fedora_writes_fedora_layout_and_plans_live_steps() {
     }
     dhcpd_accepts(&r.join("etc/dhcp/dhcpd.conf")).unwrap();
     let dropin = read(r, "etc/systemd/system/dhcpd.service.d/pxe-kit.conf");
-    assert!(dropin.contains("ExecStart=\nExecStart=/usr/sbin/dhcpd -f -cf /etc/dhcp/dhcpd.conf"), "{dropin}");
-    assert!(dropin.trim_end().ends_with(" ens4"), "dhcpd must serve ens4 only: {dropin}");
+    assert!(
+        dropin.contains("ExecStart=\nExecStart=/usr/sbin/dhcpd -f -cf /etc/dhcp/dhcpd.conf"),
+        "{dropin}"
+    );
+    assert!(
+        dropin.trim_end().ends_with(" ens4"),
+        "dhcpd must serve ens4 only: {dropin}"
+    );
     let tftp = directives(&read(r, "etc/systemd/system/tftp.service.d/pxe-kit.conf"));
-    assert!(tftp.contains("in.tftpd -s /var/lib/tftpboot") && !tftp.contains(" -c"), "{tftp}");
+    assert!(
+        tftp.contains("in.tftpd -s /var/lib/tftpboot") && !tftp.contains(" -c"),
+        "{tftp}"
+    );
 
     let plan = planned(r);
     let has = |p: &str| plan.iter().any(|c| c.starts_with(p));
     assert!(has("dnf install -y dhcp-server tftp-server httpd syslinux syslinux-nonlinux dracut-live dracut-network"), "{plan:#?}");
     assert!(has("restorecon -RF /etc/dhcp/dhcpd.conf"), "{plan:#?}");
-    assert!(has("firewall-cmd --permanent --zone=pxe-kit --change-interface=ens4"), "{plan:#?}");
+    assert!(
+        has("firewall-cmd --permanent --zone=pxe-kit --change-interface=ens4"),
+        "{plan:#?}"
+    );
     for svc in ["dhcp", "tftp", "http"] {
-        assert!(has(&format!("firewall-cmd --permanent --zone=pxe-kit --add-service={svc}")), "{plan:#?}");
+        assert!(
+            has(&format!(
+                "firewall-cmd --permanent --zone=pxe-kit --add-service={svc}"
+            )),
+            "{plan:#?}"
+        );
     }
     assert!(has("firewall-cmd --reload"), "{plan:#?}");
     for unit in ["dhcpd.service", "tftp.socket", "httpd.service"] {
@@ -57,7 +76,12 @@ fn staged_fedora_writes_fedora_layout_and_plans_live_steps() {
     }
     assert!(has("systemctl daemon-reload"), "{plan:#?}");
     // The seed's wrong ports never appear.
-    assert!(!plan.iter().any(|c| c.contains("68") || c.contains("tcp/69")), "{plan:#?}");
+    assert!(
+        !plan
+            .iter()
+            .any(|c| c.contains("68") || c.contains("tcp/69")),
+        "{plan:#?}"
+    );
 }
 
 #[test]
@@ -76,20 +100,42 @@ fn staged_debian_writes_debian_layout_and_plans_apt_iptables() {
     let def = read(r, "etc/default/isc-dhcp-server");
     assert!(def.contains("INTERFACESv4=\"ens4\""), "{def}");
     let hpa = directives(&read(r, "etc/default/tftpd-hpa"));
-    assert!(hpa.contains("TFTP_DIRECTORY=\"/srv/tftp\"") && hpa.contains("--secure") && !hpa.contains("--create"), "{hpa}");
+    assert!(
+        hpa.contains("TFTP_DIRECTORY=\"/srv/tftp\"")
+            && hpa.contains("--secure")
+            && !hpa.contains("--create"),
+        "{hpa}"
+    );
     let httpd = read(r, "etc/apache2/conf-available/pxe-kit.conf");
-    assert!(httpd.contains("Options None") && httpd.contains("Require ip 10.0.0.0/24"), "{httpd}");
+    assert!(
+        httpd.contains("Options None") && httpd.contains("Require ip 10.0.0.0/24"),
+        "{httpd}"
+    );
     assert!(!r.join("etc/httpd").exists() && !r.join("var/lib/tftpboot").exists());
 
     let plan = planned(r);
     let has = |p: &str| plan.iter().any(|c| c.starts_with(p));
-    assert!(has("apt-get install -y --no-install-recommends isc-dhcp-server tftpd-hpa apache2 pxelinux syslinux-common dracut dracut-network dracut-live"), "{plan:#?}");
+    assert!(has("env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends isc-dhcp-server tftpd-hpa apache2 pxelinux syslinux-common dracut dracut-network dracut-live"), "{plan:#?}");
     assert!(has("a2enconf -q pxe-kit"), "{plan:#?}");
     for (proto, port) in [("udp", "67"), ("udp", "69"), ("tcp", "80")] {
-        assert!(has(&format!("iptables -I INPUT -i ens4 -p {proto} --dport {port} ")), "{plan:#?}");
+        assert!(
+            has(&format!(
+                "iptables -I INPUT -i ens4 -p {proto} --dport {port} "
+            )),
+            "{plan:#?}"
+        );
     }
-    assert!(!plan.iter().any(|c| c.starts_with("restorecon") || c.starts_with("semanage")), "no SELinux on Debian: {plan:#?}");
-    for unit in ["isc-dhcp-server.service", "tftpd-hpa.service", "apache2.service"] {
+    assert!(
+        !plan
+            .iter()
+            .any(|c| c.starts_with("restorecon") || c.starts_with("semanage")),
+        "no SELinux on Debian: {plan:#?}"
+    );
+    for unit in [
+        "isc-dhcp-server.service",
+        "tftpd-hpa.service",
+        "apache2.service",
+    ] {
         assert!(has(&format!("systemctl enable {unit}")), "{plan:#?}");
     }
 }
@@ -109,7 +155,13 @@ fn second_run_changes_nothing_byte_or_mtime() {
             assert!(out.contains("nothing to change"), "{out}");
             assert_same(&before, &snapshot(r), "second run changed the tree");
         }
-        assert!(!planned(r).iter().any(|c| c.contains("restart") || c.starts_with("restorecon")), "{:#?}", planned(r));
+        assert!(
+            !planned(r)
+                .iter()
+                .any(|c| c.contains("restart") || c.starts_with("restorecon")),
+            "{:#?}",
+            planned(r)
+        );
     }
 }
 
@@ -130,7 +182,10 @@ fn dry_run_prints_diff_and_plan_and_changes_nothing() {
     // After a real run, a dry run with a change shows just that change.
     ok(&run(r, INIT));
     let out = ok(&run(r, &["--dry-run", "init", "--dns", "10.0.0.53"]));
-    assert!(out.contains("+    option domain-name-servers 10.0.0.53;"), "{out}");
+    assert!(
+        out.contains("+    option domain-name-servers 10.0.0.53;"),
+        "{out}"
+    );
     assert!(!read(r, "etc/dhcp/dhcpd.conf").contains("10.0.0.53"));
 }
 
@@ -139,13 +194,26 @@ fn user_file_is_backed_up_once() {
     need_syslinux!();
     let t = stage_debian();
     let r = t.path();
-    write(r, "etc/default/isc-dhcp-server", "INTERFACESv4=\"\"\nINTERFACESv6=\"\"\n");
+    write(
+        r,
+        "etc/default/isc-dhcp-server",
+        "INTERFACESv4=\"\"\nINTERFACESv6=\"\"\n",
+    );
     write(r, "etc/dhcp/dhcpd.conf", "# the user's own config\n");
     ok(&run(r, INIT));
-    assert_eq!(read(r, "etc/dhcp/dhcpd.conf.pxe-kit.orig"), "# the user's own config\n");
-    assert_eq!(read(r, "etc/default/isc-dhcp-server.pxe-kit.orig"), "INTERFACESv4=\"\"\nINTERFACESv6=\"\"\n");
+    assert_eq!(
+        read(r, "etc/dhcp/dhcpd.conf.pxe-kit.orig"),
+        "# the user's own config\n"
+    );
+    assert_eq!(
+        read(r, "etc/default/isc-dhcp-server.pxe-kit.orig"),
+        "INTERFACESv4=\"\"\nINTERFACESv6=\"\"\n"
+    );
     ok(&run(r, &["init", "--dns", "10.0.0.53"]));
-    assert_eq!(read(r, "etc/dhcp/dhcpd.conf.pxe-kit.orig"), "# the user's own config\n");
+    assert_eq!(
+        read(r, "etc/dhcp/dhcpd.conf.pxe-kit.orig"),
+        "# the user's own config\n"
+    );
 }
 
 #[test]
@@ -159,15 +227,27 @@ fn failing_dhcpd_config_is_never_installed() {
     let r = t.path();
     ok(&run(r, INIT));
     let good = read(r, "etc/dhcp/dhcpd.conf");
-    let tpl = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/dhcpd.conf.j2")).unwrap();
-    write(r, "etc/pxe-kit/templates/dhcpd.conf.j2", &tpl.replace("allow bootp;", "allow bootp"));
+    let tpl = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/templates/dhcpd.conf.j2"
+    ))
+    .unwrap();
+    write(
+        r,
+        "etc/pxe-kit/templates/dhcpd.conf.j2",
+        &tpl.replace("allow bootp;", "allow bootp"),
+    );
     let before = snapshot(r);
     let o = run(r, &["init", "--dns", "10.0.0.53"]);
     assert_eq!(o.status.code(), Some(2));
     let e = stderr(&o);
     assert!(e.contains("fails `dhcpd -t`") && e.contains("line"), "{e}");
     assert_eq!(read(r, "etc/dhcp/dhcpd.conf"), good);
-    assert_same(&before, &snapshot(r), "a failed validation must change nothing, settings included");
+    assert_same(
+        &before,
+        &snapshot(r),
+        "a failed validation must change nothing, settings included",
+    );
 }
 
 #[test]
@@ -175,12 +255,23 @@ fn template_override_is_used_and_named_in_header() {
     need_syslinux!();
     let t = stage_fedora();
     let r = t.path();
-    let tpl = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/pxelinux.cfg.j2")).unwrap();
-    write(r, "etc/pxe-kit/templates/pxelinux.cfg.j2", &tpl.replace("PROMPT 0", "PROMPT 0\nALLOWOPTIONS 0"));
+    let tpl = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/templates/pxelinux.cfg.j2"
+    ))
+    .unwrap();
+    write(
+        r,
+        "etc/pxe-kit/templates/pxelinux.cfg.j2",
+        &tpl.replace("PROMPT 0", "PROMPT 0\nALLOWOPTIONS 0"),
+    );
     ok(&run(r, INIT));
     let menu = read(r, "var/lib/tftpboot/pxelinux.cfg/default");
     assert!(menu.contains("ALLOWOPTIONS 0"), "{menu}");
-    assert!(menu.starts_with("# Generated by pxe-kit from /etc/pxe-kit/templates/pxelinux.cfg.j2"), "{menu}");
+    assert!(
+        menu.starts_with("# Generated by pxe-kit from /etc/pxe-kit/templates/pxelinux.cfg.j2"),
+        "{menu}"
+    );
 }
 
 #[test]
@@ -192,10 +283,17 @@ fn xinetd_launcher_renders_read_only_service() {
     args.extend(["--tftp-launcher", "xinetd"]);
     ok(&run(r, &args));
     let x = directives(&read(r, "etc/xinetd.d/tftp"));
-    assert!(x.contains("disable\t\t= no") && x.contains("server_args\t= -s /var/lib/tftpboot"), "{x}");
+    assert!(
+        x.contains("disable\t\t= no") && x.contains("server_args\t= -s /var/lib/tftpboot"),
+        "{x}"
+    );
     assert!(!x.contains("-c"), "TFTP must be read-only: {x}");
-    assert!(planned(r).iter().any(|c| c.starts_with("dnf install") && c.contains("xinetd")));
-    assert!(planned(r).iter().any(|c| c == "systemctl enable xinetd.service"));
+    assert!(planned(r)
+        .iter()
+        .any(|c| c.starts_with("dnf install") && c.contains("xinetd")));
+    assert!(planned(r)
+        .iter()
+        .any(|c| c == "systemctl enable xinetd.service"));
 }
 
 #[test]
@@ -205,8 +303,16 @@ fn all_options_reach_dhcpd_conf_and_pass_dhcpd() {
     let r = t.path();
     let mut args = INIT.to_vec();
     args.extend([
-        "--router", "10.0.0.254", "--dns", "10.0.0.1,10.0.0.2", "--domain-search", "lab.example,example.org",
-        "--time-offset", "-18000", "--serial", "0,115200",
+        "--router",
+        "10.0.0.254",
+        "--dns",
+        "10.0.0.1,10.0.0.2",
+        "--domain-search",
+        "lab.example,example.org",
+        "--time-offset",
+        "-18000",
+        "--serial",
+        "0,115200",
     ]);
     ok(&run(r, &args));
     let c = read(r, "etc/dhcp/dhcpd.conf");

@@ -23,8 +23,16 @@ use crate::Exit;
 
 /// Where an ISO keeps its kernel and initramfs, by layout name.
 const KERNEL_LAYOUTS: &[(&str, &str, &str)] = &[
-    ("lorax", "images/pxeboot/vmlinuz", "images/pxeboot/initrd.img"),
-    ("kiwi", "boot/x86_64/loader/linux", "boot/x86_64/loader/initrd"),
+    (
+        "lorax",
+        "images/pxeboot/vmlinuz",
+        "images/pxeboot/initrd.img",
+    ),
+    (
+        "kiwi",
+        "boot/x86_64/loader/linux",
+        "boot/x86_64/loader/initrd",
+    ),
 ];
 
 /// The boot files found in an ISO.
@@ -79,19 +87,33 @@ pub fn find_layout(entries: &[Entry]) -> Result<IsoLayout, String> {
         }
     }
     match (kernel_pair, root) {
-        (Some((layout, kernel, initrd)), Some(root)) => Ok(IsoLayout { layout, kernel, initrd, root }),
+        (Some((layout, kernel, initrd)), Some(root)) => Ok(IsoLayout {
+            layout,
+            kernel,
+            initrd,
+            root,
+        }),
         (kp, root) => {
             let mut found: Vec<String> = files
                 .iter()
                 .filter(|e| {
                     let p = e.path.to_ascii_lowercase();
-                    p.contains("vmlinuz") || p.contains("linux") || p.contains("initrd") || p.starts_with("/liveos/") || p.ends_with(".img")
+                    p.contains("vmlinuz")
+                        || p.contains("linux")
+                        || p.contains("initrd")
+                        || p.starts_with("/liveos/")
+                        || p.ends_with(".img")
                 })
                 .take(8)
                 .map(|e| e.path.clone())
                 .collect();
             if found.is_empty() {
-                found = entries.iter().filter(|e| e.is_dir && e.path.matches('/').count() == 1).take(8).map(|e| format!("{}/", e.path)).collect();
+                found = entries
+                    .iter()
+                    .filter(|e| e.is_dir && e.path.matches('/').count() == 1)
+                    .take(8)
+                    .map(|e| format!("{}/", e.path))
+                    .collect();
             }
             let missing = match (kp.is_some(), root.is_some()) {
                 (true, false) => "no live root image (LiveOS/squashfs.img)",
@@ -120,8 +142,15 @@ pub fn kernel_version(head: &[u8]) -> Option<String> {
 
 /// What to import, checked before anything is touched.
 enum Input {
-    Iso { path: PathBuf, layout: IsoLayout, root_type: RootType },
-    Tree { kernel: PathBuf, rootfs: PathBuf },
+    Iso {
+        path: PathBuf,
+        layout: IsoLayout,
+        root_type: RootType,
+    },
+    Tree {
+        kernel: PathBuf,
+        rootfs: PathBuf,
+    },
 }
 
 /// Reads the ISO's directory and the root image's magic: a bad ISO is refused here, before
@@ -129,7 +158,9 @@ enum Input {
 fn examine_iso(iso: &Path) -> Result<(IsoLayout, RootType)> {
     let f = File::open(iso).with_context(|| format!("opening {}", iso.display()))?;
     let mut isofs = Iso::open(f).with_context(|| format!("reading ISO {}", iso.display()))?;
-    let entries = isofs.entries().with_context(|| format!("reading ISO {}", iso.display()))?;
+    let entries = isofs
+        .entries()
+        .with_context(|| format!("reading ISO {}", iso.display()))?;
     let l = find_layout(&entries).map_err(|e| anyhow::anyhow!("{}: {e}", iso.display()))?;
     let t = sniff_entry(&mut isofs, &l.root, iso)?;
     Ok((l, t))
@@ -145,12 +176,19 @@ pub fn run(a: &AddImageArgs, ctx: &Ctx) -> Result<Exit> {
         (Some(iso), _, _) => {
             check_file("ISO", iso)?;
             let (layout, root_type) = examine_iso(iso)?;
-            Input::Iso { path: iso.clone(), layout, root_type }
+            Input::Iso {
+                path: iso.clone(),
+                layout,
+                root_type,
+            }
         }
         (None, Some(k), Some(r)) => {
             check_file("kernel", k)?;
             if kernel_head_version(k)?.is_none() {
-                bail!("{} is not a Linux kernel image (no bzImage header); give a vmlinuz file", k.display());
+                bail!(
+                    "{} is not a Linux kernel image (no bzImage header); give a vmlinuz file",
+                    k.display()
+                );
             }
             if !r.exists() {
                 bail!("root tree {}: no such file or directory; give a directory or a squashfs/EROFS image", r.display());
@@ -158,7 +196,10 @@ pub fn run(a: &AddImageArgs, ctx: &Ctx) -> Result<Exit> {
             if !r.is_dir() {
                 sniff_file(r)?;
             }
-            Input::Tree { kernel: k.clone(), rootfs: r.clone() }
+            Input::Tree {
+                kernel: k.clone(),
+                rootfs: r.clone(),
+            }
         }
         _ => bail!("add-image needs an ISO, or --kernel FILE with --rootfs PATH"),
     };
@@ -178,10 +219,15 @@ pub fn run(a: &AddImageArgs, ctx: &Ctx) -> Result<Exit> {
     let _lock = crate::lock::StateLock::acquire(&ctx.root)?;
     let old = image::load(&ctx.root, &name)?;
     let source = source_of(&input)?;
-    let same_source = old.as_ref().is_some_and(|m| m.source.name == source.name && m.source.size == source.size && files_intact(ctx, m));
+    let same_source = old.as_ref().is_some_and(|m| {
+        m.source.name == source.name && m.source.size == source.size && files_intact(ctx, m)
+    });
     let mut manifest = if same_source && !a.dracut && a.initrd.is_none() {
         let m = old.clone().expect("checked above");
-        ctx.out.say(format!("image {name} is already imported from {}; nothing to copy", source.name));
+        ctx.out.say(format!(
+            "image {name} is already imported from {}; nothing to copy",
+            source.name
+        ));
         m
     } else {
         import(ctx, &profile, &input, &name, a)?
@@ -189,7 +235,8 @@ pub fn run(a: &AddImageArgs, ctx: &Ctx) -> Result<Exit> {
     manifest.append = append;
     if old.as_ref() != Some(&manifest) {
         let text = serde_yaml::to_string(&manifest).context("serialising the image manifest")?;
-        ctx.root.write(&image::manifest_path(&name), text.as_bytes(), 0o644)?;
+        ctx.root
+            .write(&image::manifest_path(&name), text.as_bytes(), 0o644)?;
     }
     if a.default && cfg.boot.default != name {
         cfg.boot.default = name.clone();
@@ -208,23 +255,41 @@ pub fn run(a: &AddImageArgs, ctx: &Ctx) -> Result<Exit> {
 }
 
 fn check_file(what: &str, p: &Path) -> Result<()> {
-    let m = std::fs::metadata(p).map_err(|e| anyhow::anyhow!("{what} {}: {e}; check the path", p.display()))?;
+    let m = std::fs::metadata(p)
+        .map_err(|e| anyhow::anyhow!("{what} {}: {e}; check the path", p.display()))?;
     if m.is_dir() {
-        bail!("{what} {} is a directory; give the {what} file itself", p.display());
+        bail!(
+            "{what} {} is a directory; give the {what} file itself",
+            p.display()
+        );
     }
     if m.len() == 0 {
-        bail!("{what} {} is empty; give a complete {what} file", p.display());
+        bail!(
+            "{what} {} is empty; give a complete {what} file",
+            p.display()
+        );
     }
     Ok(())
 }
 
 fn derive_name(p: &Path) -> String {
-    let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = p
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut n: String = stem
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
-    n = n.trim_start_matches(|c: char| !c.is_ascii_alphanumeric()).to_string();
+    n = n
+        .trim_start_matches(|c: char| !c.is_ascii_alphanumeric())
+        .to_string();
     n.truncate(64);
     n
 }
@@ -232,15 +297,26 @@ fn derive_name(p: &Path) -> String {
 fn source_of(input: &Input) -> Result<Source> {
     Ok(match input {
         Input::Iso { path: p, .. } => Source {
-            name: p.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
-            size: std::fs::metadata(p).with_context(|| format!("reading {}", p.display()))?.len(),
+            name: p
+                .file_name()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            size: std::fs::metadata(p)
+                .with_context(|| format!("reading {}", p.display()))?
+                .len(),
             layout: String::new(),
         },
         Input::Tree { kernel, rootfs } => Source {
             name: format!(
                 "{} + {}",
-                kernel.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
-                rootfs.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+                kernel
+                    .file_name()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                rootfs
+                    .file_name()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default()
             ),
             size: std::fs::metadata(kernel).map(|m| m.len()).unwrap_or(0),
             layout: String::new(),
@@ -250,9 +326,11 @@ fn source_of(input: &Input) -> Result<Source> {
 
 /// Quick integrity: every file of the manifest is there with its recorded size.
 pub fn files_intact(ctx: &Ctx, m: &Manifest) -> bool {
-    m.files
-        .iter()
-        .all(|f| std::fs::metadata(ctx.root.path(&f.path)).map(|md| md.len() == f.size).unwrap_or(false))
+    m.files.iter().all(|f| {
+        std::fs::metadata(ctx.root.path(&f.path))
+            .map(|md| md.len() == f.size)
+            .unwrap_or(false)
+    })
 }
 
 fn summary(m: &Manifest) -> String {
@@ -273,8 +351,16 @@ fn summary(m: &Manifest) -> String {
 pub fn refresh_menu(ctx: &Ctx, cfg: &Config, profile: &Profile) -> Result<bool> {
     let images = image::load_all(&ctx.root)?;
     let templates = Templates::load(&ctx.root)?;
-    let menu = plan::menu_file(cfg, profile, &templates, image::boot_entries(cfg, profile, &images))?;
-    let changed = ctx.root.write(&menu.path, &menu.content, menu.mode)?.changed();
+    let menu = plan::menu_file(
+        cfg,
+        profile,
+        &templates,
+        image::boot_entries(cfg, profile, &images),
+    )?;
+    let changed = ctx
+        .root
+        .write(&menu.path, &menu.content, menu.mode)?
+        .changed();
     if changed {
         if let Some(s) = plan::relabel_step(profile, &[menu.path.as_path()]) {
             apply::run_step(ctx, &s, &Default::default())?;
@@ -292,11 +378,20 @@ struct Staged {
 }
 
 fn staged_name(final_path: &Path) -> PathBuf {
-    let name = final_path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = final_path
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     final_path.with_file_name(format!("{TMP_PREFIX}staged.{name}"))
 }
 
-fn import(ctx: &Ctx, profile: &Profile, input: &Input, name: &str, a: &AddImageArgs) -> Result<Manifest> {
+fn import(
+    ctx: &Ctx,
+    profile: &Profile,
+    input: &Input,
+    name: &str,
+    a: &AddImageArgs,
+) -> Result<Manifest> {
     let (tftp_dir, _) = profile.tftp_image_dir(name);
     let http_dir = profile.http_image_dir(name);
     let kernel_dst = tftp_dir.join("vmlinuz");
@@ -305,25 +400,51 @@ fn import(ctx: &Ctx, profile: &Profile, input: &Input, name: &str, a: &AddImageA
     if ctx.root.dry_run() {
         return dry_run_manifest(ctx, input, name, a, &kernel_dst, &initrd_dst, &root_dst);
     }
-    let fresh: Vec<PathBuf> = [&tftp_dir, &http_dir].into_iter().filter(|d| !ctx.root.exists(d)).cloned().collect();
+    let fresh: Vec<PathBuf> = [&tftp_dir, &http_dir]
+        .into_iter()
+        .filter(|d| !ctx.root.exists(d))
+        .cloned()
+        .collect();
     for d in [&tftp_dir, &http_dir] {
         ctx.root.create_dir_all(d)?;
         let removed = copyhash::clean_stale_temps(&ctx.root.path(d))?;
         if removed > 0 {
-            ctx.out.say(format!("  removed {removed} leftover temp file(s) of an interrupted import in {}", d.display()));
+            ctx.out.say(format!(
+                "  removed {removed} leftover temp file(s) of an interrupted import in {}",
+                d.display()
+            ));
         }
     }
     let mut staged: Vec<Staged> = Vec::new();
     let result = (|| -> Result<Manifest> {
         let mut source = source_of(input)?;
         let (root_type, kernel_version, initrd_from) = match input {
-            Input::Iso { path, layout, root_type } => {
+            Input::Iso {
+                path,
+                layout,
+                root_type,
+            } => {
                 source.layout = layout.layout.into();
-                import_iso(ctx, path, layout, *root_type, a, &mut staged, [&kernel_dst, &initrd_dst, &root_dst])?
+                import_iso(
+                    ctx,
+                    path,
+                    layout,
+                    *root_type,
+                    a,
+                    &mut staged,
+                    [&kernel_dst, &initrd_dst, &root_dst],
+                )?
             }
             Input::Tree { kernel, rootfs } => {
                 source.layout = "kernel+rootfs".into();
-                import_tree(ctx, kernel, rootfs, a, &mut staged, [&kernel_dst, &initrd_dst, &root_dst])?
+                import_tree(
+                    ctx,
+                    kernel,
+                    rootfs,
+                    a,
+                    &mut staged,
+                    [&kernel_dst, &initrd_dst, &root_dst],
+                )?
             }
         };
         // Everything is complete and synced: only now do the final names change.
@@ -333,7 +454,12 @@ fn import(ctx: &Ctx, profile: &Profile, input: &Input, name: &str, a: &AddImageA
         }
         let files = staged
             .iter()
-            .map(|s| FileEntry { role: s.role, path: s.final_path.clone(), size: s.copied.size, sha256: s.copied.hex() })
+            .map(|s| FileEntry {
+                role: s.role,
+                path: s.final_path.clone(),
+                size: s.copied.size,
+                sha256: s.copied.hex(),
+            })
             .collect();
         Ok(Manifest {
             name: name.to_string(),
@@ -363,15 +489,29 @@ fn import(ctx: &Ctx, profile: &Profile, input: &Input, name: &str, a: &AddImageA
     Ok(m)
 }
 
-fn dry_run_manifest(ctx: &Ctx, input: &Input, name: &str, a: &AddImageArgs, k: &Path, i: &Path, r: &Path) -> Result<Manifest> {
+fn dry_run_manifest(
+    ctx: &Ctx,
+    input: &Input,
+    name: &str,
+    a: &AddImageArgs,
+    k: &Path,
+    i: &Path,
+    r: &Path,
+) -> Result<Manifest> {
     let mut source = source_of(input)?;
     let mut root_type = RootType::Squashfs;
-    if let Input::Iso { layout, root_type: t, .. } = input {
+    if let Input::Iso {
+        layout,
+        root_type: t,
+        ..
+    } = input
+    {
         root_type = *t;
         source.layout = layout.layout.into();
     }
     for (p, what) in [(k, "kernel"), (i, "initramfs"), (r, "root image")] {
-        ctx.out.say(format!("  would install {what} {}", p.display()));
+        ctx.out
+            .say(format!("  would install {what} {}", p.display()));
     }
     let _ = a;
     Ok(Manifest {
@@ -386,9 +526,17 @@ fn dry_run_manifest(ctx: &Ctx, input: &Input, name: &str, a: &AddImageArgs, k: &
     })
 }
 
-fn sniff_entry<R: Read + std::io::Seek>(isofs: &mut Iso<R>, e: &Entry, iso: &Path) -> Result<RootType> {
+fn sniff_entry<R: Read + std::io::Seek>(
+    isofs: &mut Iso<R>,
+    e: &Entry,
+    iso: &Path,
+) -> Result<RootType> {
     let mut head = Vec::with_capacity(1028);
-    isofs.open_file(e)?.take(1028).read_to_end(&mut head).with_context(|| format!("reading {} in {}", e.path, iso.display()))?;
+    isofs
+        .open_file(e)?
+        .take(1028)
+        .read_to_end(&mut head)
+        .with_context(|| format!("reading {} in {}", e.path, iso.display()))?;
     RootType::sniff(&head).with_context(|| {
         format!(
             "{}: {} is neither squashfs nor EROFS (by its magic); this is not a live image",
@@ -417,14 +565,23 @@ fn import_iso(
     let f = File::open(iso).with_context(|| format!("opening {}", iso.display()))?;
     let mut isofs = Iso::open(f).with_context(|| format!("reading ISO {}", iso.display()))?;
     let total = l.kernel.size + l.initrd.size + l.root.size;
-    let name = iso.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = iso
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let bar = progress_for(ctx, total, &format!("importing {name}"));
     let mut extract = |e: &Entry, role: Role, dst: &Path, staged: &mut Vec<Staged>| -> Result<()> {
         let st = staged_name(dst);
         let mut r = isofs.open_file(e)?;
-        let copied = copyhash::copy_hashed(&mut r, Some(e.size), &ctx.root.path(&st), &|n| bar.inc(n))
-            .with_context(|| format!("extracting {} from {}", e.path, iso.display()))?;
-        staged.push(Staged { role, final_path: dst.to_path_buf(), staged: st, copied });
+        let copied =
+            copyhash::copy_hashed(&mut r, Some(e.size), &ctx.root.path(&st), &|n| bar.inc(n))
+                .with_context(|| format!("extracting {} from {}", e.path, iso.display()))?;
+        staged.push(Staged {
+            role,
+            final_path: dst.to_path_buf(),
+            staged: st,
+            copied,
+        });
         Ok(())
     };
     extract(&l.kernel, Role::Kernel, k_dst, staged)?;
@@ -446,7 +603,11 @@ fn import_iso(
         } else {
             ctx.out.say(format!(
                 "  the ISO's initramfs lacks dracut's {}: building one with dracut",
-                if info.has_livenet() { "dmsquash-live module" } else { "livenet module" }
+                if info.has_livenet() {
+                    "dmsquash-live module"
+                } else {
+                    "livenet module"
+                }
             ));
             staged.retain(|s| s.role != Role::Initrd);
             let _ = std::fs::remove_file(ctx.root.path(&staged_name(i_dst)));
@@ -477,13 +638,28 @@ fn read_up_to(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(n)
 }
 
-fn copy_in(ctx: &Ctx, src: &Path, role: Role, dst: &Path, staged: &mut Vec<Staged>, bar: &Progress) -> Result<()> {
+fn copy_in(
+    ctx: &Ctx,
+    src: &Path,
+    role: Role,
+    dst: &Path,
+    staged: &mut Vec<Staged>,
+    bar: &Progress,
+) -> Result<()> {
     let st = staged_name(dst);
     let mut f = File::open(src).with_context(|| format!("opening {}", src.display()))?;
-    let len = f.metadata().with_context(|| format!("reading {}", src.display()))?.len();
+    let len = f
+        .metadata()
+        .with_context(|| format!("reading {}", src.display()))?
+        .len();
     let copied = copyhash::copy_hashed(&mut f, Some(len), &ctx.root.path(&st), &|n| bar.inc(n))
         .with_context(|| format!("copying {}", src.display()))?;
-    staged.push(Staged { role, final_path: dst.to_path_buf(), staged: st, copied });
+    staged.push(Staged {
+        role,
+        final_path: dst.to_path_buf(),
+        staged: st,
+        copied,
+    });
     Ok(())
 }
 
@@ -506,12 +682,27 @@ fn import_tree(
         let cmd = Cmd::new(
             Kind::Build,
             format!("squashing {}", rootfs.display()),
-            &["mksquashfs", &rootfs_s, &out_s, "-noappend", "-quiet", "-no-progress", "-comp", "zstd", "-xattrs"],
+            &[
+                "mksquashfs",
+                &rootfs_s,
+                &out_s,
+                "-noappend",
+                "-quiet",
+                "-no-progress",
+                "-comp",
+                "zstd",
+                "-xattrs",
+            ],
         );
         ctx.runner.must(&cmd)?;
         let copied = copyhash::hash_file(&out, &|_| {})?;
         set_mode_644(&out)?;
-        staged.push(Staged { role: Role::Root, final_path: r_dst.to_path_buf(), staged: st, copied });
+        staged.push(Staged {
+            role: Role::Root,
+            final_path: r_dst.to_path_buf(),
+            staged: st,
+            copied,
+        });
         RootType::Squashfs
     } else {
         let t = sniff_file(rootfs)?;
@@ -534,29 +725,58 @@ fn import_tree(
 fn sniff_file(rootfs: &Path) -> Result<RootType> {
     let mut head = vec![0u8; 1028];
     let mut f = File::open(rootfs).with_context(|| format!("opening {}", rootfs.display()))?;
-    let n = read_up_to(&mut f, &mut head).with_context(|| format!("reading {}", rootfs.display()))?;
+    let n =
+        read_up_to(&mut f, &mut head).with_context(|| format!("reading {}", rootfs.display()))?;
     RootType::sniff(&head[..n]).with_context(|| {
-        format!("{} is neither a directory nor a squashfs/EROFS image; give a root tree or its image", rootfs.display())
+        format!(
+            "{} is neither a directory nor a squashfs/EROFS image; give a root tree or its image",
+            rootfs.display()
+        )
     })
 }
 
 fn set_mode_644(p: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o644)).with_context(|| format!("setting mode of {}", p.display()))
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o644))
+        .with_context(|| format!("setting mode of {}", p.display()))
 }
 
 /// dracut arguments for a network-booting live initramfs. dracut 059's systemd-networkd
 /// backend never runs livenet's fetch, so where that backend exists we pin network-legacy.
 pub fn dracut_argv(kver: &str, out: &str, have_network_legacy: bool) -> Vec<String> {
-    let mut v: Vec<String> = ["dracut", "--no-hostonly", "--force", "--add", "livenet dmsquash-live"].iter().map(|s| s.to_string()).collect();
+    let mut v: Vec<String> = [
+        "dracut",
+        "--no-hostonly",
+        "--force",
+        "--add",
+        "livenet dmsquash-live",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     if have_network_legacy {
-        v.extend(["--add", "network-legacy", "--omit", "systemd-networkd plymouth"].iter().map(|s| s.to_string()));
+        v.extend(
+            [
+                "--add",
+                "network-legacy",
+                "--omit",
+                "systemd-networkd plymouth",
+            ]
+            .iter()
+            .map(|s| s.to_string()),
+        );
     }
     v.extend(["--kver".to_string(), kver.to_string(), out.to_string()]);
     v
 }
 
-fn build_initrd(ctx: &Ctx, kver: Option<&str>, root_type: RootType, dst: &Path, staged: &mut Vec<Staged>) -> Result<()> {
+fn build_initrd(
+    ctx: &Ctx,
+    kver: Option<&str>,
+    root_type: RootType,
+    dst: &Path,
+    staged: &mut Vec<Staged>,
+) -> Result<()> {
     let Some(kver) = kver else {
         bail!("cannot build an initramfs: the kernel's version is unknown; pass --initrd FILE");
     };
@@ -569,18 +789,31 @@ fn build_initrd(ctx: &Ctx, kver: Option<&str>, root_type: RootType, dst: &Path, 
         );
     }
     if root_type == RootType::Erofs {
-        ctx.out.say("  note: EROFS live roots need dracut >= 103 in the client initramfs");
+        ctx.out
+            .say("  note: EROFS live roots need dracut >= 103 in the client initramfs");
     }
     let st = staged_name(dst);
     let out = ctx.root.path(&st);
     let legacy = Path::new("/usr/lib/dracut/modules.d/35network-legacy").is_dir();
     let argv = dracut_argv(kver, &out.display().to_string(), legacy);
-    let sp = Progress::spinner(ctx.out, &format!("building the initramfs with dracut for {kver}"));
-    ctx.runner.must(&Cmd::new(Kind::Build, format!("building the initramfs for {kver}"), &argv))?;
+    let sp = Progress::spinner(
+        ctx.out,
+        &format!("building the initramfs with dracut for {kver}"),
+    );
+    ctx.runner.must(&Cmd::new(
+        Kind::Build,
+        format!("building the initramfs for {kver}"),
+        &argv,
+    ))?;
     sp.finish();
     set_mode_644(&out)?;
     let copied = copyhash::hash_file(&out, &|_| {})?;
-    staged.push(Staged { role: Role::Initrd, final_path: dst.to_path_buf(), staged: st, copied });
+    staged.push(Staged {
+        role: Role::Initrd,
+        final_path: dst.to_path_buf(),
+        staged: st,
+        copied,
+    });
     Ok(())
 }
 
@@ -590,25 +823,53 @@ mod tests {
     use crate::iso9660::Extent;
 
     fn f(p: &str) -> Entry {
-        Entry { path: p.into(), is_dir: false, size: 1, extents: vec![Extent { offset: 0, len: 1 }] }
+        Entry {
+            path: p.into(),
+            is_dir: false,
+            size: 1,
+            extents: vec![Extent { offset: 0, len: 1 }],
+        }
     }
 
     #[test]
     fn recognises_lorax_kiwi_isolinux() {
-        let lorax = [f("/images/pxeboot/vmlinuz"), f("/images/pxeboot/initrd.img"), f("/LiveOS/squashfs.img")];
+        let lorax = [
+            f("/images/pxeboot/vmlinuz"),
+            f("/images/pxeboot/initrd.img"),
+            f("/LiveOS/squashfs.img"),
+        ];
         assert_eq!(find_layout(&lorax).unwrap().layout, "lorax");
-        let kiwi = [f("/boot/x86_64/loader/linux"), f("/boot/x86_64/loader/initrd"), f("/LiveOS/squashfs.img")];
+        let kiwi = [
+            f("/boot/x86_64/loader/linux"),
+            f("/boot/x86_64/loader/initrd"),
+            f("/LiveOS/squashfs.img"),
+        ];
         assert_eq!(find_layout(&kiwi).unwrap().layout, "kiwi");
-        let old = [f("/isolinux/vmlinuz0"), f("/isolinux/initrd0.img"), f("/LiveOS/squashfs.img")];
+        let old = [
+            f("/isolinux/vmlinuz0"),
+            f("/isolinux/initrd0.img"),
+            f("/LiveOS/squashfs.img"),
+        ];
         let l = find_layout(&old).unwrap();
-        assert_eq!((l.layout, l.kernel.path.as_str()), ("isolinux", "/isolinux/vmlinuz0"));
-        let plain = [f("/IMAGES/PXEBOOT/VMLINUZ"), f("/IMAGES/PXEBOOT/INITRD.IMG"), f("/LIVEOS/SQUASHFS.IMG")];
+        assert_eq!(
+            (l.layout, l.kernel.path.as_str()),
+            ("isolinux", "/isolinux/vmlinuz0")
+        );
+        let plain = [
+            f("/IMAGES/PXEBOOT/VMLINUZ"),
+            f("/IMAGES/PXEBOOT/INITRD.IMG"),
+            f("/LIVEOS/SQUASHFS.IMG"),
+        ];
         assert_eq!(find_layout(&plain).unwrap().layout, "lorax");
     }
 
     #[test]
     fn refuses_installer_iso_listing_what_it_found() {
-        let installer = [f("/images/pxeboot/vmlinuz"), f("/images/pxeboot/initrd.img"), f("/images/install.img")];
+        let installer = [
+            f("/images/pxeboot/vmlinuz"),
+            f("/images/pxeboot/initrd.img"),
+            f("/images/install.img"),
+        ];
         let e = find_layout(&installer).unwrap_err();
         assert!(e.contains("no live root image"), "{e}");
         assert!(e.contains("/images/install.img"), "{e}");
@@ -620,7 +881,10 @@ mod tests {
         h[0x202..0x206].copy_from_slice(b"HdrS");
         h[0x20E..0x210].copy_from_slice(&(0x100u16).to_le_bytes());
         h[0x300..0x300 + 24].copy_from_slice(b"6.11.4-301.fc41.x86_64 (");
-        assert_eq!(kernel_version(&h).as_deref(), Some("6.11.4-301.fc41.x86_64"));
+        assert_eq!(
+            kernel_version(&h).as_deref(),
+            Some("6.11.4-301.fc41.x86_64")
+        );
         assert_eq!(kernel_version(&[0u8; 0x400]), None);
         assert_eq!(kernel_version(b"short"), None);
     }
@@ -628,8 +892,19 @@ mod tests {
     #[test]
     fn dracut_pins_network_legacy_where_it_exists() {
         let v = dracut_argv("6.1.0", "/x.img", true);
-        assert_eq!(v[..5], ["dracut", "--no-hostonly", "--force", "--add", "livenet dmsquash-live"]);
-        assert!(v.windows(2).any(|w| w == ["--omit", "systemd-networkd plymouth"]));
+        assert_eq!(
+            v[..5],
+            [
+                "dracut",
+                "--no-hostonly",
+                "--force",
+                "--add",
+                "livenet dmsquash-live"
+            ]
+        );
+        assert!(v
+            .windows(2)
+            .any(|w| w == ["--omit", "systemd-networkd plymouth"]));
         assert_eq!(v[v.len() - 3..], ["--kver", "6.1.0", "/x.img"]);
         assert!(!dracut_argv("6.1.0", "/x.img", false).contains(&"network-legacy".to_string()));
     }

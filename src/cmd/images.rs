@@ -35,8 +35,15 @@ pub fn rows(ctx: &Ctx) -> Result<Vec<Row>> {
             size: m.files.iter().map(|f| f.size).sum(),
             state: state(ctx, m),
             url: m.file(Role::Root).map(|f| {
-                let file = f.path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-                format!("http://{}{}/{}/{file}", cfg.server_ip, profile.http_prefix, m.name)
+                let file = f
+                    .path
+                    .file_name()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                format!(
+                    "http://{}{}/{}/{file}",
+                    cfg.server_ip, profile.http_prefix, m.name
+                )
             }),
         })
         .collect())
@@ -47,7 +54,12 @@ fn state(ctx: &Ctx, m: &Manifest) -> String {
         match std::fs::metadata(ctx.root.path(&f.path)) {
             Err(_) => return format!("missing {}", f.path.display()),
             Ok(md) if md.len() != f.size => {
-                return format!("size of {} is {} (manifest: {})", f.path.display(), md.len(), f.size)
+                return format!(
+                    "size of {} is {} (manifest: {})",
+                    f.path.display(),
+                    md.len(),
+                    f.size
+                )
             }
             Ok(_) => {}
         }
@@ -65,7 +77,10 @@ pub fn run(a: &ImagesArgs, ctx: &Ctx) -> Result<Exit> {
         println!("no images; add one with `pxe-kit add-image ISO`");
         return Ok(Exit::Ok);
     }
-    println!("{:<2}{:<20} {:<9} {:>10}  {:<28} STATE", "", "NAME", "ROOT", "SIZE", "KERNEL");
+    println!(
+        "{:<2}{:<20} {:<9} {:>10}  {:<28} STATE",
+        "", "NAME", "ROOT", "SIZE", "KERNEL"
+    );
     for r in &rows {
         println!(
             "{:<2}{:<20} {:<9} {:>10}  {:<28} {}",

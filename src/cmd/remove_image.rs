@@ -14,17 +14,27 @@ pub fn run(a: &RemoveImageArgs, ctx: &Ctx) -> Result<Exit> {
     let profile = ctx.profile(Some(&cfg));
     let _lock = crate::lock::StateLock::acquire(&ctx.root)?;
     let Some(m) = image::load(&ctx.root, &a.name)? else {
-        let known: Vec<String> = image::load_all(&ctx.root)?.into_iter().map(|m| m.name).collect();
+        let known: Vec<String> = image::load_all(&ctx.root)?
+            .into_iter()
+            .map(|m| m.name)
+            .collect();
         bail!(
             "no image named {:?}; known images: {}",
             a.name,
-            if known.is_empty() { "(none)".into() } else { known.join(", ") }
+            if known.is_empty() {
+                "(none)".into()
+            } else {
+                known.join(", ")
+            }
         );
     };
     if cfg.boot.default == m.name {
         cfg.boot.default = "local".into();
         ctx.save_config(&cfg)?;
-        ctx.out.say(format!("  menu default was {}; it is now local boot", m.name));
+        ctx.out.say(format!(
+            "  menu default was {}; it is now local boot",
+            m.name
+        ));
     }
     ctx.root.remove(&image::manifest_path(&m.name))?;
     refresh_menu(ctx, &cfg, &profile)?;

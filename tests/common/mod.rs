@@ -19,7 +19,11 @@ pub fn host_has_syslinux() -> bool {
 /// A temp root that looks like a fresh Fedora 42 server with syslinux-nonlinux installed.
 pub fn stage_fedora() -> tempfile::TempDir {
     let t = tempfile::tempdir().unwrap();
-    write(t.path(), "etc/os-release", "NAME=\"Fedora Linux\"\nID=fedora\nVERSION_ID=42\n");
+    write(
+        t.path(),
+        "etc/os-release",
+        "NAME=\"Fedora Linux\"\nID=fedora\nVERSION_ID=42\n",
+    );
     let dir = t.path().join("usr/share/syslinux");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::copy(HOST_PXELINUX, dir.join("pxelinux.0")).unwrap();
@@ -32,7 +36,11 @@ pub fn stage_fedora() -> tempfile::TempDir {
 /// A temp root that looks like a fresh Debian 12 server with pxelinux and syslinux-common.
 pub fn stage_debian() -> tempfile::TempDir {
     let t = tempfile::tempdir().unwrap();
-    write(t.path(), "etc/os-release", "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n");
+    write(
+        t.path(),
+        "etc/os-release",
+        "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n",
+    );
     let pxe = t.path().join("usr/lib/PXELINUX");
     let bios = t.path().join("usr/lib/syslinux/modules/bios");
     std::fs::create_dir_all(&pxe).unwrap();
@@ -89,7 +97,12 @@ pub fn stderr(o: &Output) -> String {
 
 #[track_caller]
 pub fn ok(o: &Output) -> String {
-    assert!(o.status.success(), "pxe-kit failed: {}\n{}", stderr(o), stdout(o));
+    assert!(
+        o.status.success(),
+        "pxe-kit failed: {}\n{}",
+        stderr(o),
+        stdout(o)
+    );
     stdout(o)
 }
 
@@ -112,7 +125,15 @@ pub fn planned(root: &Path) -> Vec<String> {
     runner_log(root)
         .iter()
         .filter(|v| v["ran"] == false)
-        .map(|v| v["argv"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect::<Vec<_>>().join(" "))
+        .map(|v| {
+            v["argv"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .collect()
 }
 
@@ -127,7 +148,11 @@ pub fn snapshot(root: &Path) -> Snapshot {
             let m = e.metadata().unwrap();
             (
                 e.path().strip_prefix(root).unwrap().to_path_buf(),
-                (std::fs::read(e.path()).unwrap(), m.modified().unwrap(), m.permissions().mode()),
+                (
+                    std::fs::read(e.path()).unwrap(),
+                    m.modified().unwrap(),
+                    m.permissions().mode(),
+                ),
             )
         })
         .collect()
@@ -171,7 +196,11 @@ pub fn is_root() -> bool {
 /// `dhcpd -t -cf FILE`, the real ISC parser.
 pub fn dhcpd_accepts(file: &Path) -> Result<(), String> {
     let dhcpd = which("dhcpd").ok_or("dhcpd is not installed")?;
-    let o = Command::new(dhcpd).args(["-t", "-4", "-cf"]).arg(file).output().unwrap();
+    let o = Command::new(dhcpd)
+        .args(["-t", "-4", "-cf"])
+        .arg(file)
+        .output()
+        .unwrap();
     if o.status.success() {
         Ok(())
     } else {
@@ -181,5 +210,8 @@ pub fn dhcpd_accepts(file: &Path) -> Result<(), String> {
 
 /// A generated file without its comment lines, for asserting on what the daemon reads.
 pub fn directives(text: &str) -> String {
-    text.lines().filter(|l| !l.trim_start().starts_with('#')).collect::<Vec<_>>().join("\n")
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
