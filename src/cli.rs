@@ -71,6 +71,20 @@ pub enum Command {
     Images(ImagesArgs),
     /// Remove an image: its files, manifest and menu entry.
     RemoveImage(RemoveImageArgs),
+    /// Give one machine its own boot entry (by MAC or address) and optionally a fixed lease.
+    AddHost(AddHostArgs),
+    /// List the machines with their own boot entry.
+    Hosts(HostsArgs),
+    /// Remove a machine's boot entry and fixed lease.
+    RemoveHost(RemoveHostArgs),
+    /// Run the DHCP, TFTP and HTTP daemons in the foreground with pxe-kit's configs
+    /// (for hosts whose PID 1 is not systemd, containers and labs).
+    Serve(ServeArgs),
+    /// Prove the chain end to end: boot a blank VM in a private network namespace.
+    Lab(LabArgs),
+    /// Check that the server works: settings, network, services, TFTP/HTTP for real, menu,
+    /// images, SELinux labels and firewall; exit 0 healthy, 1 problems found, 2 could not run.
+    Doctor(DoctorArgs),
     /// Write man pages and shell completions (used by the build; hidden).
     #[command(hide = true)]
     GenerateDocs(GenerateDocsArgs),
@@ -115,9 +129,13 @@ pub struct AddImageArgs {
     /// Live ISO to import (read directly, no loop mount).
     #[arg(value_name = "ISO", conflicts_with_all = ["kernel", "rootfs"])]
     pub iso: Option<PathBuf>,
-    /// Kernel for the kernel + root tree form.
-    #[arg(long, value_name = "FILE", requires = "rootfs")]
+    /// Kernel for the kernel + root tree form; with --nfs, the tree's kernel version (or
+    /// path) when it holds several.
+    #[arg(long, value_name = "FILE|KVER")]
     pub kernel: Option<PathBuf>,
+    /// Export this root tree read-only over NFS and boot it with root=nfs:SERVER:PATH.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["iso", "rootfs"])]
+    pub nfs: Option<PathBuf>,
     /// Root tree (a directory, squashed with mksquashfs) or an existing squashfs/EROFS image.
     #[arg(long, value_name = "PATH", requires = "kernel")]
     pub rootfs: Option<PathBuf>,
@@ -149,6 +167,9 @@ pub struct ImagesArgs {
 pub struct RemoveImageArgs {
     /// Image name.
     pub name: String,
+    /// Remove it even though hosts boot it (their entries go too).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -156,4 +177,150 @@ pub struct GenerateDocsArgs {
     /// Directory that receives man/ and completions/.
     #[arg(long, default_value = ".")]
     pub out: PathBuf,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// Directory for the daemons' runtime files (generated apache config, pid files,
+    /// sockets) [default: a temporary directory removed on exit].
+    #[arg(long, value_name = "DIR")]
+    pub run_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LabArgs {
+    #[command(subcommand)]
+    pub command: LabCommand,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum LabCommand {
+    /// Boot a blank VM from this (staged) server inside a private network namespace.
+    Boot(LabBootArgs),
+    /// Build a demo image from this host (no downloads), stage a server and boot it.
+    Demo(LabDemoArgs),
+    /// Print an isolated libvirt network without DHCP (pxe-kit's dhcpd serves it).
+    LibvirtNetwork(LibvirtNetworkArgs),
+    /// Print a libvirt domain that boots from the network with no disk.
+    LibvirtVm(LibvirtVmArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LabBootArgs {
+    /// Image to boot [default: the menu default].
+    #[arg(long, value_name = "NAME")]
+    pub image: Option<String>,
+    /// Success marker on the serial console [default: the demo's marker].
+    #[arg(long, value_name = "REGEX")]
+    pub pattern: Option<String>,
+    /// Seconds to wait for the marker.
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub timeout: u64,
+    /// Keep the lab's work directory (logs, serial console) and print where it is.
+    #[arg(long)]
+    pub keep: bool,
+    /// MAC address of the VM's NIC.
+    #[arg(long, value_name = "MAC", default_value = "52:54:00:77:00:10")]
+    pub mac: String,
+    /// VM memory in MiB (the live image is held in RAM).
+    #[arg(long, value_name = "MiB", default_value_t = 1024)]
+    pub memory: u32,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LabDemoArgs {
+    #[command(flatten)]
+    pub boot: LabBootArgs,
+    /// Build and stage the demo server, print its root and stop (implies --keep).
+    #[arg(long)]
+    pub no_boot: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LibvirtNetworkArgs {
+    /// Network name.
+    #[arg(long, default_value = "pxe-kit")]
+    pub name: String,
+    /// Bridge libvirt creates (the interface pxe-kit serves).
+    #[arg(long, default_value = "pxk-virbr0")]
+    pub bridge: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LibvirtVmArgs {
+    /// MAC address of the VM's NIC.
+    #[arg(long, value_name = "MAC")]
+    pub mac: String,
+    /// Domain name.
+    #[arg(long, default_value = "pxe-kit-client")]
+    pub name: String,
+    /// Memory in MiB.
+    #[arg(long, value_name = "MiB", default_value_t = 2048)]
+    pub memory: u32,
+    /// libvirt network the NIC joins.
+    #[arg(long, default_value = "pxe-kit")]
+    pub network: String,
+    /// Boot this kernel directly instead of from the network.
+    #[arg(long, value_name = "FILE", requires_all = ["initrd", "cmdline"])]
+    pub kernel: Option<PathBuf>,
+    /// Initramfs for --kernel.
+    #[arg(long, value_name = "FILE", requires = "kernel")]
+    pub initrd: Option<PathBuf>,
+    /// Kernel command line for --kernel.
+    #[arg(
+        long,
+        value_name = "ARGS",
+        allow_hyphen_values = true,
+        requires = "kernel"
+    )]
+    pub cmdline: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct DoctorArgs {
+    /// Machine-readable report (schema in docs/doctor-json.md).
+    #[arg(long)]
+    pub json: bool,
+    /// Repair what can be repaired (rendered files, labels, firewall, services), then check
+    /// again and report before and after.
+    #[arg(long)]
+    pub fix: bool,
+    /// Also hash every image in full: root images over HTTP and on disk, kernels and
+    /// initrds over TFTP (slow on large images).
+    #[arg(long)]
+    pub deep: bool,
+    /// List the checks and exit.
+    #[arg(long)]
+    pub list: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AddHostArgs {
+    /// The machine's MAC address (52:54:00:12:34:56, 52-54-…, 5254.0012.3456) or, for a
+    /// machine known by address only, its IPv4 address.
+    #[arg(value_name = "MAC|IP")]
+    pub id: String,
+    /// Image the machine boots.
+    #[arg(long)]
+    pub image: String,
+    /// Fixed address (a dhcpd host block; outside the dynamic pool).
+    #[arg(long, value_name = "IP")]
+    pub ip: Option<String>,
+    /// Host name handed out with the fixed lease.
+    #[arg(long)]
+    pub hostname: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct HostsArgs {
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RemoveHostArgs {
+    /// The machine's MAC address or IPv4 address, as given to add-host.
+    #[arg(value_name = "MAC|IP")]
+    pub id: String,
 }

@@ -12,6 +12,7 @@ use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
 use crate::cli::LauncherArg;
+use crate::host::Host;
 
 pub const DEFAULT_CONFIG: &str = "/etc/pxe-kit/pxe-kit.yaml";
 
@@ -47,6 +48,9 @@ pub struct Config {
     pub http_dir: Option<PathBuf>,
     #[serde(default)]
     pub boot: Boot,
+    /// Machines with their own boot entry and, given a MAC and an address, a fixed lease.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<Host>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -341,6 +345,7 @@ impl Config {
         if b.default != "local" && !valid_name(&b.default) {
             bail!("boot.default {:?} is not an image name; use `local` or an image from `pxe-kit images`", b.default);
         }
+        self.validate_hosts()?;
         if let Some(s) = b.serial {
             if s.port > 3 {
                 bail!("serial port {} is not 0-3 (ttyS0-ttyS3)", s.port);
@@ -354,6 +359,60 @@ impl Config {
         }
         Ok(())
     }
+
+    /// Fixed addresses inside the subnet, outside the pool, unique; MACs unique.
+    fn validate_hosts(&self) -> Result<()> {
+        let net = self.subnet;
+        let mut macs = std::collections::BTreeMap::new();
+        let mut ips = std::collections::BTreeMap::new();
+        for h in &self.hosts {
+            let id = h.id();
+            if h.mac.is_none() && h.ip.is_none() {
+                bail!(
+                    "host for image {:?} has neither a MAC nor an address; give one",
+                    h.image
+                );
+            }
+            if !valid_name(&h.image) {
+                bail!("host {id}: image {:?} is not an image name", h.image);
+            }
+            if let Some(n) = &h.hostname {
+                if !valid_hostname(n) {
+                    bail!("host {id}: hostname {n:?} is not a valid host name; use letters, digits and - (at most 63)");
+                }
+            }
+            if let Some(m) = h.mac {
+                if let Some(other) = macs.insert(m, id.clone()) {
+                    bail!("MAC {m} is given twice (hosts {other} and {id}); remove one");
+                }
+            }
+            if let Some(ip) = h.ip {
+                if !net.contains(&ip) || ip == net.network() || ip == net.broadcast() {
+                    bail!("host {id}: fixed address {ip} is outside subnet {net}; pick a host address inside it");
+                }
+                if self.range.contains(ip) {
+                    bail!("host {id}: fixed address {ip} is inside the dynamic pool {}; pick one outside it", self.range);
+                }
+                if ip == self.server_ip || Some(ip) == self.router {
+                    bail!("host {id}: fixed address {ip} is the server's or the router's; pick another");
+                }
+                if let Some(other) = ips.insert(ip, id.clone()) {
+                    bail!(
+                        "address {ip} is given to two hosts ({other} and {id}); give each its own"
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn valid_hostname(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 }
 
 #[cfg(test)]
@@ -376,6 +435,7 @@ mod tests {
             tftp_root: None,
             http_dir: None,
             boot: Boot::default(),
+            hosts: Vec::new(),
         }
     }
 

@@ -98,6 +98,20 @@ impl Ctx {
         Profile::new(self.distro, cfg, &self.root)
     }
 
+    /// The same settings and files with other output settings and, with `live_runner`, a
+    /// runner that treats the running system as the target. doctor uses it for the network,
+    /// processes and firewall of a staged root that is being served here (`pxe-kit serve`);
+    /// files still come from the root.
+    pub fn derive(&self, live_runner: bool, out: Out) -> Ctx {
+        Ctx {
+            root: self.root.clone(),
+            runner: Runner::new(live_runner || self.root.is_live(), self.root.dry_run(), out),
+            out,
+            distro: self.distro,
+            config_arg: self.config_arg.clone(),
+        }
+    }
+
     /// Whether services are managed by systemd: always assumed for a staged tree.
     pub fn systemd(&self) -> bool {
         !self.root.is_live() || Path::new("/run/systemd/system").is_dir()

@@ -126,7 +126,13 @@ pub struct Profile {
     /// Boot loader files copied into the TFTP root: (name in the TFTP root, source path).
     pub syslinux: Vec<(&'static str, PathBuf)>,
     pub packages: Vec<&'static str>,
+    /// The NFS server for NFS-root images: packages and unit.
+    pub nfs_packages: Vec<&'static str>,
+    pub nfs_service: &'static str,
 }
+
+/// Where NFS-root exports are written, one file per image.
+pub const EXPORTS_DIR: &str = "/etc/exports.d";
 
 /// Where pxe-kit keeps its own state (image manifests).
 pub const STATE_DIR: &str = "/var/lib/pxe-kit";
@@ -252,10 +258,24 @@ impl Profile {
             tftpd_bin: "/usr/sbin/in.tftpd",
             syslinux,
             packages,
+            nfs_packages: if rh {
+                vec!["nfs-utils"]
+            } else {
+                vec!["nfs-kernel-server"]
+            },
+            nfs_service: if rh {
+                "nfs-server.service"
+            } else {
+                "nfs-kernel-server.service"
+            },
         }
     }
 
     pub fn install_argv(&self) -> Vec<&'static str> {
+        self.install_argv_for(&self.packages)
+    }
+
+    pub fn install_argv_for(&self, packages: &[&'static str]) -> Vec<&'static str> {
         let mut v = if self.distro.redhat() {
             vec!["dnf", "install", "-y"]
         } else {
@@ -269,12 +289,16 @@ impl Profile {
                 "--no-install-recommends",
             ]
         };
-        v.extend(self.packages.iter().copied());
+        v.extend(packages.iter().copied());
         v
     }
 
     /// A probe that succeeds when every package is installed.
     pub fn installed_probe_argv(&self) -> Vec<String> {
+        self.installed_probe_argv_for(&self.packages)
+    }
+
+    pub fn installed_probe_argv_for(&self, packages: &[&'static str]) -> Vec<String> {
         let mut v: Vec<String> = if self.distro.redhat() {
             vec!["rpm".into(), "-q".into()]
         } else {
@@ -284,8 +308,12 @@ impl Profile {
                 "-f=${db:Status-Abbrev} ${Package}\\n".into(),
             ]
         };
-        v.extend(self.packages.iter().map(|s| s.to_string()));
+        v.extend(packages.iter().map(|s| s.to_string()));
         v
+    }
+
+    pub fn is_redhat(&self) -> bool {
+        self.distro.redhat()
     }
 
     /// Directory of an image's kernel and initrd inside the TFTP root, and its path as the

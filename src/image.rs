@@ -14,6 +14,8 @@ use crate::root::Root;
 pub enum RootType {
     Squashfs,
     Erofs,
+    /// A root tree exported read-only over NFS.
+    Nfs,
 }
 
 impl RootType {
@@ -72,7 +74,14 @@ pub struct Manifest {
     pub append: String,
     pub created: String,
     pub files: Vec<FileEntry>,
+    /// For NFS-root images: the exported root tree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nfs_export: Option<PathBuf>,
 }
+
+/// Why NFS-root entries boot with selinux=0, said in the menu and by doctor.
+pub const NFS_SELINUX_NOTE: &str =
+    "NFS carries no SELinux labels (no security xattrs), so this NFS-root entry boots with selinux=0";
 
 impl Manifest {
     pub fn file(&self, role: Role) -> Option<&FileEntry> {
@@ -133,10 +142,15 @@ pub struct BootEntry {
     pub initrd: String,
     /// Kernel arguments after `initrd=`.
     pub args: String,
+    /// A note written above the entry (why an NFS root boots with selinux=0).
+    pub comment: Option<String>,
 }
 
 /// The kernel command line a live image boots with.
 pub fn live_args(cfg: &Config, profile: &Profile, m: &Manifest) -> String {
+    if let Some(export) = &m.nfs_export {
+        return nfs_args(cfg, m, export);
+    }
     let root = m
         .file(Role::Root)
         .and_then(|f| f.path.file_name())
@@ -150,6 +164,27 @@ pub fn live_args(cfg: &Config, profile: &Profile, m: &Manifest) -> String {
         "rd.live.image".into(),
         "rd.neednet=1".into(),
         "ip=dhcp".into(),
+    ];
+    if let Some(s) = cfg.boot.serial {
+        args.push("console=tty0".into());
+        args.push(format!("console=ttyS{},{}", s.port, s.baud));
+    }
+    if !m.append.is_empty() {
+        args.push(m.append.clone());
+    }
+    args.join(" ")
+}
+
+/// An NFS root is mounted read-only; `systemd.volatile=overlay` gives a systemd client a
+/// tmpfs overlay for its writable state, so the export never needs to be writable.
+fn nfs_args(cfg: &Config, m: &Manifest, export: &Path) -> String {
+    let mut args = vec![
+        format!("root=nfs:{}:{}", cfg.server_ip, export.display()),
+        "ro".into(),
+        "rd.neednet=1".into(),
+        "ip=dhcp".into(),
+        "selinux=0".into(),
+        "systemd.volatile=overlay".into(),
     ];
     if let Some(s) = cfg.boot.serial {
         args.push("console=tty0".into());
@@ -178,6 +213,7 @@ pub fn boot_entries(cfg: &Config, profile: &Profile, images: &[Manifest]) -> Vec
                 kernel: format!("{rel}/{}", fname(Role::Kernel)),
                 initrd: format!("{rel}/{}", fname(Role::Initrd)),
                 args: live_args(cfg, profile, m),
+                comment: m.nfs_export.as_ref().map(|_| NFS_SELINUX_NOTE.to_string()),
             }
         })
         .collect()

@@ -4,14 +4,23 @@ pub mod apply;
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod copyhash;
 pub mod ctx;
 pub mod distro;
+pub mod doctor;
+pub mod host;
 pub mod image;
+pub mod initrd;
+pub mod iso9660;
+pub mod lab;
+pub mod lock;
 pub mod netinfo;
 pub mod plan;
+pub mod progress;
 pub mod render;
 pub mod root;
 pub mod runner;
+pub mod tftp;
 
 /// Process exit codes, shared by every subcommand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -27,7 +27,10 @@ impl StateLock {
             .open(&p)
             .with_context(|| format!("opening {}", p.display()))?;
         let lock = Flock::lock(f, FlockArg::LockExclusiveNonblock).map_err(|(_, e)| {
-            anyhow::anyhow!("{} is locked ({e}): another pxe-kit is changing images; wait for it to finish", p.display())
+            anyhow::anyhow!(
+                "{} is locked ({e}): another pxe-kit is changing images; wait for it to finish",
+                p.display()
+            )
         })?;
         Ok(StateLock { _held: Some(lock) })
     }

@@ -40,6 +40,11 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "pxelinux.cfg.j2",
         include_str!("../templates/pxelinux.cfg.j2"),
     ),
+    (
+        "pxelinux-host.cfg.j2",
+        include_str!("../templates/pxelinux-host.cfg.j2"),
+    ),
+    ("exports.j2", include_str!("../templates/exports.j2")),
 ];
 
 /// Template sources in effect: built-ins with the user's overrides on top.
@@ -171,8 +176,38 @@ pub struct Vars {
     pub http_dir: String,
     pub http_prefix: String,
     pub menu: Menu,
-    /// Per-machine dhcpd host blocks (later issues fill this).
-    pub hosts: Vec<serde_json::Value>,
+    /// Per-machine dhcpd host blocks: hosts with both a MAC and a fixed address.
+    pub hosts: Vec<HostVars>,
+    /// The machine a per-host pxelinux file is rendered for, with its entry.
+    pub host: Option<HostVars>,
+    /// For an NFS-root image's exports file: the image and the exported tree.
+    pub image: String,
+    pub export_path: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HostVars {
+    pub id: String,
+    pub name: String,
+    pub mac: String,
+    pub ip: String,
+    pub hostname: Option<String>,
+    pub image: String,
+    pub entry: Option<BootEntry>,
+}
+
+impl HostVars {
+    pub fn new(h: &crate::host::Host, entries: &[BootEntry]) -> HostVars {
+        HostVars {
+            id: h.id(),
+            name: h.dhcp_name().unwrap_or_default(),
+            mac: h.mac.map(|m| m.to_string()).unwrap_or_default(),
+            ip: h.ip.map(|i| i.to_string()).unwrap_or_default(),
+            hostname: h.hostname.clone(),
+            image: h.image.clone(),
+            entry: entries.iter().find(|e| e.label == h.image).cloned(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -222,7 +257,15 @@ impl Vars {
                 serial: cfg.boot.serial,
                 entries,
             },
-            hosts: Vec::new(),
+            hosts: cfg
+                .hosts
+                .iter()
+                .filter(|h| h.mac.is_some() && h.ip.is_some())
+                .map(|h| HostVars::new(h, &[]))
+                .collect(),
+            host: None,
+            image: String::new(),
+            export_path: String::new(),
         }
     }
 }

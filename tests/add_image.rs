@@ -34,40 +34,6 @@ fn sh(cmd: &mut Command) {
     );
 }
 
-/// A fake but well-formed bzImage: the setup header with a version string.
-fn fake_kernel(p: &Path, version: &str) {
-    let mut k = vec![0u8; 0x1000];
-    k[0x202..0x206].copy_from_slice(b"HdrS");
-    k[0x20E..0x210].copy_from_slice(&(0x400u16).to_le_bytes());
-    k[0x600..0x600 + version.len()].copy_from_slice(version.as_bytes());
-    k.extend((0..50_000u32).map(|i| (i * 7 % 251) as u8));
-    std::fs::write(p, k).unwrap();
-}
-
-/// An initramfs (newc cpio, as dracut writes) holding dracut's livenet and dmsquash-live
-/// markers, or not.
-fn fake_initrd(p: &Path, live: bool) {
-    let d = tempfile::tempdir().unwrap();
-    let mut files = vec!["usr/lib/modules/6.9.0-test/modules.dep", "init"];
-    if live {
-        files.extend(["usr/sbin/livenetroot", "usr/sbin/dmsquash-live-root"]);
-    }
-    for f in &files {
-        write(d.path(), f, "x\n");
-    }
-    let list = files.join("\n") + "\n";
-    let out = std::fs::File::create(p).unwrap();
-    let mut c = Command::new("cpio")
-        .args(["-o", "-H", "newc", "--quiet"])
-        .current_dir(d.path())
-        .stdin(std::process::Stdio::piped())
-        .stdout(out)
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(c.stdin.as_mut().unwrap(), list.as_bytes()).unwrap();
-    assert!(c.wait().unwrap().success());
-}
-
 fn squashfs(p: &Path) {
     let d = tempfile::tempdir().unwrap();
     write(d.path(), "etc/os-release", "ID=demo\n");

@@ -81,7 +81,11 @@ fn live_init_on_debian_in_a_namespace() {
             .env("DEBIAN_FRONTEND", "noninteractive")
             .output()
             .unwrap();
-        assert!(o.status.success(), "apt-get {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "apt-get {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
     }
 
     // Server address and subnet come from the interface.

@@ -151,6 +151,91 @@ enum Input {
         kernel: PathBuf,
         rootfs: PathBuf,
     },
+    Nfs {
+        dir: PathBuf,
+        kernel: PathBuf,
+        kver: String,
+    },
+}
+
+/// Kernels a root tree holds: `boot/vmlinuz-KVER` and `(usr/)lib/modules/KVER/vmlinuz`, by
+/// version.
+pub fn tree_kernels(dir: &Path) -> Vec<(String, PathBuf)> {
+    let mut found = std::collections::BTreeMap::new();
+    if let Ok(rd) = std::fs::read_dir(dir.join("boot")) {
+        for e in rd.flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if let Some(v) = n.strip_prefix("vmlinuz-") {
+                if !v.contains("rescue") {
+                    found.insert(v.to_string(), e.path());
+                }
+            }
+        }
+    }
+    for m in ["lib/modules", "usr/lib/modules"] {
+        if let Ok(rd) = std::fs::read_dir(dir.join(m)) {
+            for e in rd.flatten() {
+                let k = e.path().join("vmlinuz");
+                if k.is_file() {
+                    found
+                        .entry(e.file_name().to_string_lossy().into_owned())
+                        .or_insert(k);
+                }
+            }
+        }
+    }
+    found.into_iter().collect()
+}
+
+/// Checks an NFS root tree and picks its kernel (`--kernel` names a version or a path when
+/// the tree holds several).
+fn examine_nfs(dir: &Path, want: Option<&Path>) -> Result<Input> {
+    let m = std::fs::metadata(dir).map_err(|e| {
+        anyhow::anyhow!(
+            "NFS root {}: {e}; give the root tree to export",
+            dir.display()
+        )
+    })?;
+    if !m.is_dir() {
+        bail!(
+            "NFS root {} is not a directory; give the root tree to export",
+            dir.display()
+        );
+    }
+    if !crate::config::valid_abs_path(dir) {
+        bail!(
+            "NFS root {:?} must be an absolute path of letters, digits and /-_.+ (it goes into the exports file and the kernel command line)",
+            dir
+        );
+    }
+    let kernels = tree_kernels(dir);
+    let pick = match want {
+        Some(w) => kernels.iter().find(|(v, p)| Path::new(v) == w || p == w || p.ends_with(w)).cloned().ok_or_else(|| {
+            anyhow::anyhow!(
+                "NFS root {} has no kernel {}; it has: {}",
+                dir.display(),
+                w.display(),
+                kernels.iter().map(|(v, _)| v.as_str()).collect::<Vec<_>>().join(", ")
+            )
+        })?,
+        None => match kernels.as_slice() {
+            [] => bail!(
+                "NFS root {} holds no kernel (boot/vmlinuz-* or lib/modules/*/vmlinuz); install one in the tree",
+                dir.display()
+            ),
+            [one] => one.clone(),
+            many => bail!(
+                "NFS root {} holds several kernels ({}); pick one with --kernel KVER",
+                dir.display(),
+                many.iter().map(|(v, _)| v.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        },
+    };
+    Ok(Input::Nfs {
+        dir: dir.to_path_buf(),
+        kernel: pick.1,
+        kver: pick.0,
+    })
 }
 
 /// Reads the ISO's directory and the root image's magic: a bad ISO is refused here, before
@@ -173,6 +258,9 @@ pub fn run(a: &AddImageArgs, ctx: &Ctx) -> Result<Exit> {
     let append = a.append.clone().unwrap_or_default();
     image::validate_append(&append)?;
     let input = match (&a.iso, &a.kernel, &a.rootfs) {
+        _ if a.nfs.is_some() => {
+            examine_nfs(a.nfs.as_deref().expect("checked"), a.kernel.as_deref())?
+        }
         (Some(iso), _, _) => {
             check_file("ISO", iso)?;
             let (layout, root_type) = examine_iso(iso)?;
@@ -211,6 +299,7 @@ pub fn run(a: &AddImageArgs, ctx: &Ctx) -> Result<Exit> {
         None => derive_name(match &input {
             Input::Iso { path, .. } => path,
             Input::Tree { rootfs, .. } => rootfs,
+            Input::Nfs { dir, .. } => dir,
         }),
     };
     if !valid_name(&name) || name == "local" {
@@ -233,6 +322,9 @@ pub fn run(a: &AddImageArgs, ctx: &Ctx) -> Result<Exit> {
         import(ctx, &profile, &input, &name, a)?
     };
     manifest.append = append;
+    if let Input::Nfs { dir, .. } = &input {
+        manifest.nfs_export = Some(dir.clone());
+    }
     if old.as_ref() != Some(&manifest) {
         let text = serde_yaml::to_string(&manifest).context("serialising the image manifest")?;
         ctx.root
@@ -242,7 +334,10 @@ pub fn run(a: &AddImageArgs, ctx: &Ctx) -> Result<Exit> {
         cfg.boot.default = name.clone();
         ctx.save_config(&cfg)?;
     }
-    let menu = refresh_menu(ctx, &cfg, &profile)?;
+    let mut menu = refresh_menu(ctx, &cfg, &profile)?;
+    if let Some(export) = &manifest.nfs_export {
+        menu |= export_nfs(ctx, &cfg, &profile, &name, export)?;
+    }
     if old.as_ref() == Some(&manifest) && !menu {
         ctx.out.say("nothing to change");
     } else {
@@ -250,6 +345,8 @@ pub fn run(a: &AddImageArgs, ctx: &Ctx) -> Result<Exit> {
     }
     if ctx.root.dry_run() {
         apply::print_plan(ctx, "commands (dry run, not run)");
+    } else if !ctx.root.is_live() {
+        apply::print_plan(ctx, "live-system steps (not run under --root)");
     }
     Ok(Exit::Ok)
 }
@@ -306,6 +403,13 @@ fn source_of(input: &Input) -> Result<Source> {
                 .len(),
             layout: String::new(),
         },
+        Input::Nfs { dir, kernel, .. } => Source {
+            name: dir.display().to_string(),
+            size: std::fs::metadata(kernel)
+                .with_context(|| format!("reading {}", kernel.display()))?
+                .len(),
+            layout: "nfs-root".into(),
+        },
         Input::Tree { kernel, rootfs } => Source {
             name: format!(
                 "{} + {}",
@@ -340,6 +444,7 @@ fn summary(m: &Manifest) -> String {
         match m.root_type {
             RootType::Squashfs => "squashfs",
             RootType::Erofs => "EROFS",
+            RootType::Nfs => "NFS",
         },
         m.kernel_version.as_deref().unwrap_or("(version unknown)"),
         m.initrd_from,
@@ -348,25 +453,24 @@ fn summary(m: &Manifest) -> String {
 }
 
 /// Re-renders pxelinux.cfg/default from the manifests; returns whether it changed.
+/// Re-renders pxelinux.cfg/default and the per-machine files from the manifests; returns
+/// whether any changed.
 pub fn refresh_menu(ctx: &Ctx, cfg: &Config, profile: &Profile) -> Result<bool> {
     let images = image::load_all(&ctx.root)?;
     let templates = Templates::load(&ctx.root)?;
-    let menu = plan::menu_file(
-        cfg,
-        profile,
-        &templates,
-        image::boot_entries(cfg, profile, &images),
-    )?;
-    let changed = ctx
-        .root
-        .write(&menu.path, &menu.content, menu.mode)?
-        .changed();
-    if changed {
-        if let Some(s) = plan::relabel_step(profile, &[menu.path.as_path()]) {
-            apply::run_step(ctx, &s, &Default::default())?;
+    let entries = image::boot_entries(cfg, profile, &images);
+    let mut files = vec![plan::menu_file(cfg, profile, &templates, entries.clone())?];
+    files.extend(plan::host_files(cfg, profile, &templates, &entries)?);
+    let mut written = Vec::new();
+    for f in &files {
+        if ctx.root.write(&f.path, &f.content, f.mode)?.changed() {
+            written.push(f.path.as_path());
         }
     }
-    Ok(changed)
+    if let Some(s) = plan::relabel_step(profile, &written) {
+        apply::run_step(ctx, &s, &Default::default())?;
+    }
+    Ok(!written.is_empty())
 }
 
 /// One file being brought in: staged under a temp name, renamed into place at the end.
@@ -400,12 +504,20 @@ fn import(
     if ctx.root.dry_run() {
         return dry_run_manifest(ctx, input, name, a, &kernel_dst, &initrd_dst, &root_dst);
     }
-    let fresh: Vec<PathBuf> = [&tftp_dir, &http_dir]
+    // An NFS root is served by the NFS server, not httpd: no HTTP directory for it.
+    let dirs: Vec<&PathBuf> = if matches!(input, Input::Nfs { .. }) {
+        vec![&tftp_dir]
+    } else {
+        vec![&tftp_dir, &http_dir]
+    };
+    let fresh: Vec<PathBuf> = dirs
+        .iter()
+        .copied()
         .into_iter()
         .filter(|d| !ctx.root.exists(d))
         .cloned()
         .collect();
-    for d in [&tftp_dir, &http_dir] {
+    for d in &dirs {
         ctx.root.create_dir_all(d)?;
         let removed = copyhash::clean_stale_temps(&ctx.root.path(d))?;
         if removed > 0 {
@@ -435,6 +547,15 @@ fn import(
                     [&kernel_dst, &initrd_dst, &root_dst],
                 )?
             }
+            Input::Nfs { dir, kernel, kver } => import_nfs(
+                ctx,
+                dir,
+                kernel,
+                kver,
+                a,
+                &mut staged,
+                [&kernel_dst, &initrd_dst],
+            )?,
             Input::Tree { kernel, rootfs } => {
                 source.layout = "kernel+rootfs".into();
                 import_tree(
@@ -470,6 +591,7 @@ fn import(
             append: String::new(),
             created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
             files,
+            nfs_export: None,
         })
     })();
     if result.is_err() {
@@ -509,7 +631,14 @@ fn dry_run_manifest(
         root_type = *t;
         source.layout = layout.layout.into();
     }
+    if matches!(input, Input::Nfs { .. }) {
+        root_type = RootType::Nfs;
+    }
+    let nfs = matches!(input, Input::Nfs { .. });
     for (p, what) in [(k, "kernel"), (i, "initramfs"), (r, "root image")] {
+        if nfs && what == "root image" {
+            continue;
+        }
         ctx.out
             .say(format!("  would install {what} {}", p.display()));
     }
@@ -523,6 +652,7 @@ fn dry_run_manifest(
         append: String::new(),
         created: String::new(),
         files: Vec::new(),
+        nfs_export: None,
     })
 }
 
@@ -890,6 +1020,37 @@ mod tests {
     }
 
     #[test]
+    fn nfs_initramfs_comes_from_the_tree() {
+        let v = dracut_nfs_argv(
+            Path::new("/srv/stateless/terminal"),
+            "6.9.0",
+            "/o.img",
+            true,
+        );
+        let s = v.join(" ");
+        assert!(
+            s.starts_with("dracut --no-hostonly --force --add nfs --add network-legacy"),
+            "{s}"
+        );
+        assert!(
+            s.ends_with("--sysroot /srv/stateless/terminal --kmoddir /srv/stateless/terminal/lib/modules/6.9.0 --kver 6.9.0 /o.img"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn finds_kernels_in_boot_and_lib_modules() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(t.path().join("boot")).unwrap();
+        std::fs::create_dir_all(t.path().join("lib/modules/6.10.0/kernel")).unwrap();
+        std::fs::write(t.path().join("boot/vmlinuz-6.9.0"), b"k").unwrap();
+        std::fs::write(t.path().join("boot/vmlinuz-0-rescue-abc"), b"k").unwrap();
+        std::fs::write(t.path().join("lib/modules/6.10.0/vmlinuz"), b"k").unwrap();
+        let k: Vec<String> = tree_kernels(t.path()).into_iter().map(|(v, _)| v).collect();
+        assert_eq!(k, ["6.10.0", "6.9.0"]);
+    }
+
+    #[test]
     fn dracut_pins_network_legacy_where_it_exists() {
         let v = dracut_argv("6.1.0", "/x.img", true);
         assert_eq!(
@@ -908,4 +1069,119 @@ mod tests {
         assert_eq!(v[v.len() - 3..], ["--kver", "6.1.0", "/x.img"]);
         assert!(!dracut_argv("6.1.0", "/x.img", false).contains(&"network-legacy".to_string()));
     }
+}
+
+/// The NFS-root form: the tree's own kernel, and an initramfs with dracut's nfs module built
+/// from the tree itself (`--sysroot`), so kernel and modules match.
+fn import_nfs(
+    ctx: &Ctx,
+    dir: &Path,
+    kernel: &Path,
+    kver: &str,
+    a: &AddImageArgs,
+    staged: &mut Vec<Staged>,
+    [k_dst, i_dst]: [&PathBuf; 2],
+) -> Result<Found> {
+    let bar = Progress::hidden();
+    copy_in(ctx, kernel, Role::Kernel, k_dst, staged, &bar)?;
+    let initrd_from = match &a.initrd {
+        Some(i) => {
+            copy_in(ctx, i, Role::Initrd, i_dst, staged, &bar)?;
+            "given".to_string()
+        }
+        None => {
+            let moddir = dir.join("lib/modules").join(kver);
+            if !moddir.is_dir() {
+                bail!(
+                    "cannot build an NFS-root initramfs: {} is missing; install the tree's kernel modules or pass --initrd FILE",
+                    moddir.display()
+                );
+            }
+            let st = staged_name(i_dst);
+            let out = ctx.root.path(&st);
+            let legacy = Path::new("/usr/lib/dracut/modules.d/35network-legacy").is_dir();
+            let argv = dracut_nfs_argv(dir, kver, &out.display().to_string(), legacy);
+            let sp = Progress::spinner(
+                ctx.out,
+                &format!("building the NFS-root initramfs for {kver}"),
+            );
+            ctx.runner.must(&Cmd::new(
+                Kind::Build,
+                format!("building the NFS-root initramfs for {kver}"),
+                &argv,
+            ))?;
+            sp.finish();
+            set_mode_644(&out)?;
+            let copied = copyhash::hash_file(&out, &|_| {})?;
+            staged.push(Staged {
+                role: Role::Initrd,
+                final_path: i_dst.to_path_buf(),
+                staged: st,
+                copied,
+            });
+            "dracut".to_string()
+        }
+    };
+    Ok((RootType::Nfs, Some(kver.to_string()), initrd_from))
+}
+
+/// dracut arguments for an NFS-root initramfs taken from the root tree itself.
+pub fn dracut_nfs_argv(
+    tree: &Path,
+    kver: &str,
+    out: &str,
+    have_network_legacy: bool,
+) -> Vec<String> {
+    let tree_s = tree.display().to_string();
+    let mut v: Vec<String> = ["dracut", "--no-hostonly", "--force", "--add", "nfs"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    if have_network_legacy {
+        v.extend(
+            [
+                "--add",
+                "network-legacy",
+                "--omit",
+                "systemd-networkd plymouth",
+            ]
+            .iter()
+            .map(|s| s.to_string()),
+        );
+    }
+    v.extend([
+        "--sysroot".to_string(),
+        tree_s.clone(),
+        "--kmoddir".to_string(),
+        format!("{tree_s}/lib/modules/{kver}"),
+        "--kver".to_string(),
+        kver.to_string(),
+        out.to_string(),
+    ]);
+    v
+}
+
+/// Writes the image's exports file and runs what NFS needs: server package, firewall,
+/// service, `exportfs -r`. Returns whether anything changed.
+fn export_nfs(
+    ctx: &Ctx,
+    cfg: &Config,
+    profile: &Profile,
+    name: &str,
+    export: &Path,
+) -> Result<bool> {
+    let templates = Templates::load(&ctx.root)?;
+    let f = plan::exports_file(cfg, profile, &templates, name, export)?;
+    let changed = ctx.root.write(&f.path, &f.content, f.mode)?.changed();
+    if changed {
+        ctx.out.say(format!(
+            "  exported {} read-only to {} ({})",
+            export.display(),
+            cfg.subnet,
+            f.path.display()
+        ));
+    }
+    let steps = plan::nfs_steps(cfg, profile, changed, ctx.systemd());
+    let outcomes = apply::run_steps(ctx, &steps)?;
+    Ok(changed || outcomes.contains(&apply::Outcome::Ran))
 }

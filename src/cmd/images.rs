@@ -89,6 +89,7 @@ pub fn run(a: &ImagesArgs, ctx: &Ctx) -> Result<Exit> {
             match r.root_type {
                 RootType::Squashfs => "squashfs",
                 RootType::Erofs => "erofs",
+                RootType::Nfs => "nfs",
             },
             format!("{:.1} MiB", r.size as f64 / 1048576.0),
             r.kernel_version.as_deref().unwrap_or("-"),

@@ -22,6 +22,12 @@ pub fn run(args: &InitArgs, ctx: &Ctx) -> Result<Exit> {
     ctx.require_privileges("init")?;
     let existing = ctx.load_config()?;
     let cfg = settings(args, existing.as_ref(), ctx)?;
+    apply_config(ctx, cfg, "init")
+}
+
+/// Converges the server on `cfg`: init's work, also used by add-host and remove-host after
+/// they edit the settings. Nothing is written unless all of it renders and validates.
+pub fn apply_config(ctx: &Ctx, cfg: Config, verb: &str) -> Result<Exit> {
     let profile = ctx.profile(Some(&cfg));
     let templates = Templates::load(&ctx.root)?;
     let images = image::load_all(&ctx.root)?;
@@ -38,18 +44,21 @@ pub fn run(args: &InitArgs, ctx: &Ctx) -> Result<Exit> {
         " (staged: live-system commands are listed, not run)".into()
     };
     ctx.out.say(format!(
-        "pxe-kit init: {:?} profile, root {}{staged}",
+        "pxe-kit {verb}: {:?} profile, root {}{staged}",
         profile.distro,
         ctx.root.base().display()
     ));
 
     // Packages come first: the boot loader files are copied out of them.
     let pkg = apply::run_step(ctx, &plan::package_step(&profile), &Default::default())?;
-    let loader = read_loader(ctx, &profile, pkg == Outcome::Planned)?;
-    let entries = image::boot_entries(&cfg, &profile, &images);
-    let mut files = plan::files(&cfg, &profile, &templates, entries, &loader)?;
-    // Loader files skipped under a live dry-run (not yet installed) are not shown as writes.
-    files.retain(|f| !matches!(&f.origin, Origin::Copy(_)) || !f.content.is_empty());
+    let files = render_files(
+        ctx,
+        &cfg,
+        &profile,
+        &templates,
+        &images,
+        pkg == Outcome::Planned,
+    )?;
     validate_dhcpd(ctx, &profile, &files)?;
 
     let cfg_change = ctx.save_config(&cfg)?;
@@ -66,6 +75,7 @@ pub fn run(args: &InitArgs, ctx: &Ctx) -> Result<Exit> {
     }
     let httpd_old = ctx.root.read_opt(&profile.httpd_dropin)?;
     let changed = apply::write_files(ctx, &files)?;
+    let stale = remove_stale_host_files(ctx, &profile, &files)?;
     if changed.iter().any(|f| f.path == profile.httpd_dropin) {
         check_httpd(ctx, &profile, httpd_old)?;
     }
@@ -87,13 +97,64 @@ pub fn run(args: &InitArgs, ctx: &Ctx) -> Result<Exit> {
     let planned = !ctx.runner.planned().is_empty();
     if ctx.root.dry_run() {
         apply::print_plan(ctx, "commands (dry run, not run)");
-    } else if planned && (!changed.is_empty() || cfg_change.changed() || ctx.out.verbose) {
+    } else if planned
+        && (!changed.is_empty() || !stale.is_empty() || cfg_change.changed() || ctx.out.verbose)
+    {
         apply::print_plan(ctx, "live-system steps (not run under --root)");
     }
-    if changed.is_empty() && !cfg_change.changed() && !ran {
+    if changed.is_empty() && stale.is_empty() && !cfg_change.changed() && !ran {
         ctx.out.say("nothing to change");
     }
     Ok(Exit::Ok)
+}
+
+/// Every file init owns, rendered from `cfg` exactly as init writes it: `doctor` compares the
+/// tree against it (drift) and `doctor --fix` writes it.
+pub fn desired_files(ctx: &Ctx, cfg: &Config, profile: &Profile) -> Result<Vec<FileSpec>> {
+    let templates = Templates::load(&ctx.root)?;
+    let images = image::load_all(&ctx.root)?;
+    render_files(ctx, cfg, profile, &templates, &images, false)
+}
+
+fn render_files(
+    ctx: &Ctx,
+    cfg: &Config,
+    profile: &Profile,
+    templates: &Templates,
+    images: &[image::Manifest],
+    pkg_planned: bool,
+) -> Result<Vec<FileSpec>> {
+    let loader = read_loader(ctx, profile, pkg_planned)?;
+    let entries = image::boot_entries(cfg, profile, images);
+    let mut files = plan::files(cfg, profile, templates, entries, &loader)?;
+    // Loader files skipped under a live dry-run (not yet installed) are not shown as writes.
+    files.retain(|f| !matches!(&f.origin, Origin::Copy(_)) || !f.content.is_empty());
+    Ok(files)
+}
+
+/// Removes per-machine pxelinux files of machines that are no longer configured.
+fn remove_stale_host_files(
+    ctx: &Ctx,
+    profile: &Profile,
+    files: &[FileSpec],
+) -> Result<Vec<std::path::PathBuf>> {
+    let dir = profile.pxelinux_cfg_dir();
+    let mut present = Vec::new();
+    for n in ctx.root.list_dir(&dir)? {
+        if crate::host::is_per_client_name(&n) {
+            let head = ctx.root.read(&dir.join(&n))?;
+            present.push((n, head[..head.len().min(512)].to_vec()));
+        }
+    }
+    let stale = plan::stale_host_files(profile, files, &present);
+    for p in &stale {
+        ctx.root.remove(p)?;
+        ctx.out.say(format!(
+            "  removed {} (no such machine configured)",
+            p.display()
+        ));
+    }
+    Ok(stale)
 }
 
 fn names(images: &[image::Manifest]) -> String {
@@ -176,6 +237,7 @@ fn settings(a: &InitArgs, old: Option<&Config>, ctx: &Ctx) -> Result<Config> {
         tftp_root: None,
         http_dir: None,
         boot: Boot::default(),
+        hosts: Vec::new(),
     });
     let mut cfg = Config {
         interface,

@@ -1,6 +1,15 @@
 //! One module per subcommand, each with `run(args, &Ctx)`.
+pub mod add_host;
+pub mod add_image;
+pub mod doctor;
 pub mod generate_docs;
+pub mod hosts;
+pub mod images;
 pub mod init;
+pub mod lab;
+pub mod remove_host;
+pub mod remove_image;
+pub mod serve;
 
 use anyhow::Result;
 
@@ -12,12 +21,22 @@ pub fn dispatch(cli: Cli) -> Result<Exit> {
     if let Command::GenerateDocs(a) = &cli.command {
         return generate_docs::run(a);
     }
+    // The lab builds its own Ctx: `lab demo` stages a root of its own and the libvirt
+    // printers need no distribution at all.
+    if let Command::Lab(a) = &cli.command {
+        return lab::run(a, &cli.global);
+    }
     let ctx = Ctx::new(&cli.global)?;
     match &cli.command {
         Command::Init(a) => init::run(a, &ctx),
-        Command::AddImage(_) | Command::Images(_) | Command::RemoveImage(_) => {
-            anyhow::bail!("this subcommand is not built yet")
-        }
-        Command::GenerateDocs(_) => unreachable!("handled above"),
+        Command::AddImage(a) => add_image::run(a, &ctx),
+        Command::Images(a) => images::run(a, &ctx),
+        Command::RemoveImage(a) => remove_image::run(a, &ctx),
+        Command::AddHost(a) => add_host::run(a, &ctx),
+        Command::Hosts(a) => hosts::run(a, &ctx),
+        Command::RemoveHost(a) => remove_host::run(a, &ctx),
+        Command::Serve(a) => serve::run(a, &ctx),
+        Command::Doctor(a) => doctor::run(a, &ctx),
+        Command::GenerateDocs(_) | Command::Lab(_) => unreachable!("handled above"),
     }
 }

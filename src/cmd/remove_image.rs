@@ -4,6 +4,7 @@ use anyhow::{bail, Result};
 
 use crate::cli::RemoveImageArgs;
 use crate::cmd::add_image::refresh_menu;
+use crate::cmd::init::apply_config;
 use crate::ctx::Ctx;
 use crate::image;
 use crate::Exit;
@@ -28,18 +29,50 @@ pub fn run(a: &RemoveImageArgs, ctx: &Ctx) -> Result<Exit> {
             }
         );
     };
+    let users: Vec<String> = cfg
+        .hosts
+        .iter()
+        .filter(|h| h.image == m.name)
+        .map(|h| h.id())
+        .collect();
+    if !users.is_empty() {
+        if !a.force {
+            bail!(
+                "image {} is booted by hosts {}; remove them first (`pxe-kit remove-host`) or pass --force",
+                m.name,
+                users.join(", ")
+            );
+        }
+        cfg.hosts.retain(|h| h.image != m.name);
+        ctx.out
+            .say(format!("  removed hosts {} (--force)", users.join(", ")));
+    }
     if cfg.boot.default == m.name {
         cfg.boot.default = "local".into();
-        ctx.save_config(&cfg)?;
         ctx.out.say(format!(
             "  menu default was {}; it is now local boot",
             m.name
         ));
     }
+    // The menu (and hosts) stop naming the image before its files go.
     ctx.root.remove(&image::manifest_path(&m.name))?;
-    refresh_menu(ctx, &cfg, &profile)?;
+    if users.is_empty() {
+        ctx.save_config(&cfg)?;
+        refresh_menu(ctx, &cfg, &profile)?;
+    } else {
+        apply_config(ctx, cfg.clone(), "remove-image")?;
+    }
     for f in &m.files {
         ctx.root.remove(&f.path)?;
+    }
+    if m.nfs_export.is_some() && ctx.root.remove(&crate::plan::exports_path(&m.name))? {
+        let s = crate::plan::Step {
+            cmd: crate::runner::Cmd::change("re-exporting NFS file systems", &["exportfs", "-r"]),
+            probe: None,
+            after_group: None,
+            group: "nfs",
+        };
+        crate::apply::run_step(ctx, &s, &Default::default())?;
     }
     let (tftp_dir, _) = profile.tftp_image_dir(&m.name);
     for d in [tftp_dir, profile.http_image_dir(&m.name)] {

@@ -1,0 +1,245 @@
+#!/usr/bin/env bash
+# benches/add-image.sh — how fast `pxe-kit add-image` imports a live ISO, against the floor
+# and against what a user would do by hand. A script, not a timed test: timings on shared
+# CI machines are too noisy to assert on; run it by hand and read the table.
+#
+# What it measures (wall-clock seconds, median of BENCH_ROUNDS runs, all on one ISO):
+#   The ISO is built once with xorriso in the lorax layout: images/pxeboot/vmlinuz (a fake
+#   bzImage, 4 KiB header + 8 MiB of pseudo-random bytes), images/pxeboot/initrd.img (a newc
+#   cpio holding dracut's livenet and dmsquash-live markers, so pxe-kit keeps the ISO's
+#   initrd and does not run dracut) and LiveOS/squashfs.img (BENCH_SIZE_MIB of incompressible
+#   bytes starting with "hsqs"). "The bytes" below are those three files: what pxe-kit copies.
+#
+#   cp (no fsync)        cp of the bytes from the page cache to files in the destination
+#                        filesystem. Reference only: not durable, so not comparable.
+#   cp + fsync           the same, then `sync FILE...` (fsync(2) of each file; not `sync -f`,
+#                        which is syncfs(2) and would also flush whatever else is dirty on a
+#                        shared filesystem). pxe-kit fsyncs what it writes, so this is the
+#                        like-for-like copy cost.
+#   dd conv=fsync        dd bs=2M of each file with conv=fsync: the other way to copy + fsync.
+#   openssl sha256       `openssl dgst -sha256` of the bytes from the page cache (OpenSSL uses
+#                        the CPU's SHA instructions where present): the hashing cost.
+#   xorriso + sha256sum  by hand: `xorriso -osirrox on -indev ISO -extract ...` of the three
+#                        files, then `sha256sum` of them (no fsync: what a user types).
+#   bsdtar + sha256sum   by hand: `bsdtar -x -f ISO -C DIR LiveOS images`, then `sha256sum`.
+#   pxe-kit add-image    `pxe-kit --root STAGED -q add-image ISO --name bench` into a staged
+#                        Debian root prepared once with `init`; `remove-image bench` runs
+#                        between runs (untimed) so every run really imports.
+#
+#   floor = max(fastest fsync'ed copy (cp + fsync, dd conv=fsync), openssl sha256): pxe-kit
+#   copies and hashes in parallel, so it cannot beat the slower of the two. Targets:
+#   pxe-kit / floor <= 1.2, and pxe-kit faster than both by-hand paths.
+#
+# Method: the ISO and the source files are read once first so every variant reads from the
+# page cache; each round runs every variant once, in an order rotated per round so drifting
+# noise hits all variants alike; before every run: delete the previous output, `sync`, sleep
+# 1 s (page-cache writeback from one run must not be billed to the next). MB/s is the bytes
+# above / median seconds (MB = 10^6 bytes).
+#
+# How to run (as root, on Debian 12 with .ci/install-deps done; takes ~5-10 minutes with
+# the defaults, ~3.2 x BENCH_SIZE_MIB of free disk in BENCH_DIR):
+#     bash benches/add-image.sh
+#     BENCH_SIZE_MIB=2048 BENCH_ROUNDS=7 BENCH_DIR=/srv/scratch bash benches/add-image.sh
+# Environment:
+#   BENCH_SIZE_MIB  size of LiveOS/squashfs.img in MiB (default 1024)
+#   BENCH_ROUNDS    rounds; the median of these is reported (default 5)
+#   BENCH_DIR       parent of the working directory (default /var/tmp); the working
+#                   directory (a fresh mktemp -d inside it) is removed on exit
+#   PXE_KIT         pxe-kit binary to use (default: build ./target/release/pxe-kit with
+#                   `cargo build --release --locked` and use that)
+# Exit status: 0 when the benchmark ran (whatever the verdicts), 2 when it could not run.
+set -Eeuo pipefail
+trap 'echo "add-image bench: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
+
+SIZE_MIB=${BENCH_SIZE_MIB:-1024}
+ROUNDS=${BENCH_ROUNDS:-5}
+PARENT=${BENCH_DIR:-/var/tmp}
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+T_START=$EPOCHREALTIME
+
+die() { echo "add-image bench: $*" >&2; exit 2; }
+say() { echo "== $*" >&2; }
+
+[[ $SIZE_MIB =~ ^[1-9][0-9]*$ ]] || die "BENCH_SIZE_MIB=$SIZE_MIB is not a positive integer"
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS=$ROUNDS is not a positive integer"
+[ "$(id -u)" = 0 ] || die "run as root (pxe-kit add-image needs it)"
+for t in xorriso bsdtar openssl cpio sha256sum dd; do
+  command -v "$t" >/dev/null || die "$t is missing; run: bash .ci/install-deps"
+done
+for f in /usr/lib/PXELINUX/pxelinux.0 /usr/lib/syslinux/modules/bios/{ldlinux,menu,libutil,libcom32}.c32; do
+  [ -f "$f" ] || die "$f is missing; run: bash .ci/install-deps"
+done
+mkdir -p "$PARENT"
+# Peak use: the ISO tree (source of the floor copies) + the ISO + one run's output.
+need_kib=$(( (SIZE_MIB * 33 / 10 + 256) * 1024 ))
+avail_kib=$(df -Pk "$PARENT" | awk 'NR==2 {print $4}')
+(( avail_kib >= need_kib )) ||
+  die "$PARENT has $((avail_kib / 1024)) MiB free, needs $((need_kib / 1024)) MiB; set BENCH_DIR"
+
+if [ -z "${PXE_KIT:-}" ]; then
+  say "building pxe-kit (release; waits if another build holds the target dir)"
+  (cd "$REPO" && cargo build --release --locked --quiet) || die "cargo build --release failed"
+  PXE_KIT=$REPO/target/release/pxe-kit
+fi
+[ -x "$PXE_KIT" ] || die "$PXE_KIT is not an executable"
+
+W=$(mktemp -d "$PARENT/pxe-kit-bench.XXXXXX")
+cleanup() { rm -rf -- "$W"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- the ISO --------------------------------------------------------------------------
+TREE=$W/tree ISO=$W/bench.iso
+K=images/pxeboot/vmlinuz I=images/pxeboot/initrd.img R=LiveOS/squashfs.img
+mkdir -p "$TREE/images/pxeboot" "$TREE/LiveOS"
+# Pseudo-random, incompressible and fast: AES-CTR keystream over zeros (fixed key).
+prng() {
+  # openssl dies of SIGPIPE when head has enough: that is the normal end, not an error.
+  { openssl enc -aes-128-ctr -nosalt -K 000102030405060708090a0b0c0d0e0f \
+      -iv "$1" -in /dev/zero 2>/dev/null || true; } | head -c "$2"
+}
+say "building a $SIZE_MIB MiB live ISO in $W"
+{
+  # bzImage setup header: "HdrS" at 0x202, version offset 0x400 (+0x200) at 0x20E.
+  head -c 4096 /dev/zero > "$W/khead"
+  printf 'HdrS' | dd of="$W/khead" bs=1 seek=$((0x202)) conv=notrunc status=none
+  printf '\x00\x04' | dd of="$W/khead" bs=1 seek=$((0x20E)) conv=notrunc status=none
+  printf '6.9.0-bench' | dd of="$W/khead" bs=1 seek=$((0x600)) conv=notrunc status=none
+  cat "$W/khead"; rm -f "$W/khead"
+  prng 01000000000000000000000000000000 $((8 << 20))
+} > "$TREE/$K"
+(
+  d=$W/initrd.tree
+  mkdir -p "$d/usr/sbin"
+  printf 'x\n' > "$d/usr/sbin/livenetroot"
+  printf 'x\n' > "$d/usr/sbin/dmsquash-live-root"
+  cd "$d" && printf 'usr/sbin/livenetroot\nusr/sbin/dmsquash-live-root\n' |
+    cpio -o -H newc --quiet > "$TREE/$I"
+  rm -rf "$d"
+)
+{ printf 'hsqs'; prng 02000000000000000000000000000000 $(((SIZE_MIB << 20) - 4)); } > "$TREE/$R"
+xorriso -no_rc -report_about SORRY -outdev "$ISO" -map "$TREE" / >/dev/null 2>&1 ||
+  die "xorriso could not build $ISO"
+SRC=("$TREE/$K" "$TREE/$I" "$TREE/$R")
+BYTES=$(stat -c %s "${SRC[@]}" | awk '{s += $1} END {print s}')
+WANT_SUMS=$(cd "$TREE" && sha256sum "$K" "$I" "$R" | awk '{print $1}')
+
+# --- the staged root ------------------------------------------------------------------
+ST=$W/staged
+mkdir -p "$ST/etc" "$ST/usr/lib/PXELINUX" "$ST/usr/lib/syslinux/modules/bios"
+printf 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n' > "$ST/etc/os-release"
+cp /usr/lib/PXELINUX/pxelinux.0 "$ST/usr/lib/PXELINUX/"
+cp /usr/lib/syslinux/modules/bios/{ldlinux,menu,libutil,libcom32}.c32 "$ST/usr/lib/syslinux/modules/bios/"
+export NO_COLOR=1
+"$PXE_KIT" --root "$ST" --distro debian -q init --interface ens4 --server-ip 10.0.0.1 \
+  --subnet 10.0.0.0/24 --range 10.0.0.100-10.0.0.200 >/dev/null || die "pxe-kit init failed"
+
+# --- the variants ---------------------------------------------------------------------
+OUT=$W/out
+VARIANTS=(cp cp_fsync dd_fsync openssl xorriso bsdtar pxekit)
+declare -A LABEL=(
+  [cp]="cp (no fsync, reference)" [cp_fsync]="cp + fsync" [dd_fsync]="dd conv=fsync"
+  [openssl]="openssl dgst -sha256" [xorriso]="xorriso + sha256sum"
+  [bsdtar]="bsdtar + sha256sum" [pxekit]="pxe-kit add-image"
+)
+run_cp() { cp "${SRC[@]}" "$OUT/"; }
+run_cp_fsync() { cp "${SRC[@]}" "$OUT/" && sync "$OUT"/*; }
+run_dd_fsync() {
+  local f
+  for f in "${SRC[@]}"; do dd if="$f" of="$OUT/${f##*/}" bs=2M conv=fsync status=none || return; done
+}
+run_openssl() { openssl dgst -sha256 "${SRC[@]}" > "$W/sums.openssl"; }
+run_xorriso() {
+  xorriso -no_rc -report_about SORRY -osirrox on -indev "$ISO" \
+    -extract "/$K" "$OUT/vmlinuz" -extract "/$I" "$OUT/initrd.img" \
+    -extract "/$R" "$OUT/squashfs.img" >/dev/null 2>&1 &&
+    (cd "$OUT" && sha256sum vmlinuz initrd.img squashfs.img) > "$W/sums.xorriso"
+}
+run_bsdtar() {
+  bsdtar -x -f "$ISO" -C "$OUT" LiveOS images &&
+    (cd "$OUT" && sha256sum "$K" "$I" "$R") > "$W/sums.bsdtar"
+}
+run_pxekit() { "$PXE_KIT" --root "$ST" -q add-image "$ISO" --name bench; }
+# Untimed: undo a run so the next one starts from the same state.
+reset_all() {
+  rm -rf -- "$OUT"; mkdir -p "$OUT"
+  if [ -e "$ST/var/lib/pxe-kit/images/bench.yaml" ]; then
+    "$PXE_KIT" --root "$ST" -q remove-image bench >/dev/null || die "pxe-kit remove-image failed"
+  fi
+  sync; sleep 1
+}
+# Untimed: each variant must really have produced the right bytes.
+check() {
+  local got
+  case $1 in
+    openssl) got=$(awk '{print $NF}' "$W/sums.openssl") ;;
+    xorriso | bsdtar) got=$(awk '{print $1}' "$W/sums.$1") ;;
+    pxekit)
+      got=$(for r in kernel initrd root; do
+        awk -v r="$r" '$0 ~ "role: " r "$" {f = 1} f && $1 == "sha256:" {print $2; exit}' \
+          "$ST/var/lib/pxe-kit/images/bench.yaml"
+      done) ;;
+    *) got=$(cd "$OUT" && sha256sum vmlinuz initrd.img squashfs.img | awk '{print $1}') ;;
+  esac
+  [ "$got" = "$WANT_SUMS" ] || die "$1 produced wrong bytes or digests:
+$got
+expected:
+$WANT_SUMS"
+}
+
+# Warm the page cache: every variant reads cached bytes.
+cat "$ISO" "${SRC[@]}" > /dev/null
+declare -A TIMES
+say "running $ROUNDS rounds of ${#VARIANTS[@]} variants"
+for ((r = 0; r < ROUNDS; r++)); do
+  n=${#VARIANTS[@]}
+  for ((j = 0; j < n; j++)); do
+    v=${VARIANTS[$(((j + r) % n))]}
+    reset_all
+    t0=$EPOCHREALTIME
+    "run_$v" || die "variant $v failed"
+    t1=$EPOCHREALTIME
+    check "$v"
+    s=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')
+    TIMES[$v]+="$s "
+    printf '   round %d  %-26s %7ss\n' $((r + 1)) "${LABEL[$v]}" "$s" >&2
+  done
+done
+reset_all
+
+median() { tr ' ' '\n' <<< "$1" | grep . | sort -g |
+  awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+declare -A MED
+for v in "${VARIANTS[@]}"; do MED[$v]=$(median "${TIMES[$v]}"); done
+calc() { awk "BEGIN {printf \"$1\", $2}"; }
+copy_floor=$(calc %.3f "(${MED[cp_fsync]} < ${MED[dd_fsync]}) ? ${MED[cp_fsync]} : ${MED[dd_fsync]}")
+floor=$(calc %.3f "($copy_floor > ${MED[openssl]}) ? $copy_floor : ${MED[openssl]}")
+floor_by=$(calc %s "($copy_floor > ${MED[openssl]}) ? \"copy + fsync\" : \"sha256\"")
+
+sha_ni=no; grep -qw sha_ni /proc/cpuinfo && sha_ni=yes
+cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+fs=$(findmnt -no FSTYPE -T "$W" 2>/dev/null || echo '?')
+echo
+echo "machine: nproc=$(nproc), sha_ni=$sha_ni, $(openssl version | cut -d' ' -f1-2), cpu: ${cpu:-?}"
+echo "         $(free -m | awk '/^Mem:/ {print $2 " MiB RAM"}'), workdir filesystem: $fs ($PARENT)"
+echo "input:   $BYTES bytes (squashfs.img $SIZE_MIB MiB + kernel + initrd) from a $(stat -c %s "$ISO")-byte ISO;"
+echo "         median of $ROUNDS rounds; floor = max(fastest copy + fsync, openssl sha256) = ${floor}s ($floor_by)"
+echo
+printf '%-28s %10s %9s %10s\n' variant 'median s' 'MB/s' 'x floor'
+printf '%-28s %10s %9s %10s\n' ---------------------------- ---------- --------- ----------
+for v in "${VARIANTS[@]}"; do
+  printf '%-28s %10s %9s %9sx\n' "${LABEL[$v]}" "${MED[$v]}" \
+    "$(calc %.0f "$BYTES / ${MED[$v]} / 1e6")" "$(calc %.2f "${MED[$v]} / $floor")"
+done
+echo
+px=${MED[pxekit]}
+ratio=$(calc %.2f "$px / $floor")
+ok=$(calc %s "($ratio <= 1.2) ? \"PASS\" : \"MISS\"")
+echo "verdict: pxe-kit / floor = ${ratio}x (target <= 1.20x): $ok"
+for v in xorriso bsdtar; do
+  h=${MED[$v]}
+  rel=$(calc %s "($px < $h) ? sprintf(\"%.2fx faster\", $h / $px) : sprintf(\"%.2fx slower\", $px / $h)")
+  ok=$(calc %s "($px < $h) ? \"PASS\" : \"MISS\"")
+  echo "verdict: pxe-kit vs ${LABEL[$v]}: ${px}s vs ${h}s, $rel (target: faster): $ok"
+done
+echo "(whole benchmark: $(calc %.0f "$EPOCHREALTIME - $T_START") s)"

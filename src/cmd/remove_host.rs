@@ -1,0 +1,33 @@
+//! `pxe-kit remove-host`: every trace of a machine goes: its settings entry, its pxelinux file
+//! and its fixed lease.
+use anyhow::{bail, Result};
+
+use crate::cli::RemoveHostArgs;
+use crate::cmd::add_host::parse_id;
+use crate::cmd::init::apply_config;
+use crate::ctx::Ctx;
+use crate::Exit;
+
+pub fn run(a: &RemoveHostArgs, ctx: &Ctx) -> Result<Exit> {
+    ctx.require_privileges("remove-host")?;
+    let mut cfg = ctx.require_config()?;
+    let (mac, ip) = parse_id(&a.id)?;
+    let before = cfg.hosts.len();
+    cfg.hosts.retain(|h| match mac {
+        Some(m) => h.mac != Some(m),
+        None => !(h.mac.is_none() && h.ip == ip) && !(h.ip == ip && ip.is_some()),
+    });
+    if cfg.hosts.len() == before {
+        let known: Vec<String> = cfg.hosts.iter().map(|h| h.id()).collect();
+        bail!(
+            "no host {}; known hosts: {}",
+            a.id,
+            if known.is_empty() {
+                "(none)".to_string()
+            } else {
+                known.join(", ")
+            }
+        );
+    }
+    apply_config(ctx, cfg, "remove-host")
+}

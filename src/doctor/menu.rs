@@ -1,0 +1,574 @@
+//! Boot menu checks: every kernel, initrd, module and root image the pxelinux.cfg files name
+//! exists on disk; pxelinux.0 and ldlinux.c32 come from one syslinux build; each live image's
+//! initramfs carries dracut's livenet module.
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+
+use super::{Check, Env, Finding};
+use crate::need;
+use crate::runner::{Cmd, Kind};
+
+pub fn checks() -> Vec<Check> {
+    vec![
+        Check {
+            id: "menu.files",
+            title: "every file the boot menu names exists",
+            run: files,
+        },
+        Check {
+            id: "menu.syslinux",
+            title: "pxelinux.0 and ldlinux.c32 come from one syslinux build",
+            run: syslinux,
+        },
+        Check {
+            id: "menu.livenet",
+            title: "live images' initramfs has dracut's livenet module",
+            run: livenet,
+        },
+    ]
+}
+
+/// One LABEL of a pxelinux config.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MenuEntry {
+    pub label: String,
+    pub kernel: Option<String>,
+    pub initrds: Vec<String>,
+    /// The URL of `root=live:URL` (or a bare `root=http://…`), as written.
+    pub root_url: Option<String>,
+}
+
+/// One parsed file of pxelinux.cfg/.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MenuFile {
+    /// Path on the server.
+    pub path: PathBuf,
+    /// `UI` and `DEFAULT`/`KERNEL` modules (menu.c32 …) named outside labels.
+    pub modules: Vec<String>,
+    pub entries: Vec<MenuEntry>,
+}
+
+/// Parses a pxelinux config (pure). Keywords are case-insensitive; `INITRD` and `initrd=` in
+/// APPEND both name initrds (comma-separated); `APPEND -` means no arguments.
+pub fn parse_menu(text: &str) -> (Vec<String>, Vec<MenuEntry>) {
+    let mut modules = Vec::new();
+    let mut entries: Vec<MenuEntry> = Vec::new();
+    for raw in text.lines() {
+        let l = raw.trim();
+        if l.is_empty() || l.starts_with('#') {
+            continue;
+        }
+        let (kw, rest) = match l.split_once(char::is_whitespace) {
+            Some((k, r)) => (k.to_ascii_uppercase(), r.trim()),
+            None => (l.to_ascii_uppercase(), ""),
+        };
+        match kw.as_str() {
+            "LABEL" => entries.push(MenuEntry {
+                label: rest.to_string(),
+                ..Default::default()
+            }),
+            "UI" => modules.push(rest.split_whitespace().next().unwrap_or("").to_string()),
+            "KERNEL" | "LINUX" => match entries.last_mut() {
+                Some(e) => {
+                    e.kernel = Some(rest.split_whitespace().next().unwrap_or("").to_string())
+                }
+                None => modules.push(rest.to_string()),
+            },
+            "INITRD" => {
+                if let Some(e) = entries.last_mut() {
+                    e.initrds.extend(
+                        rest.split(',')
+                            .map(|s| s.trim().to_string())
+                            .filter(|s| !s.is_empty()),
+                    );
+                }
+            }
+            "APPEND" => {
+                let Some(e) = entries.last_mut() else {
+                    continue;
+                };
+                for w in rest.split_whitespace() {
+                    if let Some(i) = w.strip_prefix("initrd=") {
+                        e.initrds
+                            .extend(i.split(',').filter(|s| !s.is_empty()).map(String::from));
+                    } else if let Some(r) = w.strip_prefix("root=") {
+                        let url = r.strip_prefix("live:").unwrap_or(r);
+                        if url.starts_with("http://") || url.starts_with("https://") {
+                            e.root_url = Some(url.to_string());
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    (modules, entries)
+}
+
+/// A path the boot loader fetches, relative to the TFTP root (pxelinux's working directory;
+/// `::` and a leading `/` also mean the TFTP root under `in.tftpd -s`).
+pub fn tftp_rel(p: &str) -> String {
+    p.trim_start_matches("::")
+        .trim_start_matches('/')
+        .to_string()
+}
+
+/// Splits an `http://host[:port]/path` URL into host and path (pure).
+pub fn split_url(url: &str) -> Option<(&str, &str)> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))?;
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    Some((host, if path.is_empty() { "/" } else { path }))
+}
+
+/// The file on the server an image URL maps to, through httpd's `Alias PREFIX/ HTTP_DIR/`.
+pub fn url_file(url_path: &str, http_prefix: &str, http_dir: &Path) -> Option<PathBuf> {
+    let rest = url_path.strip_prefix(http_prefix)?.strip_prefix('/')?;
+    if rest.split('/').any(|c| c == "..") {
+        return None;
+    }
+    Some(http_dir.join(rest))
+}
+
+/// Reads every file in pxelinux.cfg/.
+pub fn load(env: &Env) -> Result<Vec<MenuFile>> {
+    let dir = env.profile.pxelinux_cfg_dir();
+    let mut out = Vec::new();
+    for name in env.ctx.root.list_dir(&dir)? {
+        let p = dir.join(&name);
+        if !env.ctx.root.path(&p).is_file()
+            || name.starts_with('.')
+            || name.ends_with(crate::root::BACKUP_SUFFIX)
+        {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&env.ctx.root.read(&p)?).into_owned();
+        let (modules, entries) = parse_menu(&text);
+        out.push(MenuFile {
+            path: p,
+            modules,
+            entries,
+        });
+    }
+    Ok(out)
+}
+
+fn files(env: &Env) -> Finding {
+    let cfg = need!(env.cfg());
+    let menus = need!(env.menus());
+    if menus.is_empty() {
+        return Finding::fail(
+            format!("{} holds no menu", env.profile.pxelinux_cfg_dir().display()),
+            vec![format!("{} init", env.pxe_kit())],
+        );
+    }
+    let tftp = &env.profile.tftp_root;
+    let mut missing = Vec::new();
+    let mut checked = 0;
+    let mut ev = Vec::new();
+    for m in menus {
+        let mut need_tftp: Vec<(String, String)> =
+            vec![("ldlinux.c32".into(), "boot loader".into())];
+        need_tftp.extend(m.modules.iter().map(|x| (x.clone(), "module".to_string())));
+        for e in &m.entries {
+            if let Some(k) = &e.kernel {
+                need_tftp.push((k.clone(), format!("kernel of {}", e.label)));
+            }
+            need_tftp.extend(
+                e.initrds
+                    .iter()
+                    .map(|i| (i.clone(), format!("initrd of {}", e.label))),
+            );
+            if let Some(url) = &e.root_url {
+                checked += 1;
+                match split_url(url) {
+                    Some((host, path)) => {
+                        let host_ip = host.split(':').next().unwrap_or(host);
+                        if host_ip != cfg.server_ip.to_string() {
+                            missing.push(format!(
+                                "{}: {} points at {host}, not this server {}",
+                                m.path.display(),
+                                e.label,
+                                cfg.server_ip
+                            ));
+                        }
+                        match url_file(path, env.profile.http_prefix, &env.profile.http_dir) {
+                            Some(f) if env.ctx.root.path(&f).is_file() => {}
+                            Some(f) => missing.push(format!(
+                                "{}: root image of {} ({url}) → {} is missing",
+                                m.path.display(),
+                                e.label,
+                                f.display()
+                            )),
+                            None => missing.push(format!(
+                                "{}: {url} of {} is outside {}/ (what httpd serves)",
+                                m.path.display(),
+                                e.label,
+                                env.profile.http_prefix
+                            )),
+                        }
+                    }
+                    None => missing.push(format!(
+                        "{}: {} has an unreadable URL {url}",
+                        m.path.display(),
+                        e.label
+                    )),
+                }
+            }
+        }
+        for (f, what) in need_tftp {
+            checked += 1;
+            let p = tftp.join(tftp_rel(&f));
+            if !env.ctx.root.path(&p).is_file() {
+                missing.push(format!(
+                    "{}: {what} {f} → {} is missing",
+                    m.path.display(),
+                    p.display()
+                ));
+            }
+        }
+        ev.push(format!("{}: {} entries", m.path.display(), m.entries.len()));
+    }
+    if missing.is_empty() {
+        return Finding::ok(format!(
+            "all {checked} files named by {} menu file(s) exist",
+            menus.len()
+        ))
+        .with_evidence(ev);
+    }
+    Finding::fail(
+        format!(
+            "{} file(s) named by the boot menu are missing: {}",
+            missing.len(),
+            missing[0]
+        ),
+        vec![
+            format!(
+                "{} doctor --fix   (re-renders the menu from the image manifests)",
+                env.pxe_kit()
+            ),
+            format!(
+                "if an image's files are gone: {} remove-image NAME, then add-image it again",
+                env.pxe_kit()
+            ),
+        ],
+    )
+    .with_evidence(missing)
+}
+
+/// `PXELINUX 6.04 PXE 20200816` style banner of a syslinux core (pure): the version and the
+/// build date. The core's uncompressed stub carries it; ldlinux.c32 carries none (the banner
+/// lives in the core), which is why the build is matched through the files' provenance.
+pub fn banner(bytes: &[u8]) -> Option<(String, String)> {
+    let re = regex::bytes::Regex::new(r"(?:PXELINUX|SYSLINUX|ISOLINUX|EXTLINUX) ([0-9]+\.[0-9]+[^ \x00]*) [^ \x00]+ ([0-9]{8}|[0-9]{4}-[0-9]{2}-[0-9]{2})").expect("valid regex");
+    let c = re.captures(bytes)?;
+    Some((
+        String::from_utf8_lossy(&c[1]).into_owned(),
+        String::from_utf8_lossy(&c[2]).into_owned(),
+    ))
+}
+
+/// Judges the loader pair (pure): the served copies against the distribution's files they
+/// are copied from, and the versions of the packages those came from.
+pub fn judge_syslinux(
+    served: [(&str, Option<&[u8]>); 2],
+    sources: [(&Path, Option<&[u8]>); 2],
+    pkg_versions: Option<Vec<String>>,
+    fix: String,
+) -> Finding {
+    let mut ev = Vec::new();
+    let mut problems = Vec::new();
+    if let Some(Some((v, d))) = served[0].1.map(banner) {
+        ev.push(format!("pxelinux.0: syslinux {v}, built {d}"));
+    }
+    for ((name, got), (src, want)) in served.iter().zip(sources.iter()) {
+        match (got, want) {
+            (None, _) => problems.push(format!("{name} is missing from the TFTP root")),
+            (Some(_), None) => ev.push(format!(
+                "{} is not on this host: cannot compare {name}",
+                src.display()
+            )),
+            (Some(g), Some(w)) if g != w => problems.push(format!(
+                "{name} differs from {} (another syslinux build)",
+                src.display()
+            )),
+            (Some(_), Some(_)) => ev.push(format!("{name} is identical to {}", src.display())),
+        }
+    }
+    if let Some(v) = &pkg_versions {
+        ev.push(format!("package versions: {}", v.join(", ")));
+        let mut u = v.clone();
+        u.sort();
+        u.dedup();
+        if u.len() > 1 {
+            problems.push(format!(
+                "the packages of pxelinux.0 and ldlinux.c32 are of different versions ({})",
+                v.join(" vs ")
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        return Finding::fail(problems.join("; "), vec![fix]).with_evidence(ev);
+    }
+    if sources.iter().any(|(_, w)| w.is_none()) {
+        return Finding::warn("cannot prove pxelinux.0 and ldlinux.c32 are from one build: the distribution's copies are not here", vec![fix]).with_evidence(ev);
+    }
+    Finding::ok("pxelinux.0 and ldlinux.c32 are the distribution's copies of one syslinux build")
+        .with_evidence(ev)
+}
+
+fn syslinux(env: &Env) -> Finding {
+    let p = &env.profile;
+    let src = |n: &str| {
+        p.syslinux
+            .iter()
+            .find(|(x, _)| *x == n)
+            .map(|(_, s)| s.clone())
+            .unwrap_or_default()
+    };
+    let (ps, ls) = (src("pxelinux.0"), src("ldlinux.c32"));
+    let rd = |path: &Path| env.ctx.root.read_opt(path).ok().flatten();
+    let (pg, lg) = (
+        rd(&p.tftp_root.join("pxelinux.0")),
+        rd(&p.tftp_root.join("ldlinux.c32")),
+    );
+    let (pw, lw) = (rd(&ps), rd(&ls));
+    // The packages that own the two sources, where the package database can be asked.
+    let versions = env
+        .live()
+        .ok()
+        .filter(|_| env.ctx.root.is_live())
+        .and_then(|live| {
+            let argv: Vec<String> = if p.selinux {
+                vec![
+                    "rpm".into(),
+                    "-q".into(),
+                    "--qf".into(),
+                    "%{VERSION}-%{RELEASE}\\n".into(),
+                    "-f".into(),
+                    ps.display().to_string(),
+                    ls.display().to_string(),
+                ]
+            } else {
+                vec![
+                    "dpkg-query".into(),
+                    "-W".into(),
+                    "-f=${source:Version}\\n".into(),
+                    "pxelinux".into(),
+                    "syslinux-common".into(),
+                ]
+            };
+            let o = live
+                .runner
+                .query(&Cmd::new(
+                    Kind::Probe,
+                    "asking which syslinux packages are installed",
+                    &argv,
+                ))
+                .ok()
+                .flatten()?;
+            o.success.then(|| {
+                o.stdout
+                    .lines()
+                    .map(|l| l.trim().to_string())
+                    .filter(|l| !l.is_empty())
+                    .collect()
+            })
+        });
+    judge_syslinux(
+        [
+            ("pxelinux.0", pg.as_deref()),
+            ("ldlinux.c32", lg.as_deref()),
+        ],
+        [(&ps, pw.as_deref()), (&ls, lw.as_deref())],
+        versions,
+        format!(
+            "{} doctor --fix   (copies both from the installed syslinux packages again)",
+            env.pxe_kit()
+        ),
+    )
+}
+
+fn livenet(env: &Env) -> Finding {
+    let menus = need!(env.menus());
+    // The initrds of entries that boot a live root over HTTP.
+    let mut initrds: Vec<(String, PathBuf)> = Vec::new();
+    for m in menus {
+        for e in m.entries.iter().filter(|e| e.root_url.is_some()) {
+            for i in &e.initrds {
+                let p = env.ctx.root.path(&env.profile.tftp_root.join(tftp_rel(i)));
+                if !initrds.iter().any(|(_, q)| *q == p) {
+                    initrds.push((e.label.clone(), p));
+                }
+            }
+        }
+    }
+    if initrds.is_empty() {
+        return Finding::ok("no live image in the menu yet");
+    }
+    // Decompressing initramfs images is CPU work: one thread per image.
+    let results: Vec<(String, PathBuf, Result<bool, String>)> = std::thread::scope(|s| {
+        let hs: Vec<_> = initrds
+            .iter()
+            .map(|(l, p)| {
+                s.spawn(move || {
+                    (
+                        l.clone(),
+                        p.clone(),
+                        crate::initrd::inspect_path(p)
+                            .map(|i| i.has_livenet())
+                            .map_err(|e| format!("{e:#}")),
+                    )
+                })
+            })
+            .collect();
+        hs.into_iter()
+            .map(|h| h.join().expect("initrd inspection thread"))
+            .collect()
+    });
+    let mut bad = Vec::new();
+    let mut ev = Vec::new();
+    for (label, p, r) in results {
+        match r {
+            Ok(true) => ev.push(format!("{label}: {} has livenet", p.display())),
+            Ok(false) => bad.push(format!(
+                "{label}: {} lacks dracut's livenet module",
+                p.display()
+            )),
+            Err(e) if e.contains("No such file") => {} // menu.files reports missing files
+            Err(e) => bad.push(format!("{label}: {e}")),
+        }
+    }
+    if bad.is_empty() {
+        return Finding::ok(format!(
+            "{} live initramfs image(s) carry livenet",
+            ev.len()
+        ))
+        .with_evidence(ev);
+    }
+    Finding::fail(
+        format!("{} initramfs image(s) cannot boot a live root over HTTP: {}", bad.len(), bad[0]),
+        vec![format!(
+            "rebuild with livenet: {pk} remove-image NAME && {pk} add-image ISO --name NAME --dracut   (dracut needs dracut-live and dracut-network)",
+            pk = env.pxe_kit()
+        )],
+    )
+    .with_evidence(bad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doctor::Status;
+
+    const MENU: &str = "# Generated by pxe-kit\nUI menu.c32\nPROMPT 0\nLABEL local\n    LOCALBOOT 0\n\nLABEL f42\n    MENU LABEL f42 (x.iso)\n    KERNEL pxe-kit/f42/vmlinuz\n    APPEND initrd=pxe-kit/f42/initrd.img root=live:http://10.0.0.1/pxe-kit/f42/squashfs.img rd.live.image quiet\n    IPAPPEND 2\nlabel old\n  linux /k2\n  initrd a.img,b.img\n  append root=http://10.0.0.1:8080/pxe-kit/old/rootfs.img\nLABEL none\n  KERNEL k3\n  APPEND -\n";
+
+    #[test]
+    fn menu_entries_parse_kernel_initrds_and_root_url() {
+        let (modules, e) = parse_menu(MENU);
+        assert_eq!(modules, ["menu.c32"]);
+        assert_eq!(e.len(), 4);
+        assert_eq!(
+            e[0],
+            MenuEntry {
+                label: "local".into(),
+                ..Default::default()
+            }
+        );
+        assert_eq!(e[1].kernel.as_deref(), Some("pxe-kit/f42/vmlinuz"));
+        assert_eq!(e[1].initrds, ["pxe-kit/f42/initrd.img"]);
+        assert_eq!(
+            e[1].root_url.as_deref(),
+            Some("http://10.0.0.1/pxe-kit/f42/squashfs.img")
+        );
+        assert_eq!(e[2].kernel.as_deref(), Some("/k2"));
+        assert_eq!(e[2].initrds, ["a.img", "b.img"]);
+        assert_eq!(
+            e[2].root_url.as_deref(),
+            Some("http://10.0.0.1:8080/pxe-kit/old/rootfs.img")
+        );
+        assert_eq!(e[3].root_url, None);
+        assert!(e[3].initrds.is_empty());
+    }
+
+    #[test]
+    fn urls_map_to_the_http_dir_and_paths_to_the_tftp_root() {
+        assert_eq!(
+            split_url("http://10.0.0.1/pxe-kit/a/s.img"),
+            Some(("10.0.0.1", "/pxe-kit/a/s.img"))
+        );
+        assert_eq!(split_url("http://h:8080"), Some(("h:8080", "/")));
+        assert_eq!(split_url("ftp://h/x"), None);
+        let d = Path::new("/var/www/html/pxe-kit");
+        assert_eq!(
+            url_file("/pxe-kit/a/s.img", "/pxe-kit", d),
+            Some(d.join("a/s.img"))
+        );
+        assert_eq!(url_file("/other/a", "/pxe-kit", d), None);
+        assert_eq!(url_file("/pxe-kit/../etc/passwd", "/pxe-kit", d), None);
+        assert_eq!(tftp_rel("/k2"), "k2");
+        assert_eq!(tftp_rel("::pxe-kit/x"), "pxe-kit/x");
+    }
+
+    #[test]
+    fn banner_is_read_from_the_real_pxelinux() {
+        let mut fake = b"\x00\x01junk PXELINUX 6.04 PXE 20200816 \x00more".to_vec();
+        assert_eq!(banner(&fake), Some(("6.04".into(), "20200816".into())));
+        fake.truncate(10);
+        assert_eq!(banner(&fake), None);
+        if let Ok(real) = std::fs::read("/usr/lib/PXELINUX/pxelinux.0") {
+            let (v, d) = banner(&real).expect("Debian's pxelinux.0 carries a banner");
+            assert!(v.starts_with('6') && d.len() == 8, "{v} {d}");
+        }
+    }
+
+    #[test]
+    fn syslinux_pair_is_judged_by_provenance_and_versions() {
+        let (ps, ls) = (
+            Path::new("/usr/lib/PXELINUX/pxelinux.0"),
+            Path::new("/usr/lib/syslinux/modules/bios/ldlinux.c32"),
+        );
+        let good = judge_syslinux(
+            [("pxelinux.0", Some(b"P")), ("ldlinux.c32", Some(b"L"))],
+            [(ps, Some(b"P")), (ls, Some(b"L"))],
+            Some(vec!["6.04-1".into(), "6.04-1".into()]),
+            "fix".into(),
+        );
+        assert_eq!(good.status, Status::Ok, "{good:?}");
+        let other = judge_syslinux(
+            [("pxelinux.0", Some(b"P")), ("ldlinux.c32", Some(b"X"))],
+            [(ps, Some(b"P")), (ls, Some(b"L"))],
+            None,
+            "fix".into(),
+        );
+        assert_eq!(other.status, Status::Fail);
+        assert!(
+            other.summary.contains("ldlinux.c32 differs"),
+            "{}",
+            other.summary
+        );
+        let vers = judge_syslinux(
+            [("pxelinux.0", Some(b"P")), ("ldlinux.c32", Some(b"L"))],
+            [(ps, Some(b"P")), (ls, Some(b"L"))],
+            Some(vec!["6.04-1".into(), "6.03-2".into()]),
+            "fix".into(),
+        );
+        assert_eq!(vers.status, Status::Fail);
+        let unknown = judge_syslinux(
+            [("pxelinux.0", Some(b"P")), ("ldlinux.c32", Some(b"L"))],
+            [(ps, None), (ls, None)],
+            None,
+            "fix".into(),
+        );
+        assert_eq!(unknown.status, Status::Warn);
+        let missing = judge_syslinux(
+            [("pxelinux.0", Some(b"P")), ("ldlinux.c32", None)],
+            [(ps, Some(b"P")), (ls, Some(b"L"))],
+            None,
+            "fix".into(),
+        );
+        assert!(missing.summary.contains("ldlinux.c32 is missing"));
+    }
+}

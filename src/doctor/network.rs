@@ -1,0 +1,386 @@
+//! Network checks: the provisioning interface exists, is up and carries the server address
+//! inside the subnet; dhcpd is restricted to it, in its settings and in the running process.
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use nix::net::if_::InterfaceFlags;
+
+use super::{Check, Env, Finding};
+use crate::distro::DhcpdInterfaces;
+use crate::need;
+
+pub fn checks() -> Vec<Check> {
+    vec![
+        Check {
+            id: "network.interface",
+            title: "provisioning interface is up with the server address",
+            run: interface,
+        },
+        Check {
+            id: "network.dhcpd-scope",
+            title: "dhcpd answers on the provisioning interface only",
+            run: dhcpd_scope,
+        },
+    ]
+}
+
+/// What the kernel says about one interface.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IfState {
+    pub exists: bool,
+    pub up: bool,
+    pub running: bool,
+    pub addrs: Vec<Ipv4Net>,
+}
+
+pub fn if_state(name: &str) -> IfState {
+    let mut st = IfState {
+        exists: crate::netinfo::interface_exists(name),
+        ..Default::default()
+    };
+    if let Ok(addrs) = nix::ifaddrs::getifaddrs() {
+        for a in addrs.filter(|a| a.interface_name == name) {
+            st.up |= a.flags.contains(InterfaceFlags::IFF_UP);
+            st.running |= a.flags.contains(InterfaceFlags::IFF_RUNNING);
+        }
+    }
+    st.addrs = crate::netinfo::ipv4_addrs(name).unwrap_or_default();
+    st
+}
+
+/// Judges an interface's state against the settings (pure).
+pub fn judge_interface(name: &str, server: Ipv4Addr, subnet: Ipv4Net, st: &IfState) -> Finding {
+    let addr_fix = format!("ip addr add {server}/{} dev {name}", subnet.prefix_len());
+    let ev = vec![format!(
+        "{name}: {}{}, addresses [{}]",
+        if st.up { "UP" } else { "DOWN" },
+        if st.running { ",RUNNING" } else { "" },
+        st.addrs
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )];
+    if !st.exists {
+        return Finding::fail(
+            format!("interface {name} does not exist"),
+            vec![
+                "ip -br link   (pick the provisioning interface)".into(),
+                "pxe-kit init --interface IF   (then doctor again)".into(),
+            ],
+        );
+    }
+    if !st.up {
+        return Finding::fail(
+            format!("interface {name} is down"),
+            vec![format!("ip link set {name} up")],
+        )
+        .with_evidence(ev);
+    }
+    let Some(have) = st.addrs.iter().find(|n| n.addr() == server) else {
+        return Finding::fail(
+            format!("interface {name} does not carry the server address {server}"),
+            vec![addr_fix],
+        )
+        .with_evidence(ev);
+    };
+    if have.trunc() != subnet {
+        return Finding::warn(
+            format!("{name} carries {have}, but the provisioning subnet is {subnet}"),
+            vec![
+                format!("ip addr del {have} dev {name} && {addr_fix}"),
+                "or fix `subnet` in the settings and run `pxe-kit init`".into(),
+            ],
+        )
+        .with_evidence(ev);
+    }
+    if !st.running {
+        return Finding::warn(
+            format!("{name} is up with {have} but has no carrier (no cable or peer)"),
+            vec![format!("check the link of {name}: ip link show {name}")],
+        )
+        .with_evidence(ev);
+    }
+    Finding::ok(format!("{name} is up and carries {have}")).with_evidence(ev)
+}
+
+fn interface(env: &Env) -> Finding {
+    let cfg = need!(env.cfg());
+    need!(env.live());
+    judge_interface(
+        &cfg.interface,
+        cfg.server_ip,
+        cfg.subnet,
+        &if_state(&cfg.interface),
+    )
+}
+
+/// Interface names a dhcpd command line serves (trailing non-option words); empty = all.
+pub fn dhcpd_argv_interfaces(argv: &[String]) -> Vec<String> {
+    // dhcpd's options that take a value (dhcpd(8)).
+    const WITH_VALUE: &[&str] = &[
+        "-p",
+        "-cf",
+        "-lf",
+        "-pf",
+        "-tf",
+        "-play",
+        "-user",
+        "-group",
+        "-chroot",
+        "-s",
+        "--pid-file",
+        "-lf6",
+        "-pf6",
+    ];
+    let mut out = Vec::new();
+    let mut i = 1;
+    while i < argv.len() {
+        let a = argv[i].as_str();
+        if WITH_VALUE.contains(&a) {
+            i += 2;
+            continue;
+        }
+        if !a.starts_with('-') && !a.is_empty() {
+            out.push(a.to_string());
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The interfaces named by `INTERFACESv4=` in /etc/default/isc-dhcp-server (last one wins,
+/// as the shell that sources it does).
+pub fn default_file_interfaces(text: &str) -> Option<Vec<String>> {
+    let mut found = None;
+    for l in text.lines() {
+        let l = l.trim();
+        if let Some(v) = l.strip_prefix("INTERFACESv4=") {
+            let v = v.trim().trim_matches('"').trim_matches('\'');
+            found = Some(v.split_whitespace().map(String::from).collect());
+        }
+    }
+    found
+}
+
+/// The interfaces on the last `ExecStart=` of a dhcpd.service drop-in.
+pub fn dropin_interfaces(text: &str) -> Option<Vec<String>> {
+    let last = text
+        .lines()
+        .rev()
+        .filter_map(|l| l.trim().strip_prefix("ExecStart="))
+        .find(|v| !v.trim().is_empty())?;
+    let argv: Vec<String> = last.split_whitespace().map(String::from).collect();
+    Some(dhcpd_argv_interfaces(&argv))
+}
+
+/// Judges what dhcpd serves (pure): `configured` from the rendered settings file (None =
+/// unreadable), `running` one entry per dhcpd process of this namespace (pid, interfaces).
+pub fn judge_scope(
+    iface: &str,
+    file: &str,
+    configured: Option<Vec<String>>,
+    running: Option<&[(i32, Vec<String>)]>,
+    fix_cmd: &str,
+) -> Finding {
+    let mut ev = Vec::new();
+    let mut problems = Vec::new();
+    match &configured {
+        None => problems.push(format!("{file} names no interfaces (or is missing)")),
+        Some(v) if v.is_empty() => problems.push(format!(
+            "{file} names no interface: dhcpd would answer on every interface"
+        )),
+        Some(v) if v.iter().any(|i| i != iface) => problems.push(format!(
+            "{file} also names {}",
+            v.iter()
+                .filter(|i| *i != iface)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        Some(_) => {}
+    }
+    if let Some(c) = &configured {
+        ev.push(format!("{file}: [{}]", c.join(" ")));
+    }
+    if let Some(procs) = running {
+        for (pid, ifs) in procs {
+            ev.push(format!("running dhcpd pid {pid}: [{}]", ifs.join(" ")));
+            if ifs.is_empty() {
+                problems.push(format!("the running dhcpd (pid {pid}) was started without an interface: it answers on every interface"));
+            } else if ifs.iter().any(|i| i != iface) {
+                problems.push(format!(
+                    "the running dhcpd (pid {pid}) also serves {}",
+                    ifs.iter()
+                        .filter(|i| *i != iface)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
+    }
+    if problems.is_empty() {
+        return Finding::ok(format!("dhcpd is restricted to {iface}")).with_evidence(ev);
+    }
+    Finding::warn(
+        problems.join("; "),
+        vec![
+            fix_cmd.to_string(),
+            "restart dhcpd so it reads it (systemctl restart, or restart `pxe-kit serve`)".into(),
+        ],
+    )
+    .with_evidence(ev)
+}
+
+fn dhcpd_scope(env: &Env) -> Finding {
+    let cfg = need!(env.cfg());
+    let (path, configured) = match &env.profile.dhcpd_interfaces {
+        DhcpdInterfaces::DefaultFile(p) => (
+            p,
+            env.ctx
+                .root
+                .read_string_opt(p)
+                .ok()
+                .flatten()
+                .and_then(|t| default_file_interfaces(&t)),
+        ),
+        DhcpdInterfaces::SystemdDropIn(p) => (
+            p,
+            env.ctx
+                .root
+                .read_string_opt(p)
+                .ok()
+                .flatten()
+                .and_then(|t| dropin_interfaces(&t)),
+        ),
+    };
+    let running: Option<Vec<(i32, Vec<String>)>> = env.live().ok().map(|_| {
+        env.procs()
+            .iter()
+            .filter(|p| p.comm == "dhcpd" && p.here)
+            .map(|p| (p.pid, dhcpd_argv_interfaces(&p.cmdline)))
+            .collect()
+    });
+    judge_scope(
+        &cfg.interface,
+        &path.display().to_string(),
+        configured,
+        running.as_deref(),
+        &format!(
+            "{} doctor --fix   (re-renders {})",
+            env.pxe_kit(),
+            path.display()
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn dhcpd_command_lines_name_their_interfaces() {
+        assert_eq!(
+            dhcpd_argv_interfaces(&v("/usr/sbin/dhcpd -4 -f -d -cf /x -lf /l -pf /p pxkd0")),
+            ["pxkd0"]
+        );
+        assert_eq!(
+            dhcpd_argv_interfaces(&v("dhcpd -user dhcpd -group dhcpd --no-pid ens4 ens5")),
+            ["ens4", "ens5"]
+        );
+        assert!(dhcpd_argv_interfaces(&v("dhcpd -4 -q -cf /etc/dhcp/dhcpd.conf")).is_empty());
+    }
+
+    #[test]
+    fn settings_files_name_their_interfaces() {
+        assert_eq!(
+            default_file_interfaces("# x\nINTERFACESv4=\"ens4\"\nINTERFACESv6=\"\"\n").unwrap(),
+            ["ens4"]
+        );
+        assert_eq!(
+            default_file_interfaces("INTERFACESv4=\"\"\n").unwrap(),
+            Vec::<String>::new()
+        );
+        assert_eq!(default_file_interfaces("nothing\n"), None);
+        let d = "[Service]\nExecStart=\nExecStart=/usr/sbin/dhcpd -f -cf /etc/dhcp/dhcpd.conf -user dhcpd -group dhcpd --no-pid ens4\n";
+        assert_eq!(dropin_interfaces(d).unwrap(), ["ens4"]);
+    }
+
+    #[test]
+    fn scope_warns_on_every_interface_and_extra_ones() {
+        let ok = judge_scope(
+            "ens4",
+            "/etc/default/isc-dhcp-server",
+            Some(v("ens4")),
+            Some(&[(7, v("ens4"))]),
+            "fix",
+        );
+        assert_eq!(ok.status, super::super::Status::Ok);
+        let empty = judge_scope("ens4", "F", Some(vec![]), None, "fix");
+        assert_eq!(empty.status, super::super::Status::Warn);
+        assert!(
+            empty.summary.contains("every interface"),
+            "{}",
+            empty.summary
+        );
+        let wide = judge_scope("ens4", "F", Some(v("ens4")), Some(&[(9, vec![])]), "fix");
+        assert!(
+            wide.summary.contains("pid 9") && wide.fix[0] == "fix",
+            "{wide:?}"
+        );
+        let extra = judge_scope("ens4", "F", Some(v("ens4 eth0")), None, "fix");
+        assert!(
+            extra.summary.contains("also names eth0"),
+            "{}",
+            extra.summary
+        );
+    }
+
+    #[test]
+    fn interface_states_are_judged() {
+        use super::super::Status;
+        let net: Ipv4Net = "10.0.0.0/24".parse().unwrap();
+        let ip: Ipv4Addr = "10.0.0.1".parse().unwrap();
+        let good = IfState {
+            exists: true,
+            up: true,
+            running: true,
+            addrs: vec!["10.0.0.1/24".parse().unwrap()],
+        };
+        assert_eq!(judge_interface("ens4", ip, net, &good).status, Status::Ok);
+        let missing = judge_interface("ens4", ip, net, &IfState::default());
+        assert_eq!(missing.status, Status::Fail);
+        let down = IfState {
+            up: false,
+            ..good.clone()
+        };
+        assert_eq!(
+            judge_interface("ens4", ip, net, &down).fix,
+            ["ip link set ens4 up"]
+        );
+        let noaddr = IfState {
+            addrs: vec![],
+            ..good.clone()
+        };
+        assert_eq!(
+            judge_interface("ens4", ip, net, &noaddr).fix,
+            ["ip addr add 10.0.0.1/24 dev ens4"]
+        );
+        let wrongnet = IfState {
+            addrs: vec!["10.0.0.1/16".parse().unwrap()],
+            ..good.clone()
+        };
+        assert_eq!(
+            judge_interface("ens4", ip, net, &wrongnet).status,
+            Status::Warn
+        );
+        // The real kernel: loopback is up with 127.0.0.1/8.
+        let lo = if_state("lo");
+        assert!(lo.exists && lo.up, "{lo:?}");
+    }
+}
