@@ -453,3 +453,73 @@ fn import_killed_half_way_leaves_previous_state() {
     assert!(temps.is_empty(), "{temps:?}");
     assert_eq!(sha(&dir.join("squashfs.img")), sha(&big));
 }
+
+/// Real ISOs from Debian packages: the reader lists exactly the files xorriso lists, and
+/// add-image refuses them (none is a live image) naming what it found.
+#[test]
+fn third_party_isos_are_read_and_refused() {
+    let isos = [
+        "/usr/lib/ipxe/ipxe.iso",
+        "/usr/lib/grub-rescue/grub-rescue-cdrom.iso",
+        "/usr/lib/memtest86+/memtest86+x64.iso",
+    ];
+    if !tools_present() || !isos.iter().all(|p| Path::new(p).is_file()) {
+        eprintln!("skipped: needs ipxe, grub-rescue-pc and memtest86+ (.ci/install-deps installs them)");
+        return;
+    }
+    let t = staged_with_config();
+    for iso in isos {
+        let o = Command::new("xorriso")
+            .args(["-no_rc", "-indev", iso, "-find", "/", "-type", "f"])
+            .output()
+            .unwrap();
+        let mut theirs: Vec<String> = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| l.trim_matches('\'').to_string())
+            .collect();
+        theirs.sort();
+        let f = std::fs::File::open(iso).unwrap();
+        let mut reader = pxe_kit::iso9660::Iso::open(f).unwrap();
+        // xorriso shows the El Torito boot catalog as a special node, not a file.
+        let mut ours: Vec<String> = reader
+            .entries()
+            .unwrap()
+            .into_iter()
+            .filter(|e| !e.is_dir && !e.path.ends_with("boot.cat") && !e.path.ends_with("boot.catalog"))
+            .map(|e| e.path)
+            .collect();
+        ours.sort();
+        assert!(!ours.is_empty(), "{iso}");
+        assert_eq!(ours, theirs, "{iso}: file lists differ");
+        let before = snapshot(t.path());
+        let o = run(t.path(), &["add-image", iso]);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{iso}: {e}");
+        assert!(e.contains("expected LiveOS/squashfs.img") && e.contains("found:"), "{iso}: {e}");
+        assert_same(&before, &snapshot(t.path()), iso);
+    }
+}
+
+#[test]
+fn erofs_root_is_recognised_by_magic() {
+    if !tools_present() || which("mkfs.erofs").is_none() {
+        eprintln!("skipped: needs mkfs.erofs (erofs-utils)");
+        return;
+    }
+    let t = staged_with_config();
+    let w = tempfile::tempdir().unwrap();
+    let src = w.path().join("tree");
+    std::fs::create_dir_all(src.join("images/pxeboot")).unwrap();
+    std::fs::create_dir_all(src.join("LiveOS")).unwrap();
+    fake_kernel(&src.join("images/pxeboot/vmlinuz"), "6.9.0-test");
+    fake_initrd(&src.join("images/pxeboot/initrd.img"), true);
+    let root = w.path().join("root");
+    write(&root, "etc/os-release", "ID=erofs\n");
+    // Fedora 42 names its EROFS image squashfs.img: the magic decides, not the name.
+    sh(Command::new("mkfs.erofs").arg(src.join("LiveOS/squashfs.img")).arg(&root));
+    let iso = w.path().join("erofs.iso");
+    sh(Command::new("xorriso").args(["-no_rc", "-report_about", "SORRY", "-outdev"]).arg(&iso).arg("-map").arg(&src).arg("/"));
+    let out = ok(&run(t.path(), &["add-image", iso.to_str().unwrap(), "--name", "f42"]));
+    assert!(out.contains("image f42: EROFS root"), "{out}");
+    assert!(read(t.path(), "var/lib/pxe-kit/images/f42.yaml").contains("root_type: erofs"));
+}

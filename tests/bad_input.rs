@@ -180,3 +180,26 @@ fn bad_roots_and_missing_boot_loader() {
         "usr/share/syslinux/pxelinux.0 is missing; install syslinux-nonlinux",
     );
 }
+
+#[test]
+fn live_mode_refuses_non_root_and_unknown_interfaces() {
+    if !is_root() || which("setpriv").is_none() {
+        eprintln!("skipped: needs root (to drop to nobody) and setpriv");
+        return;
+    }
+    // As nobody on the live system: refused before anything is touched.
+    let o = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN])
+        .args(INIT)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("must run as root; use sudo, or --root DIR to stage"), "{}", stderr(&o));
+    // An interface this host does not have (a dry run, so nothing could change anyway).
+    let o = std::process::Command::new(BIN)
+        .args(["--dry-run", "init", "--interface", "nosuch0", "--server-ip", "10.0.0.1", "--subnet", "10.0.0.0/24"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("interface \"nosuch0\" does not exist on this host; pick one of:"), "{}", stderr(&o));
+}
