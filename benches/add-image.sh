@@ -36,7 +36,7 @@
 # 1 s (page-cache writeback from one run must not be billed to the next). MB/s is the bytes
 # above / median seconds (MB = 10^6 bytes).
 #
-# How to run (as root, on Debian 12 with .ci/install-deps done; takes ~5-10 minutes with
+# How to run (as root, on Debian 12 with .ci/install-deps done; takes ~5 minutes with
 # the defaults, ~3.2 x BENCH_SIZE_MIB of free disk in BENCH_DIR):
 #     bash benches/add-image.sh
 #     BENCH_SIZE_MIB=2048 BENCH_ROUNDS=7 BENCH_DIR=/srv/scratch bash benches/add-image.sh
@@ -221,6 +221,10 @@ cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 fs=$(findmnt -no FSTYPE -T "$W" 2>/dev/null || echo '?')
 echo
 echo "machine: nproc=$(nproc), sha_ni=$sha_ni, $(openssl version | cut -d' ' -f1-2), cpu: ${cpu:-?}"
+# CPU-only SHA-256 rate (no I/O, no syscalls): what hashing would cost with perfect reads.
+sha_cpu=$(openssl speed -seconds 2 -bytes 1048576 -evp sha256 2>/dev/null |
+  awk '$1 == "sha256" {sub(/k$/, "", $2); printf "%.0f", $2 / 1000}') || true
+[ -n "$sha_cpu" ] && echo "         openssl speed -evp sha256 (1 MiB blocks, CPU only): $sha_cpu MB/s = $(calc %.3f "$BYTES / 1e6 / $sha_cpu")s for the bytes"
 echo "         $(free -m | awk '/^Mem:/ {print $2 " MiB RAM"}'), workdir filesystem: $fs ($PARENT)"
 echo "input:   $BYTES bytes (squashfs.img $SIZE_MIB MiB + kernel + initrd) from a $(stat -c %s "$ISO")-byte ISO;"
 echo "         median of $ROUNDS rounds; floor = max(fastest copy + fsync, openssl sha256) = ${floor}s ($floor_by)"

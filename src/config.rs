@@ -226,6 +226,27 @@ pub fn valid_abs_path(p: &Path) -> bool {
 }
 
 impl Config {
+    /// Settings with every optional value at its default.
+    pub fn new(interface: String, server_ip: Ipv4Addr, subnet: Ipv4Net, range: Pool) -> Config {
+        Config {
+            interface,
+            server_ip,
+            subnet,
+            range,
+            router: None,
+            dns: Vec::new(),
+            domain_search: Vec::new(),
+            time_offset: None,
+            lease_time: default_lease_time(),
+            ping_check: true,
+            tftp_launcher: None,
+            tftp_root: None,
+            http_dir: None,
+            boot: Boot::default(),
+            hosts: Vec::new(),
+        }
+    }
+
     pub fn load(path: &Path, text: &str) -> Result<Config> {
         let cfg: Config = serde_yaml::from_str(text).map_err(|e| {
             anyhow::anyhow!(
@@ -420,23 +441,12 @@ mod tests {
     use super::*;
 
     fn good() -> Config {
-        Config {
-            interface: "ens4".into(),
-            server_ip: "10.0.0.1".parse().unwrap(),
-            subnet: "10.0.0.0/24".parse().unwrap(),
-            range: "10.0.0.100-10.0.0.200".parse().unwrap(),
-            router: None,
-            dns: vec![],
-            domain_search: vec![],
-            time_offset: None,
-            lease_time: 3600,
-            ping_check: true,
-            tftp_launcher: None,
-            tftp_root: None,
-            http_dir: None,
-            boot: Boot::default(),
-            hosts: Vec::new(),
-        }
+        Config::new(
+            "ens4".into(),
+            "10.0.0.1".parse().unwrap(),
+            "10.0.0.0/24".parse().unwrap(),
+            "10.0.0.100-10.0.0.200".parse().unwrap(),
+        )
     }
 
     #[test]

@@ -156,7 +156,7 @@ pub fn live_args(cfg: &Config, profile: &Profile, m: &Manifest) -> String {
         .and_then(|f| f.path.file_name())
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "squashfs.img".into());
-    let mut args = vec![
+    let args = vec![
         format!(
             "root=live:http://{}{}/{}/{}",
             cfg.server_ip, profile.http_prefix, m.name, root
@@ -165,6 +165,11 @@ pub fn live_args(cfg: &Config, profile: &Profile, m: &Manifest) -> String {
         "rd.neednet=1".into(),
         "ip=dhcp".into(),
     ];
+    finish_args(cfg, m, args)
+}
+
+/// The console arguments when a serial console is configured, then the user's own.
+fn finish_args(cfg: &Config, m: &Manifest, mut args: Vec<String>) -> String {
     if let Some(s) = cfg.boot.serial {
         args.push("console=tty0".into());
         args.push(format!("console=ttyS{},{}", s.port, s.baud));
@@ -178,7 +183,7 @@ pub fn live_args(cfg: &Config, profile: &Profile, m: &Manifest) -> String {
 /// An NFS root is mounted read-only; `systemd.volatile=overlay` gives a systemd client a
 /// tmpfs overlay for its writable state, so the export never needs to be writable.
 fn nfs_args(cfg: &Config, m: &Manifest, export: &Path) -> String {
-    let mut args = vec![
+    let args = vec![
         format!("root=nfs:{}:{}", cfg.server_ip, export.display()),
         "ro".into(),
         "rd.neednet=1".into(),
@@ -186,14 +191,7 @@ fn nfs_args(cfg: &Config, m: &Manifest, export: &Path) -> String {
         "selinux=0".into(),
         "systemd.volatile=overlay".into(),
     ];
-    if let Some(s) = cfg.boot.serial {
-        args.push("console=tty0".into());
-        args.push(format!("console=ttyS{},{}", s.port, s.baud));
-    }
-    if !m.append.is_empty() {
-        args.push(m.append.clone());
-    }
-    args.join(" ")
+    finish_args(cfg, m, args)
 }
 
 pub fn boot_entries(cfg: &Config, profile: &Profile, images: &[Manifest]) -> Vec<BootEntry> {

@@ -464,7 +464,9 @@ fn third_party_isos_are_read_and_refused() {
         "/usr/lib/memtest86+/memtest86+x64.iso",
     ];
     if !tools_present() || !isos.iter().all(|p| Path::new(p).is_file()) {
-        eprintln!("skipped: needs ipxe, grub-rescue-pc and memtest86+ (.ci/install-deps installs them)");
+        eprintln!(
+            "skipped: needs ipxe, grub-rescue-pc and memtest86+ (.ci/install-deps installs them)"
+        );
         return;
     }
     let t = staged_with_config();
@@ -485,7 +487,9 @@ fn third_party_isos_are_read_and_refused() {
             .entries()
             .unwrap()
             .into_iter()
-            .filter(|e| !e.is_dir && !e.path.ends_with("boot.cat") && !e.path.ends_with("boot.catalog"))
+            .filter(|e| {
+                !e.is_dir && !e.path.ends_with("boot.cat") && !e.path.ends_with("boot.catalog")
+            })
             .map(|e| e.path)
             .collect();
         ours.sort();
@@ -495,7 +499,10 @@ fn third_party_isos_are_read_and_refused() {
         let o = run(t.path(), &["add-image", iso]);
         let e = stderr(&o);
         assert_eq!(o.status.code(), Some(2), "{iso}: {e}");
-        assert!(e.contains("expected LiveOS/squashfs.img") && e.contains("found:"), "{iso}: {e}");
+        assert!(
+            e.contains("expected LiveOS/squashfs.img") && e.contains("found:"),
+            "{iso}: {e}"
+        );
         assert_same(&before, &snapshot(t.path()), iso);
     }
 }
@@ -516,10 +523,20 @@ fn erofs_root_is_recognised_by_magic() {
     let root = w.path().join("root");
     write(&root, "etc/os-release", "ID=erofs\n");
     // Fedora 42 names its EROFS image squashfs.img: the magic decides, not the name.
-    sh(Command::new("mkfs.erofs").arg(src.join("LiveOS/squashfs.img")).arg(&root));
+    sh(Command::new("mkfs.erofs")
+        .arg(src.join("LiveOS/squashfs.img"))
+        .arg(&root));
     let iso = w.path().join("erofs.iso");
-    sh(Command::new("xorriso").args(["-no_rc", "-report_about", "SORRY", "-outdev"]).arg(&iso).arg("-map").arg(&src).arg("/"));
-    let out = ok(&run(t.path(), &["add-image", iso.to_str().unwrap(), "--name", "f42"]));
+    sh(Command::new("xorriso")
+        .args(["-no_rc", "-report_about", "SORRY", "-outdev"])
+        .arg(&iso)
+        .arg("-map")
+        .arg(&src)
+        .arg("/"));
+    let out = ok(&run(
+        t.path(),
+        &["add-image", iso.to_str().unwrap(), "--name", "f42"],
+    ));
     assert!(out.contains("image f42: EROFS root"), "{out}");
     assert!(read(t.path(), "var/lib/pxe-kit/images/f42.yaml").contains("root_type: erofs"));
 }

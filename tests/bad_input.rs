@@ -194,12 +194,29 @@ fn live_mode_refuses_non_root_and_unknown_interfaces() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("must run as root; use sudo, or --root DIR to stage"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("must run as root; use sudo, or --root DIR to stage"),
+        "{}",
+        stderr(&o)
+    );
     // An interface this host does not have (a dry run, so nothing could change anyway).
     let o = std::process::Command::new(BIN)
-        .args(["--dry-run", "init", "--interface", "nosuch0", "--server-ip", "10.0.0.1", "--subnet", "10.0.0.0/24"])
+        .args([
+            "--dry-run",
+            "init",
+            "--interface",
+            "nosuch0",
+            "--server-ip",
+            "10.0.0.1",
+            "--subnet",
+            "10.0.0.0/24",
+        ])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("interface \"nosuch0\" does not exist on this host; pick one of:"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("interface \"nosuch0\" does not exist on this host; pick one of:"),
+        "{}",
+        stderr(&o)
+    );
 }

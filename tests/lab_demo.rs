@@ -135,6 +135,10 @@ fn a_missing_kernel_fails_at_the_tftp_kernel_stage() {
         "{out}"
     );
     assert!(out.contains("last console lines:"), "{out}");
-    assert!(out.contains("Could not find kernel image"), "{out}");
+    // pxelinux's own words, from the serial console.
+    assert!(
+        out.contains("Loading pxe-kit/demo/vmlinuz") && out.contains("failed"),
+        "{out}"
+    );
     assert_nothing_left();
 }

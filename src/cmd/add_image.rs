@@ -513,7 +513,6 @@ fn import(
     let fresh: Vec<PathBuf> = dirs
         .iter()
         .copied()
-        .into_iter()
         .filter(|d| !ctx.root.exists(d))
         .cloned()
         .collect();
@@ -922,19 +921,34 @@ fn build_initrd(
         ctx.out
             .say("  note: EROFS live roots need dracut >= 103 in the client initramfs");
     }
+    run_dracut(
+        ctx,
+        &format!("the initramfs for {kver}"),
+        dst,
+        staged,
+        |out| dracut_argv(kver, out, have_network_legacy()),
+    )
+}
+
+/// dracut's network-legacy module, where installed, is pinned (see `dracut_argv`).
+fn have_network_legacy() -> bool {
+    Path::new("/usr/lib/dracut/modules.d/35network-legacy").is_dir()
+}
+
+/// Runs dracut into a staged name beside `dst`, readable by tftpd (dracut writes 0600).
+fn run_dracut(
+    ctx: &Ctx,
+    what: &str,
+    dst: &Path,
+    staged: &mut Vec<Staged>,
+    argv: impl FnOnce(&str) -> Vec<String>,
+) -> Result<()> {
     let st = staged_name(dst);
     let out = ctx.root.path(&st);
-    let legacy = Path::new("/usr/lib/dracut/modules.d/35network-legacy").is_dir();
-    let argv = dracut_argv(kver, &out.display().to_string(), legacy);
-    let sp = Progress::spinner(
-        ctx.out,
-        &format!("building the initramfs with dracut for {kver}"),
-    );
-    ctx.runner.must(&Cmd::new(
-        Kind::Build,
-        format!("building the initramfs for {kver}"),
-        &argv,
-    ))?;
+    let argv = argv(&out.display().to_string());
+    let sp = Progress::spinner(ctx.out, &format!("building {what} with dracut"));
+    ctx.runner
+        .must(&Cmd::new(Kind::Build, format!("building {what}"), &argv))?;
     sp.finish();
     set_mode_644(&out)?;
     let copied = copyhash::hash_file(&out, &|_| {})?;
@@ -945,6 +959,106 @@ fn build_initrd(
         copied,
     });
     Ok(())
+}
+
+/// The NFS-root form: the tree's own kernel, and an initramfs with dracut's nfs module built
+/// from the tree itself (`--sysroot`), so kernel and modules match.
+fn import_nfs(
+    ctx: &Ctx,
+    dir: &Path,
+    kernel: &Path,
+    kver: &str,
+    a: &AddImageArgs,
+    staged: &mut Vec<Staged>,
+    [k_dst, i_dst]: [&PathBuf; 2],
+) -> Result<Found> {
+    let bar = Progress::hidden();
+    copy_in(ctx, kernel, Role::Kernel, k_dst, staged, &bar)?;
+    let initrd_from = match &a.initrd {
+        Some(i) => {
+            copy_in(ctx, i, Role::Initrd, i_dst, staged, &bar)?;
+            "given".to_string()
+        }
+        None => {
+            let moddir = dir.join("lib/modules").join(kver);
+            if !moddir.is_dir() {
+                bail!(
+                    "cannot build an NFS-root initramfs: {} is missing; install the tree's kernel modules or pass --initrd FILE",
+                    moddir.display()
+                );
+            }
+            run_dracut(
+                ctx,
+                &format!("the NFS-root initramfs for {kver}"),
+                i_dst,
+                staged,
+                |out| dracut_nfs_argv(dir, kver, out, have_network_legacy()),
+            )?;
+            "dracut".to_string()
+        }
+    };
+    Ok((RootType::Nfs, Some(kver.to_string()), initrd_from))
+}
+
+/// dracut arguments for an NFS-root initramfs taken from the root tree itself.
+pub fn dracut_nfs_argv(
+    tree: &Path,
+    kver: &str,
+    out: &str,
+    have_network_legacy: bool,
+) -> Vec<String> {
+    let tree_s = tree.display().to_string();
+    let mut v: Vec<String> = ["dracut", "--no-hostonly", "--force", "--add", "nfs"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    if have_network_legacy {
+        v.extend(
+            [
+                "--add",
+                "network-legacy",
+                "--omit",
+                "systemd-networkd plymouth",
+            ]
+            .iter()
+            .map(|s| s.to_string()),
+        );
+    }
+    v.extend([
+        "--sysroot".to_string(),
+        tree_s.clone(),
+        "--kmoddir".to_string(),
+        format!("{tree_s}/lib/modules/{kver}"),
+        "--kver".to_string(),
+        kver.to_string(),
+        out.to_string(),
+    ]);
+    v
+}
+
+/// Writes the image's exports file and runs what NFS needs: server package, firewall,
+/// service, `exportfs -r`. Returns whether anything changed.
+fn export_nfs(
+    ctx: &Ctx,
+    cfg: &Config,
+    profile: &Profile,
+    name: &str,
+    export: &Path,
+) -> Result<bool> {
+    let templates = Templates::load(&ctx.root)?;
+    let f = plan::exports_file(cfg, profile, &templates, name, export)?;
+    let changed = ctx.root.write(&f.path, &f.content, f.mode)?.changed();
+    if changed {
+        ctx.out.say(format!(
+            "  exported {} read-only to {} ({})",
+            export.display(),
+            cfg.subnet,
+            f.path.display()
+        ));
+    }
+    let steps = plan::nfs_steps(cfg, profile, changed, ctx.systemd());
+    let outcomes = apply::run_steps(ctx, &steps)?;
+    Ok(changed || outcomes.contains(&apply::Outcome::Ran))
 }
 
 #[cfg(test)]
@@ -1069,119 +1183,4 @@ mod tests {
         assert_eq!(v[v.len() - 3..], ["--kver", "6.1.0", "/x.img"]);
         assert!(!dracut_argv("6.1.0", "/x.img", false).contains(&"network-legacy".to_string()));
     }
-}
-
-/// The NFS-root form: the tree's own kernel, and an initramfs with dracut's nfs module built
-/// from the tree itself (`--sysroot`), so kernel and modules match.
-fn import_nfs(
-    ctx: &Ctx,
-    dir: &Path,
-    kernel: &Path,
-    kver: &str,
-    a: &AddImageArgs,
-    staged: &mut Vec<Staged>,
-    [k_dst, i_dst]: [&PathBuf; 2],
-) -> Result<Found> {
-    let bar = Progress::hidden();
-    copy_in(ctx, kernel, Role::Kernel, k_dst, staged, &bar)?;
-    let initrd_from = match &a.initrd {
-        Some(i) => {
-            copy_in(ctx, i, Role::Initrd, i_dst, staged, &bar)?;
-            "given".to_string()
-        }
-        None => {
-            let moddir = dir.join("lib/modules").join(kver);
-            if !moddir.is_dir() {
-                bail!(
-                    "cannot build an NFS-root initramfs: {} is missing; install the tree's kernel modules or pass --initrd FILE",
-                    moddir.display()
-                );
-            }
-            let st = staged_name(i_dst);
-            let out = ctx.root.path(&st);
-            let legacy = Path::new("/usr/lib/dracut/modules.d/35network-legacy").is_dir();
-            let argv = dracut_nfs_argv(dir, kver, &out.display().to_string(), legacy);
-            let sp = Progress::spinner(
-                ctx.out,
-                &format!("building the NFS-root initramfs for {kver}"),
-            );
-            ctx.runner.must(&Cmd::new(
-                Kind::Build,
-                format!("building the NFS-root initramfs for {kver}"),
-                &argv,
-            ))?;
-            sp.finish();
-            set_mode_644(&out)?;
-            let copied = copyhash::hash_file(&out, &|_| {})?;
-            staged.push(Staged {
-                role: Role::Initrd,
-                final_path: i_dst.to_path_buf(),
-                staged: st,
-                copied,
-            });
-            "dracut".to_string()
-        }
-    };
-    Ok((RootType::Nfs, Some(kver.to_string()), initrd_from))
-}
-
-/// dracut arguments for an NFS-root initramfs taken from the root tree itself.
-pub fn dracut_nfs_argv(
-    tree: &Path,
-    kver: &str,
-    out: &str,
-    have_network_legacy: bool,
-) -> Vec<String> {
-    let tree_s = tree.display().to_string();
-    let mut v: Vec<String> = ["dracut", "--no-hostonly", "--force", "--add", "nfs"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    if have_network_legacy {
-        v.extend(
-            [
-                "--add",
-                "network-legacy",
-                "--omit",
-                "systemd-networkd plymouth",
-            ]
-            .iter()
-            .map(|s| s.to_string()),
-        );
-    }
-    v.extend([
-        "--sysroot".to_string(),
-        tree_s.clone(),
-        "--kmoddir".to_string(),
-        format!("{tree_s}/lib/modules/{kver}"),
-        "--kver".to_string(),
-        kver.to_string(),
-        out.to_string(),
-    ]);
-    v
-}
-
-/// Writes the image's exports file and runs what NFS needs: server package, firewall,
-/// service, `exportfs -r`. Returns whether anything changed.
-fn export_nfs(
-    ctx: &Ctx,
-    cfg: &Config,
-    profile: &Profile,
-    name: &str,
-    export: &Path,
-) -> Result<bool> {
-    let templates = Templates::load(&ctx.root)?;
-    let f = plan::exports_file(cfg, profile, &templates, name, export)?;
-    let changed = ctx.root.write(&f.path, &f.content, f.mode)?.changed();
-    if changed {
-        ctx.out.say(format!(
-            "  exported {} read-only to {} ({})",
-            export.display(),
-            cfg.subnet,
-            f.path.display()
-        ));
-    }
-    let steps = plan::nfs_steps(cfg, profile, changed, ctx.systemd());
-    let outcomes = apply::run_steps(ctx, &steps)?;
-    Ok(changed || outcomes.contains(&apply::Outcome::Ran))
 }

@@ -8,7 +8,7 @@ use ipnet::Ipv4Net;
 
 use crate::apply::{self, Outcome};
 use crate::cli::InitArgs;
-use crate::config::{parse_ip, parse_subnet, Boot, Config, Pool, Serial};
+use crate::config::{parse_ip, parse_subnet, Config, Pool, Serial};
 use crate::ctx::Ctx;
 use crate::distro::Profile;
 use crate::image;
@@ -222,23 +222,9 @@ fn settings(a: &InitArgs, old: Option<&Config>, ctx: &Ctx) -> Result<Config> {
         (None, Some(o)) => o.range,
         (None, None) => default_pool(subnet, server_ip)?,
     };
-    let base = old.cloned().unwrap_or_else(|| Config {
-        interface: interface.clone(),
-        server_ip,
-        subnet,
-        range,
-        router: None,
-        dns: Vec::new(),
-        domain_search: Vec::new(),
-        time_offset: None,
-        lease_time: 3600,
-        ping_check: true,
-        tftp_launcher: None,
-        tftp_root: None,
-        http_dir: None,
-        boot: Boot::default(),
-        hosts: Vec::new(),
-    });
+    let base = old
+        .cloned()
+        .unwrap_or_else(|| Config::new(interface.clone(), server_ip, subnet, range));
     let mut cfg = Config {
         interface,
         server_ip,

@@ -15,7 +15,8 @@ pub fn run(a: &RemoveHostArgs, ctx: &Ctx) -> Result<Exit> {
     let before = cfg.hosts.len();
     cfg.hosts.retain(|h| match mac {
         Some(m) => h.mac != Some(m),
-        None => !(h.mac.is_none() && h.ip == ip) && !(h.ip == ip && ip.is_some()),
+        // By address: the host known by that address, with or without a MAC.
+        None => h.ip != ip,
     });
     if cfg.hosts.len() == before {
         let known: Vec<String> = cfg.hosts.iter().map(|h| h.id()).collect();

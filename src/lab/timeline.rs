@@ -99,7 +99,9 @@ static ANSI: LazyLock<Regex> = LazyLock::new(|| {
 static FAILURES: LazyLock<Vec<(Regex, Option<Stage>)>> = LazyLock::new(|| {
     [
         (
-            r"Could not find (kernel|ramdisk) image",
+            // pxelinux with menu.c32 says "Loading F... failed: No such file or directory"
+            // and shows the menu again; without the menu, "Could not find kernel image".
+            r"Could not find (kernel|ramdisk) image|Loading \S+?\.{2,}.*failed",
             Some(Stage::KernelLoad),
         ),
         (
@@ -221,11 +223,16 @@ impl Timeline {
                         Some(b) => format!("{file} ({})", human_bytes(b)),
                         None => format!("{file} (not found on the server)"),
                     };
-                    self.push(Event {
-                        file: Some(file),
-                        bytes: size,
-                        ..event(t, stage, what)
-                    });
+                    // A loader retrying a missing file would flood the timeline.
+                    let repeat = size.is_none()
+                        && self.events.last().and_then(|e| e.file.as_deref()) == Some(&file);
+                    if !repeat {
+                        self.push(Event {
+                            file: Some(file),
+                            bytes: size,
+                            ..event(t, stage, what)
+                        });
+                    }
                 }
             }
             "httpd" => {
@@ -314,10 +321,18 @@ impl Timeline {
         }
     }
 
-    /// The last console lines, oldest first.
+    /// The last console lines, oldest first, each cut to 160 characters (menus redraw whole
+    /// screens on one line).
     pub fn last_console(&self, n: usize) -> Vec<String> {
         let skip = self.console.len().saturating_sub(n);
-        self.console.iter().skip(skip).cloned().collect()
+        self.console
+            .iter()
+            .skip(skip)
+            .map(|l| match l.char_indices().nth(160) {
+                Some((i, _)) => format!("{}...", &l[..i]),
+                None => l.clone(),
+            })
+            .collect()
     }
 
     pub fn events(&self) -> Vec<Event> {
@@ -444,6 +459,28 @@ mod tests {
             tl.last_console(1),
             ["Could not find kernel image: pxe-kit/demo/initrd.img"]
         );
+    }
+
+    #[test]
+    fn a_menu_reporting_a_failed_load_stops_at_the_kernel_stage() {
+        let mut tl = Timeline::new(UNIX_EPOCH, Regex::new(DEMO_MARKER).unwrap());
+        for _ in 0..3 {
+            tl.feed(
+                "tftpd",
+                "RRQ from 10.77.0.100 filename pxe-kit/gone/vmlinuz",
+                UNIX_EPOCH,
+                &sizes,
+            );
+        }
+        assert_eq!(tl.events().len(), 1, "retries are shown once");
+        tl.feed(
+            "console",
+            "Loading pxe-kit/gone/vmlinuz...Loading pxe-kit/gone/vmlinuz...  failed:failed:  No such file or directorNo such file or directory",
+            UNIX_EPOCH,
+            &sizes,
+        );
+        assert_eq!(tl.stopped_at(), Stage::KernelLoad);
+        assert!(tl.failure.is_some());
     }
 
     #[test]
