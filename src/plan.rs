@@ -222,6 +222,13 @@ pub fn exports_path(image: &str) -> PathBuf {
     std::path::Path::new(crate::distro::EXPORTS_DIR).join(format!("pxe-kit-{image}.exports"))
 }
 
+/// Whether any of the written files is an exports file: then `exportfs -r` must follow.
+pub fn exports_changed(changed: &[&FileSpec]) -> bool {
+    changed
+        .iter()
+        .any(|f| f.path.parent() == Some(std::path::Path::new(crate::distro::EXPORTS_DIR)))
+}
+
 /// Labelling exactly the given files for SELinux, where it applies.
 pub fn relabel_step(profile: &Profile, paths: &[&std::path::Path]) -> Option<Step> {
     if !profile.selinux || paths.is_empty() {

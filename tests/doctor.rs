@@ -749,6 +749,13 @@ fn staged_root_exit_codes_schema_and_list() {
         "images.space",
         "selinux.labels",
         "firewall.rules",
+        "hosts.files",
+        "hosts.leases",
+        "menu.nfs",
+        "nfs.exports",
+        "nfs.exported",
+        "nfs.services",
+        "nfs.firewall",
     ] {
         assert!(out.contains(id), "{id} not listed: {out}");
     }

@@ -749,7 +749,9 @@ fn import_iso(
 }
 
 fn kernel_head_version(p: &Path) -> Result<Option<String>> {
-    let mut head = vec![0u8; 0x1000];
+    // The setup header points at the version string with a 16-bit offset from 0x200, so it
+    // can lie anywhere in the first 64 KiB (0x44c0 in Debian's kernel).
+    let mut head = vec![0u8; 0x200 + 0x10000 + 256];
     let mut f = File::open(p).with_context(|| format!("reading {}", p.display()))?;
     let n = read_up_to(&mut f, &mut head).with_context(|| format!("reading {}", p.display()))?;
     head.truncate(n);

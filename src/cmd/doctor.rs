@@ -151,11 +151,29 @@ fn repair(env: &Env, ctx: &Ctx, reports: &[Report]) -> Result<Vec<String>> {
     for f in &changed {
         actions.push(format!("re-rendered {}", plan::describe(f)));
     }
+    for p in crate::cmd::init::remove_stale_host_files(ctx, profile, &files)? {
+        actions.push(format!(
+            "removed {} (per-machine file of a machine no longer configured)",
+            p.display()
+        ));
+    }
     let mut steps = plan::system_steps(cfg, profile, &changed, env.systemd);
     if let Some((_, enabled)) = &profile.httpd_enable {
         if ctx.root.exists(enabled) {
             steps.retain(|s| s.group != "httpd");
         }
+    }
+    // NFS-root images: re-export what was re-rendered, and the NFS firewall and service.
+    let nfs = crate::image::load_all(&ctx.root)
+        .map(|v| v.iter().any(|m| m.nfs_export.is_some()))
+        .unwrap_or(false);
+    if nfs {
+        steps.extend(plan::nfs_steps(
+            cfg,
+            profile,
+            plan::exports_changed(&changed),
+            env.systemd,
+        ));
     }
     if profile.selinux && bad("selinux.labels") {
         let dirs = [profile.tftp_root.as_path(), profile.http_dir.as_path()];

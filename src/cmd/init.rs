@@ -86,6 +86,14 @@ pub fn apply_config(ctx: &Ctx, cfg: Config, verb: &str) -> Result<Exit> {
             steps.retain(|s| s.group != "httpd");
         }
     }
+    if images.iter().any(|m| m.nfs_export.is_some()) {
+        steps.extend(plan::nfs_steps(
+            &cfg,
+            &profile,
+            plan::exports_changed(&changed),
+            ctx.systemd(),
+        ));
+    }
     let outcomes = apply::run_steps(ctx, &steps)?;
     let ran = pkg == Outcome::Ran || outcomes.contains(&Outcome::Ran);
     if ctx.root.is_live() && !ctx.systemd() {
@@ -129,11 +137,21 @@ fn render_files(
     let mut files = plan::files(cfg, profile, templates, entries, &loader)?;
     // Loader files skipped under a live dry-run (not yet installed) are not shown as writes.
     files.retain(|f| !matches!(&f.origin, Origin::Copy(_)) || !f.content.is_empty());
+    // NFS-root images' exports files are re-rendered from their manifests like the menu, so
+    // a changed subnet reaches them and `doctor --fix` can put a deleted one back.
+    for m in images {
+        if let Some(export) = &m.nfs_export {
+            files.push(plan::exports_file(
+                cfg, profile, templates, &m.name, export,
+            )?);
+        }
+    }
     Ok(files)
 }
 
-/// Removes per-machine pxelinux files of machines that are no longer configured.
-fn remove_stale_host_files(
+/// Removes per-machine pxelinux files of machines that are no longer configured (also
+/// `doctor --fix`).
+pub fn remove_stale_host_files(
     ctx: &Ctx,
     profile: &Profile,
     files: &[FileSpec],

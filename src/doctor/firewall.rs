@@ -4,7 +4,7 @@
 use super::{Check, Env, Finding};
 use crate::distro::Firewall;
 use crate::need;
-use crate::plan::firewall_steps;
+use crate::plan::{firewall_steps_for, Opening, BOOT_OPENING};
 use crate::runner::{Cmd, Kind};
 
 pub fn checks() -> Vec<Check> {
@@ -17,6 +17,47 @@ pub fn checks() -> Vec<Check> {
 
 /// The three ports a PXE client needs.
 pub const PORTS: [(&str, u16); 3] = [("udp", 67), ("udp", 69), ("tcp", 80)];
+
+/// What one firewall judgement is about: the ports, and how messages name them.
+pub struct Want<'a> {
+    pub ports: &'a [(&'a str, u16)],
+    /// Names the services in messages: "DHCP/TFTP/HTTP".
+    pub label: &'a str,
+}
+
+/// The PXE boot ports, as `firewall.rules` judges them.
+pub const BOOT: Want<'static> = Want {
+    ports: &PORTS,
+    label: "DHCP/TFTP/HTTP",
+};
+
+/// `a, b and c` (pure).
+pub fn and_list<S: AsRef<str>>(items: &[S]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.as_ref().to_string(),
+        [init @ .., last] => format!(
+            "{} and {}",
+            init.iter()
+                .map(|s| s.as_ref())
+                .collect::<Vec<_>>()
+                .join(", "),
+            last.as_ref()
+        ),
+    }
+}
+
+impl Want<'_> {
+    fn names(&self) -> String {
+        and_list(
+            &self
+                .ports
+                .iter()
+                .map(|(p, n)| format!("{p}/{n}"))
+                .collect::<Vec<_>>(),
+        )
+    }
+}
 
 /// One rule of `iptables -S INPUT`, reduced to what decides a new packet's fate.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -213,6 +254,16 @@ pub fn iptables_wide(rules: &[IptRule], iface: &str, proto: &str, port: u16) -> 
 
 /// Judges the iptables INPUT chain (pure). `fixes` gives the insert command per port.
 pub fn judge_iptables(text: &str, iface: &str, fixes: &dyn Fn(&str, u16) -> String) -> Finding {
+    judge_iptables_for(text, iface, &BOOT, fixes)
+}
+
+/// Judges the iptables INPUT chain for the ports of `want` (pure).
+pub fn judge_iptables_for(
+    text: &str,
+    iface: &str,
+    want: &Want,
+    fixes: &dyn Fn(&str, u16) -> String,
+) -> Finding {
     let (policy, rules) = parse_iptables(text);
     if policy == "ACCEPT"
         && rules
@@ -228,7 +279,7 @@ pub fn judge_iptables(text: &str, iface: &str, fixes: &dyn Fn(&str, u16) -> Stri
     let mut ev = Vec::new();
     let mut closed = Vec::new();
     let mut wide = Vec::new();
-    for (proto, port) in PORTS {
+    for &(proto, port) in want.ports {
         let (ok, why) = iptables_verdict(&policy, &rules, iface, proto, port);
         ev.push(format!(
             "{proto}/{port} on {iface}: {} by {why}",
@@ -258,15 +309,12 @@ pub fn judge_iptables(text: &str, iface: &str, fixes: &dyn Fn(&str, u16) -> Stri
     if !wide.is_empty() {
         ev.extend(wide.iter().cloned());
         return Finding::warn(
-            format!("DHCP/TFTP/HTTP are open beyond {iface}: {}", wide[0]),
+            format!("{} are open beyond {iface}: {}", want.label, wide[0]),
             vec![format!("limit the rule to the interface: replace it with one that has `-i {iface}` (iptables -D INPUT …, then pxe-kit's rule)")],
         )
         .with_evidence(ev);
     }
-    Finding::ok(format!(
-        "iptables lets udp/67, udp/69 and tcp/80 in on {iface} only"
-    ))
-    .with_evidence(ev)
+    Finding::ok(format!("iptables lets {} in on {iface} only", want.names())).with_evidence(ev)
 }
 
 /// One base chain on the input hook, from `nft list ruleset`.
@@ -408,6 +456,16 @@ pub fn nft_rule_verdict(rule: &str, iface: &str, proto: &str, port: u16) -> Opti
 
 /// Judges nftables' input hooks (pure): a packet must pass every base chain.
 pub fn judge_nft(text: &str, iface: &str, fixes: &dyn Fn(&str, u16) -> String) -> Finding {
+    judge_nft_for(text, iface, &BOOT, fixes)
+}
+
+/// Judges nftables' input hooks for the ports of `want` (pure).
+pub fn judge_nft_for(
+    text: &str,
+    iface: &str,
+    want: &Want,
+    fixes: &dyn Fn(&str, u16) -> String,
+) -> Finding {
     let chains = parse_nft(text);
     if chains.is_empty() {
         return Finding::ok("nftables has no input chain: no filtering")
@@ -416,7 +474,7 @@ pub fn judge_nft(text: &str, iface: &str, fixes: &dyn Fn(&str, u16) -> String) -
     let mut ev = Vec::new();
     let mut closed = Vec::new();
     let mut wide = Vec::new();
-    for (proto, port) in PORTS {
+    for &(proto, port) in want.ports {
         let mut ok = true;
         for c in &chains {
             let (acc, why) = c
@@ -461,29 +519,45 @@ pub fn judge_nft(text: &str, iface: &str, fixes: &dyn Fn(&str, u16) -> String) -
     if !wide.is_empty() {
         ev.extend(wide.iter().cloned());
         return Finding::warn(
-            format!("DHCP/TFTP/HTTP are open beyond {iface}: {}", wide[0]),
+            format!("{} are open beyond {iface}: {}", want.label, wide[0]),
             vec![format!("limit the rule with `iifname \"{iface}\"`")],
         )
         .with_evidence(ev);
     }
-    Finding::ok(format!(
-        "nftables lets udp/67, udp/69 and tcp/80 in on {iface}"
-    ))
-    .with_evidence(ev)
+    Finding::ok(format!("nftables lets {} in on {iface}", want.names())).with_evidence(ev)
 }
 
 fn rules(env: &Env) -> Finding {
+    judge_opening(env, &BOOT_OPENING, "DHCP/TFTP/HTTP")
+}
+
+/// Whether the live firewall lets `opening` in on the provisioning interface; the fixes are
+/// the exact commands init (or add-image, for NFS) runs. Shared by `firewall.rules` and
+/// `nfs.firewall`.
+pub fn judge_opening(env: &Env, opening: &Opening, label: &str) -> Finding {
     let cfg = need!(env.cfg());
     let live = need!(env.live());
     let iface = cfg.interface.as_str();
+    let ports: Vec<(&str, u16)> = opening
+        .ports
+        .iter()
+        .filter_map(|(p, n)| n.parse().ok().map(|n| (*p, n)))
+        .collect();
+    let want = Want {
+        ports: &ports,
+        label,
+    };
     // The exact commands init runs, picked per port.
-    let steps = firewall_steps(cfg, &env.profile);
+    let steps = firewall_steps_for(cfg, &env.profile, opening);
     let fix_for = |proto: &str, port: u16| {
         steps
             .iter()
             .find(|s| {
                 s.cmd.argv.iter().any(|a| a == proto)
-                    && s.cmd.argv.iter().any(|a| a.contains(&port.to_string()))
+                    && s.cmd.argv.iter().any(|a| {
+                        a.split(|c: char| !c.is_ascii_digit())
+                            .any(|w| w == port.to_string())
+                    })
             })
             .map(|s| s.cmd.shell())
             .unwrap_or_else(|| format!("allow {proto}/{port} on {iface}"))
@@ -496,7 +570,7 @@ fn rules(env: &Env) -> Finding {
             &["iptables", "-S", "INPUT"],
         ) {
             Ok(Some(o)) if o.success => {
-                let mut f = judge_iptables(&o.stdout, iface, &fix_for);
+                let mut f = judge_iptables_for(&o.stdout, iface, &want, &fix_for);
                 if f.status != super::Status::Ok {
                     f.fix.push(format!("or: {} doctor --fix", env.pxe_kit()));
                 }
@@ -507,7 +581,7 @@ fn rules(env: &Env) -> Finding {
             Err(e) => Finding::skip(format!("{e:#}")),
         },
         Firewall::Nft => match q("reading the nftables ruleset", &["nft", "list", "ruleset"]) {
-            Ok(Some(o)) if o.success => judge_nft(&o.stdout, iface, &fix_for),
+            Ok(Some(o)) if o.success => judge_nft_for(&o.stdout, iface, &want, &fix_for),
             Ok(Some(o)) => Finding::skip(format!("nft list ruleset failed: {}", o.stderr.trim())),
             _ => Finding::skip("nft could not be asked"),
         },
@@ -532,19 +606,22 @@ fn rules(env: &Env) -> Finding {
             };
             let mut missing = Vec::new();
             let mut ev = vec![format!("{iface} is in zone {zone}")];
-            for svc in ["dhcp", "tftp", "http"] {
+            for svc in opening.services {
                 let on = matches!(q("asking the zone's services", &["firewall-cmd", &format!("--zone={zone}"), &format!("--query-service={svc}")]), Ok(Some(o)) if o.success);
                 ev.push(format!(
                     "{svc}: {}",
                     if on { "allowed" } else { "not allowed" }
                 ));
                 if !on {
-                    missing.push(svc);
+                    missing.push(*svc);
                 }
             }
             if missing.is_empty() {
-                return Finding::ok(format!("zone {zone} of {iface} allows dhcp, tftp and http"))
-                    .with_evidence(ev);
+                return Finding::ok(format!(
+                    "zone {zone} of {iface} allows {}",
+                    and_list(opening.services)
+                ))
+                .with_evidence(ev);
             }
             let mut fix: Vec<String> = missing
                 .iter()

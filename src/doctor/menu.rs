@@ -1,6 +1,6 @@
 //! Boot menu checks: every kernel, initrd, module and root image the pxelinux.cfg files name
 //! exists on disk; pxelinux.0 and ldlinux.c32 come from one syslinux build; each live image's
-//! initramfs carries dracut's livenet module.
+//! initramfs carries dracut's livenet module, each NFS-root image's dracut's nfs module.
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -25,6 +25,11 @@ pub fn checks() -> Vec<Check> {
             id: "menu.livenet",
             title: "live images' initramfs has dracut's livenet module",
             run: livenet,
+        },
+        Check {
+            id: "menu.nfs",
+            title: "NFS-root images' initramfs has dracut's nfs module (entries boot selinux=0)",
+            run: nfs,
         },
     ]
 }
@@ -458,6 +463,73 @@ fn livenet(env: &Env) -> Finding {
     .with_evidence(bad)
 }
 
+fn nfs(env: &Env) -> Finding {
+    let images = need!(env.images());
+    let nfs: Vec<&crate::image::Manifest> =
+        images.iter().filter(|m| m.nfs_export.is_some()).collect();
+    if nfs.is_empty() {
+        return Finding::skip("no NFS-root images");
+    }
+    let results: Vec<(String, PathBuf, Result<bool, String>)> = nfs
+        .iter()
+        .filter_map(|m| {
+            let f = m.file(crate::image::Role::Initrd)?;
+            let p = env.ctx.root.path(&f.path);
+            let r = crate::initrd::inspect_path(&p)
+                .map(|i| i.has_nfs())
+                .map_err(|e| format!("{e:#}"));
+            Some((m.name.clone(), f.path.clone(), r))
+        })
+        .collect();
+    judge_nfs_initrds(&results, &env.pxe_kit())
+}
+
+/// The verdict of `menu.nfs` (pure): per NFS-root image, its initrd (path on the server) and
+/// whether it carries dracut's nfs module. The evidence also says why these entries boot
+/// with selinux=0, which a reader of the menu may take for a mistake.
+pub fn judge_nfs_initrds(results: &[(String, PathBuf, Result<bool, String>)], pk: &str) -> Finding {
+    let mut ev = vec![format!(
+        "selinux=0: {}; the clients' SELinux would otherwise deny or relabel every file",
+        crate::image::NFS_SELINUX_NOTE
+    )];
+    let mut bad = Vec::new();
+    for (name, p, r) in results {
+        match r {
+            Ok(true) => ev.push(format!("{name}: {} has dracut's nfs module", p.display())),
+            Ok(false) => bad.push((
+                name,
+                format!("{name}: {} lacks dracut's nfs module", p.display()),
+            )),
+            // menu.files and images.integrity report missing files.
+            Err(e) if e.contains("No such file") => ev.push(format!(
+                "{name}: {} is missing (see menu.files)",
+                p.display()
+            )),
+            Err(e) => bad.push((name, format!("{name}: {e}"))),
+        }
+    }
+    if bad.is_empty() {
+        return Finding::ok(format!(
+            "{} NFS-root image(s) carry dracut's nfs module and boot with selinux=0",
+            results.len()
+        ))
+        .with_evidence(ev);
+    }
+    let summary = format!(
+        "{} NFS-root initramfs image(s) cannot mount root=nfs: {}",
+        bad.len(),
+        bad[0].1
+    );
+    let fix = bad
+        .iter()
+        .map(|(name, _)| format!(
+            "{pk} remove-image {name} --force && {pk} add-image --nfs TREE --name {name}   (builds the initramfs with dracut --add nfs from the tree; or pass --initrd FILE built so), then re-add its hosts"
+        ))
+        .collect();
+    ev.extend(bad.into_iter().map(|(_, b)| b));
+    Finding::fail(summary, fix).with_evidence(ev)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -570,5 +642,50 @@ mod tests {
             "fix".into(),
         );
         assert!(missing.summary.contains("ldlinux.c32 is missing"));
+    }
+
+    #[test]
+    fn nfs_initrds_judged_with_the_selinux_note() {
+        let ok = judge_nfs_initrds(
+            &[(
+                "t".into(),
+                "/srv/tftp/pxe-kit/t/initrd.img".into(),
+                Ok(true),
+            )],
+            "pxe-kit",
+        );
+        assert_eq!(ok.status, Status::Ok, "{ok:?}");
+        assert!(
+            ok.evidence[0].contains("NFS carries no SELinux labels"),
+            "{ok:?}"
+        );
+        let bad = judge_nfs_initrds(
+            &[
+                (
+                    "t".into(),
+                    "/srv/tftp/pxe-kit/t/initrd.img".into(),
+                    Ok(false),
+                ),
+                (
+                    "u".into(),
+                    "/srv/tftp/pxe-kit/u/initrd.img".into(),
+                    Err("No such file or directory".into()),
+                ),
+            ],
+            "pxe-kit",
+        );
+        assert_eq!(bad.status, Status::Fail);
+        assert!(
+            bad.summary
+                .contains("t: /srv/tftp/pxe-kit/t/initrd.img lacks dracut's nfs module"),
+            "{}",
+            bad.summary
+        );
+        assert_eq!(bad.fix.len(), 1);
+        assert!(
+            bad.fix[0].contains("remove-image t --force"),
+            "{:?}",
+            bad.fix
+        );
     }
 }

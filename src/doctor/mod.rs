@@ -9,9 +9,11 @@
 //! Otherwise those checks are skipped with that reason.
 pub mod config;
 pub mod firewall;
+pub mod hosts;
 pub mod images;
 pub mod menu;
 pub mod network;
+pub mod nfs;
 pub mod protocols;
 pub mod selinux;
 pub mod services;
@@ -116,6 +118,8 @@ pub fn registry() -> Vec<Check> {
     v.extend(images::checks());
     v.extend(selinux::checks());
     v.extend(firewall::checks());
+    v.extend(hosts::checks());
+    v.extend(nfs::checks());
     v
 }
 

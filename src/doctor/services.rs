@@ -155,7 +155,7 @@ pub fn listening_on(socks: &[Sock], tcp: bool, port: u16, server: Ipv4Addr) -> O
         .copied()
 }
 
-fn read_net(name: &str) -> Vec<Sock> {
+pub fn read_net(name: &str) -> Vec<Sock> {
     let mut v = Vec::new();
     for (file, v6) in [(name.to_string(), false), (format!("{name}6"), true)] {
         if let Ok(t) = std::fs::read_to_string(Path::new("/proc/net").join(&file)) {

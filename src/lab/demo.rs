@@ -234,68 +234,6 @@ fn pxe_kit(runner: &Runner, root: &Path, desc: &str, args: &[&str]) -> Result<()
     Ok(())
 }
 
-/// add-image's layout, written directly: kernel and initrd in the TFTP root's image
-/// directory, the root image in the HTTP directory, and the manifest `init` renders the menu
-/// from.
-fn stage_image(root: &Path, kernel: &Path, kver: &str, initrd: &Path, squash: &Path) -> Result<()> {
-    use crate::image::{FileEntry, Manifest, Role, RootType, Source};
-    use sha2::Digest;
-    let staged = Root::new(
-        root,
-        false,
-        Out {
-            quiet: true,
-            verbose: false,
-        },
-    )?;
-    let text = staged
-        .read_string_opt(Path::new(crate::config::DEFAULT_CONFIG))?
-        .context("the staged settings are missing")?;
-    let mut cfg = crate::config::Config::load(Path::new(crate::config::DEFAULT_CONFIG), &text)?;
-    let profile = Profile::new(Distro::Debian, Some(&cfg), &staged);
-    let (tdir, _) = profile.tftp_image_dir("demo");
-    let hdir = profile.http_image_dir("demo");
-    let mut files = Vec::new();
-    for (role, src, dst) in [
-        (Role::Kernel, kernel, tdir.join("vmlinuz")),
-        (Role::Initrd, initrd, tdir.join("initrd.img")),
-        (Role::Root, squash, hdir.join("squashfs.img")),
-    ] {
-        let bytes = std::fs::read(src).with_context(|| format!("reading {}", src.display()))?;
-        staged.write(&dst, &bytes, 0o644)?;
-        files.push(FileEntry {
-            role,
-            path: dst,
-            size: bytes.len() as u64,
-            sha256: format!("{:x}", sha2::Sha256::digest(&bytes)),
-        });
-    }
-    let m = Manifest {
-        name: "demo".into(),
-        source: Source {
-            name: "kernel+rootfs".into(),
-            size: files.iter().map(|f| f.size).sum(),
-            layout: "lab demo".into(),
-        },
-        root_type: RootType::Squashfs,
-        kernel_version: Some(kver.into()),
-        initrd_from: "dracut".into(),
-        append: DEMO_APPEND.into(),
-        created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
-        files,
-        nfs_export: None,
-    };
-    let yaml = serde_yaml::to_string(&m).context("serialising the demo manifest")?;
-    staged.write(&crate::image::manifest_path("demo"), yaml.as_bytes(), 0o644)?;
-    cfg.boot.default = "demo".into();
-    staged.write(
-        Path::new(crate::config::DEFAULT_CONFIG),
-        cfg.to_yaml().as_bytes(),
-        0o644,
-    )?;
-    Ok(())
-}
-
 fn staged_ctx(root: &Path, out: Out) -> Result<Ctx> {
     Ctx::new(&GlobalArgs {
         root: root.to_path_buf(),
@@ -403,17 +341,7 @@ pub fn run(a: &LabDemoArgs, g: &GlobalArgs) -> Result<Exit> {
         "--append",
         DEMO_APPEND,
     ];
-    if let Err(e) = pxe_kit(&runner, &root, "adding the demo image", &add) {
-        // add-image is the supported way; its layout is stable, so the demo can still stage
-        // the same files itself when the command is unavailable or refuses this host.
-        pb.suspend(|| {
-            out.say(format!(
-                "lab demo: add-image failed ({e:#}); staging the image files directly"
-            ))
-        });
-        stage_image(&root, &kernel, &kver, &initrd, &squash)?;
-        pxe_kit(&runner, &root, "re-rendering the menu", &["init"])?;
-    }
+    pxe_kit(&runner, &root, "adding the demo image", &add)?;
     pb.finish_and_clear();
     out.say(format!(
         "lab demo: image built and server staged in {:.0} s under {}",
