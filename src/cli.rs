@@ -234,6 +234,11 @@ pub struct LabDemoArgs {
     /// Build and stage the demo server, print its root and stop (implies --keep).
     #[arg(long)]
     pub no_boot: bool,
+    /// Demo the NFS-root and per-machine paths instead: an NFS root tree served by
+    /// nfs-ganesha, added as image `terminal` for --mac only (add-host, fixed address), the
+    /// menu default left at `local`.
+    #[arg(long)]
+    pub nfs: bool,
 }
 
 #[derive(Debug, Clone, Args)]

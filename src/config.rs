@@ -66,6 +66,17 @@ pub struct Boot {
     pub default: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub serial: Option<Serial>,
+    /// How kernels and initramfs images travel: `http` (TFTP carries only the first-stage
+    /// loader) or `tftp` (the classic chain).
+    #[serde(default)]
+    pub transfer: Transfer,
+    /// The loader UEFI clients get: the distribution's signed shim + GRUB (Secure Boot), or
+    /// syslinux.efi.
+    #[serde(default)]
+    pub uefi: UefiLoader,
+    /// Clients that already run iPXE get an iPXE script over HTTP instead of a TFTP loader.
+    #[serde(default = "default_true")]
+    pub ipxe: bool,
 }
 
 impl Default for Boot {
@@ -75,8 +86,27 @@ impl Default for Boot {
             title: default_title(),
             default: default_entry(),
             serial: None,
+            transfer: Transfer::default(),
+            uefi: UefiLoader::default(),
+            ipxe: true,
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transfer {
+    #[default]
+    Http,
+    Tftp,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UefiLoader {
+    #[default]
+    ShimGrub,
+    Syslinux,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

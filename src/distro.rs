@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 
 use crate::cli::{DistroArg, LauncherArg};
-use crate::config::Config;
+use crate::config::{Config, Transfer, UefiLoader};
 use crate::root::Root;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -103,6 +103,11 @@ pub enum DhcpdInterfaces {
 #[derive(Debug, Clone)]
 pub struct Profile {
     pub distro: Distro,
+    /// httpd also serves the TFTP root's image directory (HTTP transfer or iPXE clients).
+    pub http_boot: bool,
+    /// What UEFI clients boot: files copied into the TFTP root, the DHCP boot file and
+    /// where the loader looks for its configuration.
+    pub efi: EfiLoader,
     pub launcher: LauncherArg,
     pub firewall: Firewall,
     pub selinux: bool,
@@ -177,7 +182,11 @@ impl Profile {
             ("menu.c32", Path::new(syslinux_dir).join("menu.c32")),
             ("libutil.c32", Path::new(syslinux_dir).join("libutil.c32")),
             ("libcom32.c32", Path::new(syslinux_dir).join("libcom32.c32")),
+            // lpxelinux.0 is pxelinux with HTTP: same build, same ldlinux.c32.
+            ("lpxelinux.0", Path::new(pxelinux_dir).join("lpxelinux.0")),
         ];
+        let uefi = cfg.map(|c| c.boot.uefi).unwrap_or_default();
+        let efi = efi_loader(rh, uefi, &efi_vendor(root));
         let mut packages: Vec<&'static str> = if rh {
             vec![
                 "dhcp-server",
@@ -203,6 +212,7 @@ impl Profile {
         if launcher == LauncherArg::Xinetd {
             packages.push("xinetd");
         }
+        packages.extend(efi.packages.iter().copied());
         let firewall = detect_firewall(root, rh);
         if rh && firewall == Firewall::Firewalld {
             packages.push("firewalld");
@@ -212,6 +222,8 @@ impl Profile {
         }
         Profile {
             distro,
+            http_boot: cfg.is_none_or(|c| c.boot.transfer == Transfer::Http || c.boot.ipxe),
+            efi,
             launcher,
             firewall,
             selinux: rh,
@@ -312,6 +324,25 @@ impl Profile {
         v
     }
 
+    /// Every boot loader file copied into the TFTP root: syslinux for BIOS, then the UEFI
+    /// loader's.
+    pub fn loader_files(&self) -> impl Iterator<Item = &(&'static str, PathBuf)> {
+        self.syslinux.iter().chain(self.efi.files.iter())
+    }
+
+    /// The package that ships a boot loader file, for "install …" messages.
+    pub fn loader_package(&self, name: &str) -> String {
+        if self.efi.files.iter().any(|(n, _)| *n == name) {
+            return self.efi.packages.join(" and ");
+        }
+        if self.distro.redhat() {
+            "syslinux-nonlinux"
+        } else {
+            "pxelinux and syslinux-common"
+        }
+        .to_string()
+    }
+
     pub fn is_redhat(&self) -> bool {
         self.distro.redhat()
     }
@@ -344,6 +375,11 @@ impl Profile {
         }
         if !self.http_dir.starts_with("/var/www") {
             v.push(("httpd_sys_content_t", self.http_dir.clone()));
+        }
+        // Kernels and initrds that both tftpd and httpd serve: public_content_t is the type
+        // both domains may read (a file has one label, and tftpdir_rw_t is tftpd's alone).
+        if self.http_boot {
+            v.push(("public_content_t", self.tftp_root.join("pxe-kit")));
         }
         v
     }
@@ -398,5 +434,106 @@ mod tests {
         assert_eq!(d("ID=arch\n"), None);
         // ID_LIKE must not be mistaken for ID.
         assert_eq!(d("ID_LIKE=debian\nID=fedora\n"), Some(Distro::Fedora));
+    }
+}
+
+/// The UEFI first-stage loader and where its pieces live.
+#[derive(Debug, Clone)]
+pub struct EfiLoader {
+    pub kind: UefiLoader,
+    /// (path in the TFTP root, source on the server).
+    pub files: Vec<(&'static str, PathBuf)>,
+    /// The file DHCP names for x86-64 UEFI clients.
+    pub boot_file: &'static str,
+    /// Where the loader reads its menu, relative to the TFTP root.
+    pub config: Vec<&'static str>,
+    pub packages: Vec<&'static str>,
+}
+
+/// The directory under /boot/efi/EFI that the RHEL family's shim and GRUB packages use.
+fn efi_vendor(root: &Root) -> String {
+    let text = root
+        .read_string_opt(Path::new("/etc/os-release"))
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let id = text
+        .lines()
+        .find_map(|l| l.strip_prefix("ID="))
+        .map(|v| v.trim().trim_matches('"').to_ascii_lowercase())
+        .unwrap_or_default();
+    match id.as_str() {
+        "fedora" => "fedora",
+        "centos" => "centos",
+        "rocky" => "rocky",
+        "almalinux" => "almalinux",
+        "ol" => "redhat",
+        _ => "redhat",
+    }
+    .to_string()
+}
+
+fn efi_loader(redhat: bool, kind: UefiLoader, vendor: &str) -> EfiLoader {
+    match (kind, redhat) {
+        // Secure Boot: shim (signed by Microsoft's UEFI CA) loads grubx64.efi from its own
+        // directory; GRUB reads grub.cfg from its prefix.
+        (UefiLoader::ShimGrub, true) => {
+            let dir = Path::new("/boot/efi/EFI").join(vendor);
+            EfiLoader {
+                kind,
+                files: vec![
+                    ("uefi/shimx64.efi", dir.join("shimx64.efi")),
+                    ("uefi/grubx64.efi", dir.join("grubx64.efi")),
+                ],
+                boot_file: "uefi/shimx64.efi",
+                config: vec!["uefi/grub.cfg"],
+                packages: vec!["shim-x64", "grub2-efi-x64"],
+            }
+        }
+        (UefiLoader::ShimGrub, false) => EfiLoader {
+            kind,
+            files: vec![
+                (
+                    "uefi/shimx64.efi",
+                    "/usr/lib/shim/shimx64.efi.signed".into(),
+                ),
+                (
+                    "uefi/grubx64.efi",
+                    "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed".into(),
+                ),
+            ],
+            boot_file: "uefi/shimx64.efi",
+            // Debian's network GRUB image has the prefix /grub on the TFTP server.
+            config: vec!["grub/grub.cfg", "uefi/grub.cfg"],
+            packages: vec!["shim-signed", "grub-efi-amd64-signed"],
+        },
+        (UefiLoader::Syslinux, rh) => {
+            let (core, modules) = if rh {
+                (
+                    "/usr/share/syslinux/efi64/syslinux.efi",
+                    "/usr/share/syslinux/efi64",
+                )
+            } else {
+                (
+                    "/usr/lib/SYSLINUX.EFI/efi64/syslinux.efi",
+                    "/usr/lib/syslinux/modules/efi64",
+                )
+            };
+            let m = Path::new(modules);
+            EfiLoader {
+                kind,
+                files: vec![
+                    ("efi64/syslinux.efi", core.into()),
+                    ("efi64/ldlinux.e64", m.join("ldlinux.e64")),
+                    ("efi64/menu.c32", m.join("menu.c32")),
+                    ("efi64/libutil.c32", m.join("libutil.c32")),
+                    ("efi64/libcom32.c32", m.join("libcom32.c32")),
+                ],
+                boot_file: "efi64/syslinux.efi",
+                // syslinux.efi resolves names relative to its own directory.
+                config: vec!["efi64/pxelinux.cfg/default"],
+                packages: vec![if rh { "syslinux-efi64" } else { "syslinux-efi" }],
+            }
+        }
     }
 }

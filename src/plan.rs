@@ -7,6 +7,7 @@ use anyhow::{bail, Result};
 
 use crate::cli::LauncherArg;
 use crate::config::Config;
+use crate::config::UefiLoader;
 use crate::distro::{DhcpdInterfaces, Firewall, Profile};
 use crate::image::BootEntry;
 use crate::render::{HostVars, Templates, Vars};
@@ -106,7 +107,8 @@ pub fn files(
         vars.menu.entries.clone(),
     )?);
     out.extend(host_files(cfg, profile, templates, &vars.menu.entries)?);
-    for (name, src) in &profile.syslinux {
+    out.extend(loader_menus(cfg, profile, templates, &vars.menu.entries)?);
+    for (name, src) in profile.loader_files() {
         let Some(bytes) = loader.get(name) else {
             bail!(
                 "boot loader file {name} was not read from {}",
@@ -143,8 +145,55 @@ pub fn menu_file(
     })
 }
 
-/// One pxelinux.cfg file per machine (`01-<mac>` or the address in hex), booting its image
-/// directly.
+/// Every loader's menu besides pxelinux.cfg/default: the UEFI loader's (GRUB or syslinux.efi)
+/// and the iPXE script, all from the same image list.
+pub fn loader_menus(
+    cfg: &Config,
+    profile: &Profile,
+    templates: &Templates,
+    entries: &[BootEntry],
+) -> Result<Vec<FileSpec>> {
+    let mut out = Vec::new();
+    let mut vars = Vars::new(cfg, profile, entries.to_vec());
+    let (tpl, efi) = match profile.efi.kind {
+        UefiLoader::ShimGrub => ("grub.cfg.j2", false),
+        UefiLoader::Syslinux => ("pxelinux.cfg.j2", true),
+    };
+    vars.efi = efi;
+    let text = templates.render(tpl, &vars)?;
+    for rel in &profile.efi.config {
+        out.push(spec(profile.tftp_root.join(rel), &text, tpl));
+    }
+    if cfg.boot.ipxe {
+        let text = templates.render("boot.ipxe.j2", &Vars::new(cfg, profile, entries.to_vec()))?;
+        out.push(spec(
+            ipxe_dir(profile).join("boot.ipxe"),
+            &text,
+            "boot.ipxe.j2",
+        ));
+    }
+    Ok(out)
+}
+
+fn spec(path: PathBuf, text: &str, tpl: &'static str) -> FileSpec {
+    FileSpec {
+        path,
+        content: text.as_bytes().to_vec(),
+        mode: 0o644,
+        origin: Origin::Template(tpl),
+        service: None,
+        unit_dropin: false,
+    }
+}
+
+/// Where the iPXE scripts live: served by httpd under `<http prefix>/ipxe/`.
+pub fn ipxe_dir(profile: &Profile) -> PathBuf {
+    profile.http_dir.join("ipxe")
+}
+
+/// The files that make one machine boot its image directly, for every loader it may run:
+/// pxelinux (`01-<mac>` or the address in hex), the UEFI loader (GRUB's `grub.cfg-…` or
+/// syslinux.efi's own pxelinux.cfg) and iPXE (`hosts/<mac>.ipxe`).
 pub fn host_files(
     cfg: &Config,
     profile: &Profile,
@@ -166,33 +215,78 @@ pub fn host_files(
         };
         let mut vars = Vars::new(cfg, profile, entries.to_vec());
         vars.host = Some(hv);
-        out.push(FileSpec {
-            path: profile.pxelinux_cfg_dir().join(name),
-            content: templates
-                .render("pxelinux-host.cfg.j2", &vars)?
-                .into_bytes(),
-            mode: 0o644,
-            origin: Origin::Template("pxelinux-host.cfg.j2"),
-            service: None,
-            unit_dropin: false,
-        });
+        let tpl = "pxelinux-host.cfg.j2";
+        out.push(spec(
+            profile.pxelinux_cfg_dir().join(&name),
+            &templates.render(tpl, &vars)?,
+            tpl,
+        ));
+        match profile.efi.kind {
+            UefiLoader::Syslinux => {
+                vars.efi = true;
+                let text = templates.render(tpl, &vars)?;
+                vars.efi = false;
+                for rel in &profile.efi.config {
+                    let dir = profile.tftp_root.join(rel).with_file_name("");
+                    out.push(spec(dir.join(&name), &text, tpl));
+                }
+            }
+            UefiLoader::ShimGrub => {
+                let text = templates.render("grub.cfg.j2", &vars)?;
+                // GRUB looks for grub.cfg-01-<mac> (Fedora's patches) or grub.cfg-<mac>
+                // (upstream), then grub.cfg-<hex address>.
+                let mut names = vec![format!("grub.cfg-{name}")];
+                if let Some(mac) = h.mac {
+                    names.push(format!("grub.cfg-{}", mac.to_string().replace(':', "-")));
+                }
+                for rel in &profile.efi.config {
+                    let dir = profile.tftp_root.join(rel).with_file_name("");
+                    for n in &names {
+                        out.push(spec(dir.join(n), &text, "grub.cfg.j2"));
+                    }
+                }
+            }
+        }
+        if let (true, Some(mac)) = (cfg.boot.ipxe, h.mac) {
+            let text = templates.render("boot.ipxe.j2", &vars)?;
+            let file = format!("{}.ipxe", mac.to_string().replace(':', "-"));
+            out.push(spec(
+                ipxe_dir(profile).join("hosts").join(file),
+                &text,
+                "boot.ipxe.j2",
+            ));
+        }
     }
     Ok(out)
 }
 
-/// Per-machine files pxe-kit wrote earlier for machines no longer configured: the names in
-/// pxelinux.cfg that are per-client names, generated by pxe-kit, and not wanted now. `present`
-/// holds each existing name with its first bytes.
-pub fn stale_host_files(
-    profile: &Profile,
-    wanted: &[FileSpec],
-    present: &[(String, Vec<u8>)],
-) -> Vec<PathBuf> {
-    let dir = profile.pxelinux_cfg_dir();
+/// Directories that hold per-machine files, each with the test for such a file's name.
+pub fn per_client_dirs(profile: &Profile) -> Vec<(PathBuf, fn(&str) -> bool)> {
+    let mut v: Vec<(PathBuf, fn(&str) -> bool)> =
+        vec![(profile.pxelinux_cfg_dir(), crate::host::is_per_client_name)];
+    for rel in &profile.efi.config {
+        let dir = profile.tftp_root.join(rel).with_file_name("");
+        match profile.efi.kind {
+            UefiLoader::Syslinux => v.push((dir, crate::host::is_per_client_name)),
+            UefiLoader::ShimGrub => v.push((dir, |n: &str| n.starts_with("grub.cfg-"))),
+        }
+    }
+    v.push((ipxe_dir(profile).join("hosts"), |n: &str| {
+        n.ends_with(".ipxe")
+    }));
+    v.sort();
+    v.dedup_by(|a, b| a.0 == b.0);
+    v
+}
+
+/// Per-machine files pxe-kit wrote earlier for machines no longer configured: files in the
+/// per-machine directories, generated by pxe-kit, and not wanted now. `present` holds each
+/// existing per-machine file with its first bytes.
+pub fn stale_host_files(wanted: &[FileSpec], present: &[(PathBuf, Vec<u8>)]) -> Vec<PathBuf> {
     present
         .iter()
-        .filter(|(n, head)| crate::host::is_per_client_name(n) && crate::root::is_generated(head))
-        .map(|(n, _)| dir.join(n))
+        .filter(|(_, head)| crate::root::is_generated(head))
+        .map(|(p, _)| p.clone())
         .filter(|p| !wanted.iter().any(|f| &f.path == p))
         .collect()
 }

@@ -10,7 +10,11 @@ use anyhow::{Context, Result};
 use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior};
 use serde::Serialize;
 
-use crate::config::Config;
+use crate::config::{Config, Transfer, UefiLoader};
+
+/// URL path under which httpd serves the TFTP root's image directory, so HTTP-capable
+/// loaders fetch the very files TFTP would serve.
+pub const TFTP_URL_PREFIX: &str = "/pxe-kit-tftp";
 use crate::distro::{Profile, TEMPLATE_DIR};
 use crate::image::BootEntry;
 use crate::root::Root;
@@ -45,6 +49,8 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../templates/pxelinux-host.cfg.j2"),
     ),
     ("exports.j2", include_str!("../templates/exports.j2")),
+    ("grub.cfg.j2", include_str!("../templates/grub.cfg.j2")),
+    ("boot.ipxe.j2", include_str!("../templates/boot.ipxe.j2")),
 ];
 
 /// Template sources in effect: built-ins with the user's overrides on top.
@@ -99,6 +105,7 @@ impl Templates {
         env.add_filter("dhcp_string", dhcp_string);
         env.add_filter("one_line", one_line);
         env.add_filter("apache_quote", apache_quote);
+        env.add_filter("grub_quote", grub_quote);
         let origin = if self.is_override(name) {
             format!("{TEMPLATE_DIR}/{name}")
         } else {
@@ -142,6 +149,14 @@ fn one_line(v: String) -> Result<String, Error> {
     Ok(v)
 }
 
+/// A single-quoted GRUB word (a `'` is closed, escaped and reopened).
+fn grub_quote(v: String) -> Result<String, Error> {
+    if v.chars().any(|c| c.is_control()) {
+        return Err(bad(format!("{v:?} has a control character or newline")));
+    }
+    Ok(format!("'{}'", v.replace('\'', r"'\''")))
+}
+
 /// A double-quoted Apache argument.
 fn apache_quote(v: String) -> Result<String, Error> {
     if v.chars().any(|c| c.is_control() || c == '"' || c == '\\') {
@@ -168,7 +183,23 @@ pub struct Vars {
     pub lease_time: u32,
     pub max_lease_time: u32,
     pub ping_check: bool,
-    pub boot_file: String,
+    /// DHCP boot files: BIOS PXE (pxelinux.0, or lpxelinux.0 with HTTP transfer), x86-64
+    /// UEFI, and the iPXE script URL for clients that are already iPXE.
+    pub bios_boot_file: String,
+    pub uefi_boot_file: String,
+    pub ipxe: bool,
+    pub ipxe_url: String,
+    /// `http` or `tftp`: how kernels and initrds travel.
+    pub transfer: String,
+    /// URL under which httpd serves the TFTP root's image directory (`<this>/pxe-kit/NAME/…`).
+    pub tftp_url: String,
+    /// The TFTP root's image directory, which that URL maps to.
+    pub tftp_image_dir: String,
+    pub uefi_loader: String,
+    /// The URL path of `tftp_url`, for loaders that name the server separately (GRUB).
+    pub tftp_url_path: String,
+    /// Rendering the UEFI syslinux menu: paths are absolute there.
+    pub efi: bool,
     pub dhcpd_bin: String,
     pub dhcpd_conf: String,
     pub tftpd_bin: String,
@@ -243,7 +274,31 @@ impl Vars {
             lease_time: cfg.lease_time,
             max_lease_time: cfg.lease_time.saturating_mul(2),
             ping_check: cfg.ping_check,
-            boot_file: "pxelinux.0".into(),
+            bios_boot_file: match cfg.boot.transfer {
+                Transfer::Http => "lpxelinux.0",
+                Transfer::Tftp => "pxelinux.0",
+            }
+            .into(),
+            uefi_boot_file: profile.efi.boot_file.into(),
+            ipxe: cfg.boot.ipxe,
+            ipxe_url: format!(
+                "http://{}{}/ipxe/boot.ipxe",
+                cfg.server_ip, profile.http_prefix
+            ),
+            transfer: match cfg.boot.transfer {
+                Transfer::Http => "http",
+                Transfer::Tftp => "tftp",
+            }
+            .into(),
+            tftp_url: format!("http://{}{}", cfg.server_ip, TFTP_URL_PREFIX),
+            tftp_url_path: TFTP_URL_PREFIX.into(),
+            efi: false,
+            tftp_image_dir: profile.tftp_root.join("pxe-kit").display().to_string(),
+            uefi_loader: match profile.efi.kind {
+                UefiLoader::ShimGrub => "shim-grub",
+                UefiLoader::Syslinux => "syslinux",
+            }
+            .into(),
             dhcpd_bin: profile.dhcpd_bin.into(),
             dhcpd_conf: profile.dhcpd_conf.display().to_string(),
             tftpd_bin: profile.tftpd_bin.into(),

@@ -134,7 +134,7 @@ fn check_import(names: &[&str], layout: &Layout, label: &str) {
     );
     let menu = read(r, "var/lib/tftpboot/pxelinux.cfg/default");
     let entry = format!(
-        "LABEL {label}\n    MENU LABEL {label} ({label}.iso)\n    MENU DEFAULT\n    KERNEL pxe-kit/{label}/vmlinuz\n    APPEND initrd=pxe-kit/{label}/initrd.img root=live:http://10.0.0.1/pxe-kit/{label}/squashfs.img rd.live.image rd.neednet=1 ip=dhcp quiet\n    IPAPPEND 2\n"
+        "LABEL {label}\n    MENU LABEL {label} ({label}.iso)\n    MENU DEFAULT\n    KERNEL http://10.0.0.1/pxe-kit-tftp/pxe-kit/{label}/vmlinuz\n    APPEND initrd=http://10.0.0.1/pxe-kit-tftp/pxe-kit/{label}/initrd.img root=live:http://10.0.0.1/pxe-kit/{label}/squashfs.img rd.live.image rd.neednet=1 ip=dhcp quiet\n    IPAPPEND 2\n"
     );
     assert!(menu.contains(&entry), "{menu}");
     assert!(menu.contains(&format!("ONTIMEOUT {label}")), "{menu}");

@@ -322,7 +322,8 @@ fn all_options_reach_dhcpd_conf_and_pass_dhcpd() {
         "option domain-search \"lab.example\", \"example.org\";",
         "option time-offset -18000;",
         "next-server 10.0.0.1;",
-        "filename \"pxelinux.0\";",
+        "option arch code 93 = unsigned integer 16;",
+        "if exists user-class and option user-class = \"iPXE\" {\n            # Already iPXE: its script over HTTP, not a loader that would chain back to iPXE.\n            filename \"http://10.0.0.1/pxe-kit/ipxe/boot.ipxe\";\n        } elsif option arch = 00:07 or option arch = 00:09 {\n            filename \"uefi/shimx64.efi\";\n        } else {\n            filename \"lpxelinux.0\";\n        }",
         "match if substring(option vendor-class-identifier, 0, 9) = \"PXEClient\";",
     ] {
         assert!(c.contains(needle), "{needle} missing:\n{c}");

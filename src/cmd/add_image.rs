@@ -461,6 +461,7 @@ pub fn refresh_menu(ctx: &Ctx, cfg: &Config, profile: &Profile) -> Result<bool> 
     let entries = image::boot_entries(cfg, profile, &images);
     let mut files = vec![plan::menu_file(cfg, profile, &templates, entries.clone())?];
     files.extend(plan::host_files(cfg, profile, &templates, &entries)?);
+    files.extend(plan::loader_menus(cfg, profile, &templates, &entries)?);
     let mut written = Vec::new();
     for f in &files {
         if ctx.root.write(&f.path, &f.content, f.mode)?.changed() {

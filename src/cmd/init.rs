@@ -156,15 +156,8 @@ pub fn remove_stale_host_files(
     profile: &Profile,
     files: &[FileSpec],
 ) -> Result<Vec<std::path::PathBuf>> {
-    let dir = profile.pxelinux_cfg_dir();
-    let mut present = Vec::new();
-    for n in ctx.root.list_dir(&dir)? {
-        if crate::host::is_per_client_name(&n) {
-            let head = ctx.root.read(&dir.join(&n))?;
-            present.push((n, head[..head.len().min(512)].to_vec()));
-        }
-    }
-    let stale = plan::stale_host_files(profile, files, &present);
+    let present = per_client_present(&ctx.root, profile)?;
+    let stale = plan::stale_host_files(files, &present);
     for p in &stale {
         ctx.root.remove(p)?;
         ctx.out.say(format!(
@@ -173,6 +166,24 @@ pub fn remove_stale_host_files(
         ));
     }
     Ok(stale)
+}
+
+/// The per-machine files on disk (see `plan::per_client_dirs`), with their first bytes.
+pub fn per_client_present(
+    root: &crate::root::Root,
+    profile: &Profile,
+) -> Result<Vec<(std::path::PathBuf, Vec<u8>)>> {
+    let mut present = Vec::new();
+    for (dir, is_per_client) in plan::per_client_dirs(profile) {
+        for n in root.list_dir(&dir)? {
+            let p = dir.join(&n);
+            if is_per_client(&n) && !root.is_dir(&p) {
+                let head = root.read(&p)?;
+                present.push((p, head[..head.len().min(512)].to_vec()));
+            }
+        }
+    }
+    Ok(present)
 }
 
 fn names(images: &[image::Manifest]) -> String {
@@ -302,7 +313,7 @@ fn read_loader(
     pkg_planned: bool,
 ) -> Result<BTreeMap<&'static str, Vec<u8>>> {
     let mut out = BTreeMap::new();
-    for (name, src) in &profile.syslinux {
+    for (name, src) in profile.loader_files() {
         match ctx.root.read_opt(src)? {
             Some(b) => {
                 out.insert(*name, b);
@@ -318,11 +329,7 @@ fn read_loader(
             None => bail!(
                 "boot loader file {} is missing; install {} (or stage it under --root)",
                 ctx.root.path(src).display(),
-                if profile.selinux {
-                    "syslinux-nonlinux"
-                } else {
-                    "pxelinux and syslinux-common"
-                }
+                profile.loader_package(name)
             ),
         }
     }

@@ -10,7 +10,9 @@ use anyhow::{bail, Context, Result};
 
 use crate::cli::ServeArgs;
 use crate::ctx::Ctx;
+use crate::image;
 use crate::lab::daemons::{self, Binaries};
+use crate::lab::nfs;
 use crate::lab::supervise::{self, Spec, Supervisor};
 use crate::netinfo;
 use crate::render::{Templates, Vars};
@@ -43,7 +45,7 @@ pub fn run(args: &ServeArgs, ctx: &Ctx) -> Result<Exit> {
     let dhcpd_conf = ctx.root.path(&profile.dhcpd_conf);
     let leases = ctx.root.path(daemons::leases_path(ctx.distro));
     let httpd_conf = run_dir.join("httpd.conf");
-    let specs = [
+    let mut specs = vec![
         Spec::new(
             "dhcpd",
             &daemons::dhcpd_argv(
@@ -63,6 +65,9 @@ pub fn run(args: &ServeArgs, ctx: &Ctx) -> Result<Exit> {
         },
         Spec::new("httpd", &daemons::httpd_argv(&bins.httpd, &httpd_conf)),
     ];
+    // NFS-root images need their NFS server as well (nfs-ganesha; see lab::nfs).
+    let nfs = nfs::Serve::plan(&image::load_all(&ctx.root)?, cfg.server_ip, &run_dir)?;
+    specs.extend(nfs.iter().map(|n| n.spec.clone()));
     if ctx.root.dry_run() {
         for s in &specs {
             println!("would run: {}", shell_join(&s.argv));
@@ -121,6 +126,8 @@ pub fn run(args: &ServeArgs, ctx: &Ctx) -> Result<Exit> {
     // The drop-in init installs, rendered again with its paths mapped under the root.
     let mut mapped = profile.clone();
     mapped.http_dir = http_dir;
+    // HTTP-capable loaders fetch kernels from the TFTP root's image directory too.
+    mapped.tftp_root = ctx.root.path(&profile.tftp_root);
     let dropin = Templates::load(&ctx.root)?
         .render("httpd.conf.j2", &Vars::new(&cfg, &mapped, Vec::new()))?;
     for d in [run_dir.join("empty"), run_dir.join("dev")] {
@@ -129,6 +136,9 @@ pub fn run(args: &ServeArgs, ctx: &Ctx) -> Result<Exit> {
     let conf = daemons::apache_conf(&bins, &run_dir, cfg.server_ip, &dropin);
     std::fs::write(&httpd_conf, conf)
         .with_context(|| format!("writing {}", httpd_conf.display()))?;
+    if let Some(n) = &nfs {
+        n.write()?;
+    }
 
     supervise::install_stop_handler()?;
     let mut sup = Supervisor::new();

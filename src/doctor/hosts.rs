@@ -171,16 +171,15 @@ fn files(env: &Env) -> Finding {
             Err(e) => h.broken.push(format!("{shown}: {e:#}")),
         }
     }
-    let dir = profile.pxelinux_cfg_dir();
-    let mut present = Vec::new();
-    for n in root.list_dir(&dir).unwrap_or_default() {
-        if crate::host::is_per_client_name(&n) && !orphan_names.contains(&n) {
-            if let Ok(head) = root.read(&dir.join(&n)) {
-                present.push((n, head[..head.len().min(512)].to_vec()));
-            }
-        }
-    }
-    h.stale = plan::stale_host_files(profile, &wanted, &present);
+    let present: Vec<_> = crate::cmd::init::per_client_present(root, profile)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(p, _)| {
+            !p.file_name()
+                .is_some_and(|n| orphan_names.iter().any(|o| o.as_str() == n))
+        })
+        .collect();
+    h.stale = plan::stale_host_files(&wanted, &present);
     judge_host_files(h, &pk)
 }
 

@@ -110,7 +110,9 @@ pub fn boot(ctx: &Ctx, o: &BootOpts, work: &mut WorkDir) -> Result<Exit> {
     let cfg = ctx.require_config()?;
     let profile = ctx.profile(Some(&cfg));
     let images = image::load_all(&ctx.root)?;
-    let name = o.image.clone().unwrap_or_else(|| cfg.boot.default.clone());
+    // A MAC configured with add-host boots through its own pxelinux file (lab::perhost).
+    let choice = crate::lab::perhost::choose(&cfg, &o.mac, o.image.as_deref())?;
+    let name = choice.image.clone();
     if name == "local" {
         bail!(
             "the menu boots the local disk by default; pass --image NAME (one of: {})",
@@ -139,7 +141,7 @@ pub fn boot(ctx: &Ctx, o: &BootOpts, work: &mut WorkDir) -> Result<Exit> {
         .say(format!("lab: QEMU uses {} ({why})", accel.name()));
 
     // Boot the requested image rather than the menu default: a config for this MAC only.
-    let _mac_cfg = if name != cfg.boot.default {
+    let _mac_cfg = if !choice.host_file && name != cfg.boot.default {
         let entries = image::boot_entries(&cfg, &profile, &images);
         let e = entries
             .iter()

@@ -61,7 +61,7 @@ pub fn missing_packages(have: &dyn Fn(&str) -> bool) -> Vec<&'static str> {
         .collect()
 }
 
-fn have(f: &str) -> bool {
+pub(crate) fn have(f: &str) -> bool {
     if f.starts_with('/') {
         Path::new(f).exists()
     } else if f == "busybox" {
@@ -82,7 +82,7 @@ fn is_static(p: &Path) -> bool {
 }
 
 /// The newest host kernel and its version, from /boot/vmlinuz-*.
-fn host_kernel() -> Result<(PathBuf, String)> {
+pub(crate) fn host_kernel() -> Result<(PathBuf, String)> {
     let mut found: Vec<(PathBuf, String)> = std::fs::read_dir("/boot")
         .context("listing /boot")?
         .filter_map(|e| e.ok())
@@ -159,7 +159,7 @@ pub fn settings_yaml() -> String {
     )
 }
 
-fn build_rootfs(dir: &Path) -> Result<()> {
+pub(crate) fn build_rootfs(dir: &Path) -> Result<()> {
     let bb =
         find_program("busybox").context("busybox not found; apt-get install -y busybox-static")?;
     for d in [
@@ -190,7 +190,7 @@ fn build_rootfs(dir: &Path) -> Result<()> {
 
 /// Stages a Debian server root: os-release, the host's boot loader files where the Debian
 /// profile copies them from, and the settings.
-fn stage_server(root: &Path) -> Result<()> {
+pub(crate) fn stage_server(root: &Path) -> Result<()> {
     std::fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
     let staged = Root::new(
         root,
@@ -206,7 +206,7 @@ fn stage_server(root: &Path) -> Result<()> {
         0o644,
     )?;
     let profile = Profile::new(Distro::Debian, None, &staged);
-    for (_, src) in &profile.syslinux {
+    for (_, src) in profile.loader_files() {
         let bytes = std::fs::read(src).with_context(|| format!("reading {}", src.display()))?;
         staged.write(src, &bytes, 0o644)?;
     }
@@ -219,7 +219,7 @@ fn stage_server(root: &Path) -> Result<()> {
 }
 
 /// Runs this pxe-kit binary on the staged root, quietly (its output is only shown on failure).
-fn pxe_kit(runner: &Runner, root: &Path, desc: &str, args: &[&str]) -> Result<()> {
+pub(crate) fn pxe_kit(runner: &Runner, root: &Path, desc: &str, args: &[&str]) -> Result<()> {
     let exe = std::env::current_exe().context("finding pxe-kit's own binary")?;
     let mut argv = vec![
         exe.display().to_string(),
@@ -234,7 +234,7 @@ fn pxe_kit(runner: &Runner, root: &Path, desc: &str, args: &[&str]) -> Result<()
     Ok(())
 }
 
-fn staged_ctx(root: &Path, out: Out) -> Result<Ctx> {
+pub(crate) fn staged_ctx(root: &Path, out: Out) -> Result<Ctx> {
     Ctx::new(&GlobalArgs {
         root: root.to_path_buf(),
         config: None,
@@ -246,6 +246,9 @@ fn staged_ctx(root: &Path, out: Out) -> Result<Ctx> {
 }
 
 pub fn run(a: &LabDemoArgs, g: &GlobalArgs) -> Result<Exit> {
+    if a.nfs {
+        return crate::lab::demo_nfs::run(a, g);
+    }
     if !nix::unistd::geteuid().is_root() {
         bail!(
             "pxe-kit lab demo builds an initramfs and creates network namespaces; run it as root"

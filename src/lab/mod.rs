@@ -3,8 +3,11 @@
 pub mod boot;
 pub mod daemons;
 pub mod demo;
+pub mod demo_nfs;
 pub mod libvirt;
 pub mod netns;
+pub mod nfs;
+pub mod perhost;
 pub mod qemu;
 pub mod supervise;
 pub mod timeline;

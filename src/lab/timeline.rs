@@ -18,6 +18,8 @@ pub enum Stage {
     KernelLoad,
     KernelStart,
     Initramfs,
+    /// An NFS-root client's mount, seen in the NFS server's log.
+    NfsRoot,
     RootImage,
     Userspace,
 }
@@ -30,6 +32,7 @@ impl Stage {
             Stage::Loader | Stage::KernelLoad => "TFTP",
             Stage::KernelStart => "kernel",
             Stage::Initramfs => "initramfs",
+            Stage::NfsRoot => "NFS",
             Stage::RootImage => "HTTP",
             Stage::Userspace => "userspace",
         }
@@ -43,6 +46,7 @@ impl Stage {
             Stage::KernelLoad => "fetching the kernel and initrd over TFTP",
             Stage::KernelStart => "kernel start",
             Stage::Initramfs => "the initramfs",
+            Stage::NfsRoot => "mounting the root over NFS",
             Stage::RootImage => "fetching the root image over HTTP",
             Stage::Userspace => "userspace",
         }
@@ -56,7 +60,7 @@ impl Stage {
             Stage::KernelLoad => Stage::KernelStart,
             Stage::KernelStart => Stage::Initramfs,
             Stage::Initramfs => Stage::RootImage,
-            Stage::RootImage | Stage::Userspace => Stage::Userspace,
+            Stage::NfsRoot | Stage::RootImage | Stage::Userspace => Stage::Userspace,
         }
     }
 }
@@ -256,6 +260,11 @@ impl Timeline {
                         bytes,
                         secs,
                     });
+                }
+            }
+            crate::lab::nfs::WHO => {
+                if let Some(what) = crate::lab::nfs::timeline_text(text) {
+                    self.push(event(t, Stage::NfsRoot, what));
                 }
             }
             "console" => self.console_line(&clean_console(text), t),

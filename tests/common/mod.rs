@@ -9,14 +9,30 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_pxe-kit");
 
 /// The Debian host's syslinux files, which the tests stage at the path each profile reads.
 const HOST_PXELINUX: &str = "/usr/lib/PXELINUX/pxelinux.0";
+const HOST_LPXELINUX: &str = "/usr/lib/PXELINUX/lpxelinux.0";
 const HOST_MODULES: &str = "/usr/lib/syslinux/modules/bios";
 const MODULES: &[&str] = &["ldlinux.c32", "menu.c32", "libutil.c32", "libcom32.c32"];
 
 pub fn host_has_syslinux() -> bool {
-    Path::new(HOST_PXELINUX).is_file() && Path::new(HOST_MODULES).join("ldlinux.c32").is_file()
+    Path::new(HOST_PXELINUX).is_file()
+        && Path::new(HOST_MODULES).join("ldlinux.c32").is_file()
+        && Path::new(HOST_SHIM).is_file()
+        && Path::new(HOST_GRUB).is_file()
 }
 
-/// A temp root that looks like a fresh Fedora 42 server with syslinux-nonlinux installed.
+/// Debian's signed shim and network GRUB, staged as each profile's UEFI loader (on a staged
+/// Fedora root they stand in for shim-x64 and grub2-efi-x64).
+const HOST_SHIM: &str = "/usr/lib/shim/shimx64.efi.signed";
+const HOST_GRUB: &str = "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed";
+
+fn copy_to(root: &Path, src: &str, rel: &str) {
+    let dst = root.join(rel);
+    std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
+    std::fs::copy(src, dst).unwrap_or_else(|e| panic!("staging {src}: {e}"));
+}
+
+/// A temp root that looks like a fresh Fedora 42 server with syslinux-nonlinux, shim-x64 and
+/// grub2-efi-x64 installed.
 pub fn stage_fedora() -> tempfile::TempDir {
     let t = tempfile::tempdir().unwrap();
     write(
@@ -24,16 +40,22 @@ pub fn stage_fedora() -> tempfile::TempDir {
         "etc/os-release",
         "NAME=\"Fedora Linux\"\nID=fedora\nVERSION_ID=42\n",
     );
-    let dir = t.path().join("usr/share/syslinux");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(HOST_PXELINUX, dir.join("pxelinux.0")).unwrap();
+    copy_to(t.path(), HOST_PXELINUX, "usr/share/syslinux/pxelinux.0");
+    copy_to(t.path(), HOST_LPXELINUX, "usr/share/syslinux/lpxelinux.0");
     for m in MODULES {
-        std::fs::copy(Path::new(HOST_MODULES).join(m), dir.join(m)).unwrap();
+        copy_to(
+            t.path(),
+            &format!("{HOST_MODULES}/{m}"),
+            &format!("usr/share/syslinux/{m}"),
+        );
     }
+    copy_to(t.path(), HOST_SHIM, "boot/efi/EFI/fedora/shimx64.efi");
+    copy_to(t.path(), HOST_GRUB, "boot/efi/EFI/fedora/grubx64.efi");
     t
 }
 
-/// A temp root that looks like a fresh Debian 12 server with pxelinux and syslinux-common.
+/// A temp root that looks like a fresh Debian 12 server with pxelinux, syslinux-common,
+/// shim-signed and grub-efi-amd64-signed installed.
 pub fn stage_debian() -> tempfile::TempDir {
     let t = tempfile::tempdir().unwrap();
     write(
@@ -41,13 +63,12 @@ pub fn stage_debian() -> tempfile::TempDir {
         "etc/os-release",
         "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n",
     );
-    let pxe = t.path().join("usr/lib/PXELINUX");
-    let bios = t.path().join("usr/lib/syslinux/modules/bios");
-    std::fs::create_dir_all(&pxe).unwrap();
-    std::fs::create_dir_all(&bios).unwrap();
-    std::fs::copy(HOST_PXELINUX, pxe.join("pxelinux.0")).unwrap();
+    for f in [HOST_PXELINUX, HOST_LPXELINUX, HOST_SHIM, HOST_GRUB] {
+        copy_to(t.path(), f, f.trim_start_matches('/'));
+    }
     for m in MODULES {
-        std::fs::copy(Path::new(HOST_MODULES).join(m), bios.join(m)).unwrap();
+        let f = format!("{HOST_MODULES}/{m}");
+        copy_to(t.path(), &f, f.trim_start_matches('/'));
     }
     t
 }
