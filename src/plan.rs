@@ -260,9 +260,12 @@ pub fn host_files(
     Ok(out)
 }
 
+/// A directory of per-machine files and the test for such a file's name there.
+pub type PerClientDir = (PathBuf, fn(&str) -> bool);
+
 /// Directories that hold per-machine files, each with the test for such a file's name.
-pub fn per_client_dirs(profile: &Profile) -> Vec<(PathBuf, fn(&str) -> bool)> {
-    let mut v: Vec<(PathBuf, fn(&str) -> bool)> =
+pub fn per_client_dirs(profile: &Profile) -> Vec<PerClientDir> {
+    let mut v: Vec<PerClientDir> =
         vec![(profile.pxelinux_cfg_dir(), crate::host::is_per_client_name)];
     for rel in &profile.efi.config {
         let dir = profile.tftp_root.join(rel).with_file_name("");
