@@ -876,30 +876,24 @@ fn set_mode_644(p: &Path) -> Result<()> {
 /// dracut arguments for a network-booting live initramfs. dracut 059's systemd-networkd
 /// backend never runs livenet's fetch, so where that backend exists we pin network-legacy.
 pub fn dracut_argv(kver: &str, out: &str, have_network_legacy: bool) -> Vec<String> {
-    let mut v: Vec<String> = [
-        "dracut",
-        "--no-hostonly",
-        "--force",
-        "--add",
-        "livenet dmsquash-live",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    if have_network_legacy {
-        v.extend(
-            [
-                "--add",
-                "network-legacy",
-                "--omit",
-                "systemd-networkd plymouth",
-            ]
-            .iter()
-            .map(|s| s.to_string()),
-        );
-    }
+    let mut v = dracut_base("livenet dmsquash-live", have_network_legacy);
     v.extend(["--kver".to_string(), kver.to_string(), out.to_string()]);
     v
+}
+
+/// A client initramfs (`--no-hostonly`: the clients' NIC drivers, not the server's) with the
+/// given dracut modules; network-legacy pinned where installed (see `dracut_argv`).
+fn dracut_base(modules: &str, have_network_legacy: bool) -> Vec<String> {
+    let mut v = vec!["dracut", "--no-hostonly", "--force", "--add", modules];
+    if have_network_legacy {
+        v.extend([
+            "--add",
+            "network-legacy",
+            "--omit",
+            "systemd-networkd plymouth",
+        ]);
+    }
+    v.into_iter().map(String::from).collect()
 }
 
 fn build_initrd(
@@ -1011,22 +1005,7 @@ pub fn dracut_nfs_argv(
     have_network_legacy: bool,
 ) -> Vec<String> {
     let tree_s = tree.display().to_string();
-    let mut v: Vec<String> = ["dracut", "--no-hostonly", "--force", "--add", "nfs"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    if have_network_legacy {
-        v.extend(
-            [
-                "--add",
-                "network-legacy",
-                "--omit",
-                "systemd-networkd plymouth",
-            ]
-            .iter()
-            .map(|s| s.to_string()),
-        );
-    }
+    let mut v = dracut_base("nfs", have_network_legacy);
     v.extend([
         "--sysroot".to_string(),
         tree_s.clone(),

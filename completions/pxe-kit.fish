@@ -1,0 +1,264 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_pxe_kit_global_optspecs
+    string join \n root= config= dry-run distro= v/verbose q/quiet h/help V/version
+end
+
+function __fish_pxe_kit_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_pxe_kit_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_pxe_kit_using_subcommand
+    set -l cmd (__fish_pxe_kit_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c pxe-kit -n "__fish_pxe_kit_needs_command" -l root -d 'Act on DIR as if it were /: files are read and written under DIR and commands that would change the live system are listed, not run' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_needs_command" -l config -d 'Settings file [default: <root>/etc/pxe-kit/pxe-kit.yaml]' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_needs_command" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
+rhel\t''
+debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_needs_command" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
+complete -c pxe-kit -n "__fish_pxe_kit_needs_command" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
+complete -c pxe-kit -n "__fish_pxe_kit_needs_command" -s q -l quiet -d 'Print errors only'
+complete -c pxe-kit -n "__fish_pxe_kit_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pxe-kit -n "__fish_pxe_kit_needs_command" -s V -l version -d 'Print version'
+complete -c pxe-kit -n "__fish_pxe_kit_needs_command" -f -a "init" -d 'Set up (or re-apply) the boot server: packages, configs, boot loader, labels, firewall, services'
+complete -c pxe-kit -n "__fish_pxe_kit_needs_command" -f -a "add-image" -d 'Import a live ISO, or a kernel + root tree, as a bootable image'
+complete -c pxe-kit -n "__fish_pxe_kit_needs_command" -f -a "images" -d 'List the images this server boots'
+complete -c pxe-kit -n "__fish_pxe_kit_needs_command" -f -a "remove-image" -d 'Remove an image: its files, manifest and menu entry'
+complete -c pxe-kit -n "__fish_pxe_kit_needs_command" -f -a "add-host" -d 'Give one machine its own boot entry (by MAC or address) and optionally a fixed lease'
+complete -c pxe-kit -n "__fish_pxe_kit_needs_command" -f -a "hosts" -d 'List the machines with their own boot entry'
+complete -c pxe-kit -n "__fish_pxe_kit_needs_command" -f -a "remove-host" -d 'Remove a machine\'s boot entry and fixed lease'
+complete -c pxe-kit -n "__fish_pxe_kit_needs_command" -f -a "serve" -d 'Run the DHCP, TFTP and HTTP daemons in the foreground with pxe-kit\'s configs (for hosts whose PID 1 is not systemd, containers and labs)'
+complete -c pxe-kit -n "__fish_pxe_kit_needs_command" -f -a "lab" -d 'Prove the chain end to end: boot a blank VM in a private network namespace'
+complete -c pxe-kit -n "__fish_pxe_kit_needs_command" -f -a "doctor" -d 'Check that the server works: settings, network, services, TFTP/HTTP for real, menu, images, SELinux labels and firewall; exit 0 healthy, 1 problems found, 2 could not run'
+complete -c pxe-kit -n "__fish_pxe_kit_needs_command" -f -a "generate-docs" -d 'Write man pages and shell completions (used by the build; hidden)'
+complete -c pxe-kit -n "__fish_pxe_kit_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l interface -d 'Provisioning interface (the only one dhcpd serves and the firewall opens)' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l server-ip -d 'This server\'s address on the provisioning network [default: the interface\'s]' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l subnet -d 'Provisioning subnet in CIDR form [default: the interface\'s]' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l range -d 'Dynamic pool, FIRST-LAST [default: the upper half of the subnet]' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l router -d 'Default gateway handed to clients' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l dns -d 'DNS servers handed to clients, comma-separated' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l domain-search -d 'DNS search domains, comma-separated' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l time-offset -d 'Clients\' offset from UTC in seconds (DHCP option 2)' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l tftp-launcher -d 'How TFTP is launched [default: the distribution\'s way]' -r -f -a "socket\t'systemd tftp.socket (current Fedora / RHEL)'
+xinetd\t'xinetd with /etc/xinetd.d/tftp (legacy Fedora, or where xinetd is installed)'
+tftpd-hpa\t'tftpd-hpa with /etc/default/tftpd-hpa (Debian, Ubuntu)'"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l serial -d 'Serial console for the boot menu and kernels, PORT,BAUD (e.g. 0,115200)' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l root -d 'Act on DIR as if it were /: files are read and written under DIR and commands that would change the live system are listed, not run' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l config -d 'Settings file [default: <root>/etc/pxe-kit/pxe-kit.yaml]' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
+rhel\t''
+debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -s q -l quiet -d 'Print errors only'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-image" -l kernel -d 'Kernel for the kernel + root tree form; with --nfs, the tree\'s kernel version (or path) when it holds several' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-image" -l nfs -d 'Export this root tree read-only over NFS and boot it with root=nfs:SERVER:PATH' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-image" -l rootfs -d 'Root tree (a directory, squashed with mksquashfs) or an existing squashfs/EROFS image' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-image" -l initrd -d 'Existing initramfs to use instead of building one with dracut' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-image" -l name -d 'Image name (menu label) [default: derived from the ISO or root tree name]' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-image" -l append -d 'Extra kernel arguments' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-image" -l root -d 'Act on DIR as if it were /: files are read and written under DIR and commands that would change the live system are listed, not run' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-image" -l config -d 'Settings file [default: <root>/etc/pxe-kit/pxe-kit.yaml]' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-image" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
+rhel\t''
+debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-image" -l default -d 'Make this image the menu default'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-image" -l dracut -d 'Build the initramfs with dracut even when the ISO\'s own can boot over the network'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-image" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-image" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-image" -s q -l quiet -d 'Print errors only'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-image" -s h -l help -d 'Print help'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand images" -l root -d 'Act on DIR as if it were /: files are read and written under DIR and commands that would change the live system are listed, not run' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand images" -l config -d 'Settings file [default: <root>/etc/pxe-kit/pxe-kit.yaml]' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand images" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
+rhel\t''
+debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand images" -l json -d 'Machine-readable output'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand images" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand images" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand images" -s q -l quiet -d 'Print errors only'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand images" -s h -l help -d 'Print help'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand remove-image" -l root -d 'Act on DIR as if it were /: files are read and written under DIR and commands that would change the live system are listed, not run' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand remove-image" -l config -d 'Settings file [default: <root>/etc/pxe-kit/pxe-kit.yaml]' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand remove-image" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
+rhel\t''
+debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand remove-image" -l force -d 'Remove it even though hosts boot it (their entries go too)'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand remove-image" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand remove-image" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand remove-image" -s q -l quiet -d 'Print errors only'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand remove-image" -s h -l help -d 'Print help'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-host" -l image -d 'Image the machine boots' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-host" -l ip -d 'Fixed address (a dhcpd host block; outside the dynamic pool)' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-host" -l hostname -d 'Host name handed out with the fixed lease' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-host" -l root -d 'Act on DIR as if it were /: files are read and written under DIR and commands that would change the live system are listed, not run' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-host" -l config -d 'Settings file [default: <root>/etc/pxe-kit/pxe-kit.yaml]' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-host" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
+rhel\t''
+debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-host" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-host" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-host" -s q -l quiet -d 'Print errors only'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-host" -s h -l help -d 'Print help'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand hosts" -l root -d 'Act on DIR as if it were /: files are read and written under DIR and commands that would change the live system are listed, not run' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand hosts" -l config -d 'Settings file [default: <root>/etc/pxe-kit/pxe-kit.yaml]' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand hosts" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
+rhel\t''
+debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand hosts" -l json -d 'Machine-readable output'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand hosts" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand hosts" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand hosts" -s q -l quiet -d 'Print errors only'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand hosts" -s h -l help -d 'Print help'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand remove-host" -l root -d 'Act on DIR as if it were /: files are read and written under DIR and commands that would change the live system are listed, not run' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand remove-host" -l config -d 'Settings file [default: <root>/etc/pxe-kit/pxe-kit.yaml]' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand remove-host" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
+rhel\t''
+debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand remove-host" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand remove-host" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand remove-host" -s q -l quiet -d 'Print errors only'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand remove-host" -s h -l help -d 'Print help'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand serve" -l run-dir -d 'Directory for the daemons\' runtime files (generated apache config, pid files, sockets) [default: a temporary directory removed on exit]' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand serve" -l root -d 'Act on DIR as if it were /: files are read and written under DIR and commands that would change the live system are listed, not run' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand serve" -l config -d 'Settings file [default: <root>/etc/pxe-kit/pxe-kit.yaml]' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand serve" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
+rhel\t''
+debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand serve" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand serve" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand serve" -s q -l quiet -d 'Print errors only'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand serve" -s h -l help -d 'Print help'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm help" -l root -d 'Act on DIR as if it were /: files are read and written under DIR and commands that would change the live system are listed, not run' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm help" -l config -d 'Settings file [default: <root>/etc/pxe-kit/pxe-kit.yaml]' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm help" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
+rhel\t''
+debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm help" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm help" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm help" -s q -l quiet -d 'Print errors only'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm help" -s h -l help -d 'Print help'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm help" -f -a "boot" -d 'Boot a blank VM from this (staged) server inside a private network namespace'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm help" -f -a "demo" -d 'Build a demo image from this host (no downloads), stage a server and boot it'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm help" -f -a "libvirt-network" -d 'Print an isolated libvirt network without DHCP (pxe-kit\'s dhcpd serves it)'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm help" -f -a "libvirt-vm" -d 'Print a libvirt domain that boots from the network with no disk'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l image -d 'Image to boot [default: the menu default]' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l pattern -d 'Success marker on the serial console [default: the demo\'s marker]' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l timeout -d 'Seconds to wait for the marker' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l mac -d 'MAC address of the VM\'s NIC' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l memory -d 'VM memory in MiB (the live image is held in RAM)' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l root -d 'Act on DIR as if it were /: files are read and written under DIR and commands that would change the live system are listed, not run' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l config -d 'Settings file [default: <root>/etc/pxe-kit/pxe-kit.yaml]' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
+rhel\t''
+debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l keep -d 'Keep the lab\'s work directory (logs, serial console) and print where it is'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -s q -l quiet -d 'Print errors only'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -s h -l help -d 'Print help'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l image -d 'Image to boot [default: the menu default]' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l pattern -d 'Success marker on the serial console [default: the demo\'s marker]' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l timeout -d 'Seconds to wait for the marker' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l mac -d 'MAC address of the VM\'s NIC' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l memory -d 'VM memory in MiB (the live image is held in RAM)' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l root -d 'Act on DIR as if it were /: files are read and written under DIR and commands that would change the live system are listed, not run' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l config -d 'Settings file [default: <root>/etc/pxe-kit/pxe-kit.yaml]' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
+rhel\t''
+debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l keep -d 'Keep the lab\'s work directory (logs, serial console) and print where it is'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l no-boot -d 'Build and stage the demo server, print its root and stop (implies --keep)'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l nfs -d 'Demo the NFS-root and per-machine paths instead: an NFS root tree served by nfs-ganesha, added as image `terminal` for --mac only (add-host, fixed address), the menu default left at `local`'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -s q -l quiet -d 'Print errors only'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -s h -l help -d 'Print help'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-network" -l name -d 'Network name' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-network" -l bridge -d 'Bridge libvirt creates (the interface pxe-kit serves)' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-network" -l root -d 'Act on DIR as if it were /: files are read and written under DIR and commands that would change the live system are listed, not run' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-network" -l config -d 'Settings file [default: <root>/etc/pxe-kit/pxe-kit.yaml]' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-network" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
+rhel\t''
+debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-network" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-network" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-network" -s q -l quiet -d 'Print errors only'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-network" -s h -l help -d 'Print help'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-vm" -l mac -d 'MAC address of the VM\'s NIC' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-vm" -l name -d 'Domain name' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-vm" -l memory -d 'Memory in MiB' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-vm" -l network -d 'libvirt network the NIC joins' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-vm" -l kernel -d 'Boot this kernel directly instead of from the network' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-vm" -l initrd -d 'Initramfs for --kernel' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-vm" -l cmdline -d 'Kernel command line for --kernel' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-vm" -l root -d 'Act on DIR as if it were /: files are read and written under DIR and commands that would change the live system are listed, not run' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-vm" -l config -d 'Settings file [default: <root>/etc/pxe-kit/pxe-kit.yaml]' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-vm" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
+rhel\t''
+debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-vm" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-vm" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-vm" -s q -l quiet -d 'Print errors only'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-vm" -s h -l help -d 'Print help'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from help" -f -a "boot" -d 'Boot a blank VM from this (staged) server inside a private network namespace'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from help" -f -a "demo" -d 'Build a demo image from this host (no downloads), stage a server and boot it'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from help" -f -a "libvirt-network" -d 'Print an isolated libvirt network without DHCP (pxe-kit\'s dhcpd serves it)'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from help" -f -a "libvirt-vm" -d 'Print a libvirt domain that boots from the network with no disk'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand doctor" -l root -d 'Act on DIR as if it were /: files are read and written under DIR and commands that would change the live system are listed, not run' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand doctor" -l config -d 'Settings file [default: <root>/etc/pxe-kit/pxe-kit.yaml]' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand doctor" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
+rhel\t''
+debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand doctor" -l json -d 'Machine-readable report (schema in docs/doctor-json.md)'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand doctor" -l fix -d 'Repair what can be repaired (rendered files, labels, firewall, services), then check again and report before and after'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand doctor" -l deep -d 'Also hash every image in full: root images over HTTP and on disk, kernels and initrds over TFTP (slow on large images)'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand doctor" -l list -d 'List the checks and exit'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand doctor" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand doctor" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand doctor" -s q -l quiet -d 'Print errors only'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand doctor" -s h -l help -d 'Print help'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand generate-docs" -l out -d 'Directory that receives man/ and completions/' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand generate-docs" -l root -d 'Act on DIR as if it were /: files are read and written under DIR and commands that would change the live system are listed, not run' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand generate-docs" -l config -d 'Settings file [default: <root>/etc/pxe-kit/pxe-kit.yaml]' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand generate-docs" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
+rhel\t''
+debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand generate-docs" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand generate-docs" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand generate-docs" -s q -l quiet -d 'Print errors only'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand generate-docs" -s h -l help -d 'Print help'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand help; and not __fish_seen_subcommand_from init add-image images remove-image add-host hosts remove-host serve lab doctor generate-docs help" -f -a "init" -d 'Set up (or re-apply) the boot server: packages, configs, boot loader, labels, firewall, services'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand help; and not __fish_seen_subcommand_from init add-image images remove-image add-host hosts remove-host serve lab doctor generate-docs help" -f -a "add-image" -d 'Import a live ISO, or a kernel + root tree, as a bootable image'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand help; and not __fish_seen_subcommand_from init add-image images remove-image add-host hosts remove-host serve lab doctor generate-docs help" -f -a "images" -d 'List the images this server boots'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand help; and not __fish_seen_subcommand_from init add-image images remove-image add-host hosts remove-host serve lab doctor generate-docs help" -f -a "remove-image" -d 'Remove an image: its files, manifest and menu entry'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand help; and not __fish_seen_subcommand_from init add-image images remove-image add-host hosts remove-host serve lab doctor generate-docs help" -f -a "add-host" -d 'Give one machine its own boot entry (by MAC or address) and optionally a fixed lease'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand help; and not __fish_seen_subcommand_from init add-image images remove-image add-host hosts remove-host serve lab doctor generate-docs help" -f -a "hosts" -d 'List the machines with their own boot entry'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand help; and not __fish_seen_subcommand_from init add-image images remove-image add-host hosts remove-host serve lab doctor generate-docs help" -f -a "remove-host" -d 'Remove a machine\'s boot entry and fixed lease'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand help; and not __fish_seen_subcommand_from init add-image images remove-image add-host hosts remove-host serve lab doctor generate-docs help" -f -a "serve" -d 'Run the DHCP, TFTP and HTTP daemons in the foreground with pxe-kit\'s configs (for hosts whose PID 1 is not systemd, containers and labs)'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand help; and not __fish_seen_subcommand_from init add-image images remove-image add-host hosts remove-host serve lab doctor generate-docs help" -f -a "lab" -d 'Prove the chain end to end: boot a blank VM in a private network namespace'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand help; and not __fish_seen_subcommand_from init add-image images remove-image add-host hosts remove-host serve lab doctor generate-docs help" -f -a "doctor" -d 'Check that the server works: settings, network, services, TFTP/HTTP for real, menu, images, SELinux labels and firewall; exit 0 healthy, 1 problems found, 2 could not run'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand help; and not __fish_seen_subcommand_from init add-image images remove-image add-host hosts remove-host serve lab doctor generate-docs help" -f -a "generate-docs" -d 'Write man pages and shell completions (used by the build; hidden)'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand help; and not __fish_seen_subcommand_from init add-image images remove-image add-host hosts remove-host serve lab doctor generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand help; and __fish_seen_subcommand_from lab" -f -a "boot" -d 'Boot a blank VM from this (staged) server inside a private network namespace'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand help; and __fish_seen_subcommand_from lab" -f -a "demo" -d 'Build a demo image from this host (no downloads), stage a server and boot it'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand help; and __fish_seen_subcommand_from lab" -f -a "libvirt-network" -d 'Print an isolated libvirt network without DHCP (pxe-kit\'s dhcpd serves it)'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand help; and __fish_seen_subcommand_from lab" -f -a "libvirt-vm" -d 'Print a libvirt domain that boots from the network with no disk'
