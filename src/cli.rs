@@ -203,6 +203,25 @@ pub enum LabCommand {
     LibvirtNetwork(LibvirtNetworkArgs),
     /// Print a libvirt domain that boots from the network with no disk.
     LibvirtVm(LibvirtVmArgs),
+    /// Relay the VM's frames to the lab tap with a delay (used by `lab boot --latency`).
+    #[command(hide = true)]
+    Relay(LabRelayArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LabRelayArgs {
+    /// The tap to attach to.
+    #[arg(long)]
+    pub tap: String,
+    /// UDP port on 127.0.0.1 QEMU sends to.
+    #[arg(long)]
+    pub listen: u16,
+    /// UDP port on 127.0.0.1 QEMU listens on.
+    #[arg(long)]
+    pub qemu: u16,
+    /// One-way delay in milliseconds.
+    #[arg(long)]
+    pub delay_ms: f64,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -225,6 +244,25 @@ pub struct LabBootArgs {
     /// VM memory in MiB (the live image is held in RAM).
     #[arg(long, value_name = "MiB", default_value_t = 1024)]
     pub memory: u32,
+    /// UEFI firmware (OVMF, no Secure Boot) instead of BIOS (SeaBIOS).
+    #[arg(long)]
+    pub uefi: bool,
+    /// UEFI with Secure Boot enforced (OVMF's secboot build, Microsoft's keys enrolled);
+    /// implies --uefi and --no-ipxe-rom (shim cannot verify GRUB fetched through iPXE).
+    #[arg(long)]
+    pub secure_boot: bool,
+    /// UEFI only: no iPXE ROM on the NIC, so the firmware's own PXE boots, as on most real
+    /// machines.
+    #[arg(long)]
+    pub no_ipxe_rom: bool,
+    /// Delay every frame between the VM and the server by MS milliseconds each way (round
+    /// trip 2 x MS): netem, or a userspace relay where the kernel has no netem.
+    #[arg(long, value_name = "MS")]
+    pub latency: Option<f64>,
+    /// Boot the image's kernel and initrd directly (QEMU -kernel), no firmware, DHCP or
+    /// loader before the kernel: the floor for boot-time comparisons.
+    #[arg(long, conflicts_with_all = ["uefi", "secure_boot", "no_ipxe_rom"])]
+    pub direct: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -501,11 +501,17 @@ fn efi_loader(redhat: bool, kind: UefiLoader, vendor: &str) -> EfiLoader {
                     "uefi/grubx64.efi",
                     "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed".into(),
                 ),
+                // Debian's network GRUB has no http built in; without Secure Boot it loads this
+                // module (same grub build) from its prefix and fetches kernels over HTTP.
+                (
+                    "grub/x86_64-efi/http.mod",
+                    "/usr/lib/grub/x86_64-efi/http.mod".into(),
+                ),
             ],
             boot_file: "uefi/shimx64.efi",
-            // Debian's network GRUB image has the prefix /grub on the TFTP server.
-            config: vec!["grub/grub.cfg", "uefi/grub.cfg"],
-            packages: vec!["shim-signed", "grub-efi-amd64-signed"],
+            // Debian's network GRUB image has the prefix (tftp,SERVER)/grub.
+            config: vec!["grub/grub.cfg"],
+            packages: vec!["shim-signed", "grub-efi-amd64-signed", "grub-efi-amd64-bin"],
         },
         (UefiLoader::Syslinux, rh) => {
             let (core, modules) = if rh {

@@ -192,8 +192,8 @@ pub fn ipxe_dir(profile: &Profile) -> PathBuf {
 }
 
 /// The files that make one machine boot its image directly, for every loader it may run:
-/// pxelinux (`01-<mac>` or the address in hex), the UEFI loader (GRUB's `grub.cfg-…` or
-/// syslinux.efi's own pxelinux.cfg) and iPXE (`hosts/<mac>.ipxe`).
+/// pxelinux (`01-<mac>` or the address in hex), syslinux.efi's own pxelinux.cfg and iPXE
+/// (`hosts/<mac>.ipxe`); GRUB picks machines inside grub.cfg itself.
 pub fn host_files(
     cfg: &Config,
     profile: &Profile,
@@ -231,21 +231,8 @@ pub fn host_files(
                     out.push(spec(dir.join(&name), &text, tpl));
                 }
             }
-            UefiLoader::ShimGrub => {
-                let text = templates.render("grub.cfg.j2", &vars)?;
-                // GRUB looks for grub.cfg-01-<mac> (Fedora's patches) or grub.cfg-<mac>
-                // (upstream), then grub.cfg-<hex address>.
-                let mut names = vec![format!("grub.cfg-{name}")];
-                if let Some(mac) = h.mac {
-                    names.push(format!("grub.cfg-{}", mac.to_string().replace(':', "-")));
-                }
-                for rel in &profile.efi.config {
-                    let dir = profile.tftp_root.join(rel).with_file_name("");
-                    for n in &names {
-                        out.push(spec(dir.join(n), &text, "grub.cfg.j2"));
-                    }
-                }
-            }
+            // GRUB picks machines inside grub.cfg (see grub.cfg.j2).
+            UefiLoader::ShimGrub => {}
         }
         if let (true, Some(mac)) = (cfg.boot.ipxe, h.mac) {
             let text = templates.render("boot.ipxe.j2", &vars)?;
@@ -269,9 +256,8 @@ pub fn per_client_dirs(profile: &Profile) -> Vec<PerClientDir> {
         vec![(profile.pxelinux_cfg_dir(), crate::host::is_per_client_name)];
     for rel in &profile.efi.config {
         let dir = profile.tftp_root.join(rel).with_file_name("");
-        match profile.efi.kind {
-            UefiLoader::Syslinux => v.push((dir, crate::host::is_per_client_name)),
-            UefiLoader::ShimGrub => v.push((dir, |n: &str| n.starts_with("grub.cfg-"))),
+        if profile.efi.kind == UefiLoader::Syslinux {
+            v.push((dir, crate::host::is_per_client_name));
         }
     }
     v.push((ipxe_dir(profile).join("hosts"), |n: &str| {

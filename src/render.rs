@@ -211,6 +211,8 @@ pub struct Vars {
     pub hosts: Vec<HostVars>,
     /// The machine a per-host pxelinux file is rendered for, with its entry.
     pub host: Option<HostVars>,
+    /// Every machine with its own entry (GRUB picks them inside grub.cfg).
+    pub machines: Vec<HostVars>,
     /// For an NFS-root image's exports file: the image and the exported tree.
     pub image: String,
     pub export_path: String,
@@ -319,6 +321,7 @@ impl Vars {
                 .map(|h| HostVars::new(h, &[]))
                 .collect(),
             host: None,
+            machines: cfg.hosts.iter().map(|h| HostVars::new(h, &[])).collect(),
             image: String::new(),
             export_path: String::new(),
         }

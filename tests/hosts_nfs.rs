@@ -83,7 +83,7 @@ fn per_mac_and_hex_ip_hosts_with_fixed_leases() {
         let mac_file = read(r, cfgdir.join("01-52-54-00-12-34-56").to_str().unwrap());
         assert!(
             mac_file.contains("DEFAULT compute\n")
-                && mac_file.contains("KERNEL pxe-kit/compute/vmlinuz"),
+                && mac_file.contains("KERNEL http://10.0.0.1/pxe-kit-tftp/pxe-kit/compute/vmlinuz"),
             "{mac_file}"
         );
         assert!(

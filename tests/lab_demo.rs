@@ -1,7 +1,9 @@
 //! End to end: `lab demo` builds an image from this host and boots a blank QEMU VM through
-//! the real dhcpd, in.tftpd and apache inside a private network namespace; a second boot with
-//! the kernel removed must fail at the TFTP kernel stage. Both leave nothing behind. Runs only
-//! as root with QEMU present (about 90 s + 45 s under TCG).
+//! the real dhcpd, in.tftpd and apache inside a private network namespace, by pxe-kit's default
+//! chain (QEMU's iPXE ROM gets the iPXE script, kernel and initrd over HTTP); a second boot by
+//! the classic chain (boot.ipxe false, boot.transfer tftp: pxelinux.0, TFTP) with the kernel
+//! removed must fail at the kernel stage. Both leave nothing behind. Runs only as root with
+//! QEMU present (about 90 s + 45 s under TCG).
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
@@ -68,15 +70,15 @@ fn lab_demo_boots_a_blank_vm_to_the_marker() {
     for needle in [
         "DHCP       DHCPOFFER 10.77.0.",
         "DHCP       DHCPACK 10.77.0.",
-        "TFTP       pxelinux.0 (",
-        "TFTP       ldlinux.c32 (",
-        "TFTP       pxe-kit/demo/vmlinuz (",
-        "TFTP       pxe-kit/demo/initrd.img (",
+        "HTTP       GET /pxe-kit/ipxe/boot.ipxe -> 200, ",
+        "HTTP       GET /pxe-kit-tftp/pxe-kit/demo/vmlinuz -> 200, ",
+        "HTTP       GET /pxe-kit-tftp/pxe-kit/demo/initrd.img -> 200, ",
         "HTTP       GET /pxe-kit/demo/squashfs.img -> 200, ",
         "kernel     Linux version",
         "initramfs  ",
         "userspace  marker: PXE-KIT-DEMO-OK",
         "lab boot: OK",
+        "boot phases: firmware ",
     ] {
         assert!(out.contains(needle), "timeline lacks {needle:?}:\n{out}");
     }
@@ -88,9 +90,9 @@ fn lab_demo_boots_a_blank_vm_to_the_marker() {
     assert!(http.contains("iB") && http.contains("MiB/s"), "{http}");
     let kernel = out
         .lines()
-        .find(|l| l.contains("pxe-kit/demo/vmlinuz ("))
+        .find(|l| l.contains("pxe-kit/demo/vmlinuz -> 200"))
         .unwrap();
-    assert!(kernel.contains("MiB"), "{kernel}");
+    assert!(kernel.contains("MiB/s"), "{kernel}");
     assert_nothing_left();
 }
 
@@ -117,6 +119,27 @@ fn a_missing_kernel_fails_at_the_tftp_kernel_stage() {
         }
     }
     let _c = Cleanup(work);
+    // The classic chain: pxelinux.0 and TFTP for every client, iPXE or not.
+    let yaml = root.join("etc/pxe-kit/pxe-kit.yaml");
+    let text = std::fs::read_to_string(&yaml).unwrap();
+    let mut lines: Vec<String> = text
+        .lines()
+        .filter(|l| !l.starts_with("  ipxe:") && !l.starts_with("  transfer:"))
+        .map(String::from)
+        .collect();
+    let at = lines.iter().position(|l| l == "boot:").unwrap() + 1;
+    lines.insert(at, "  ipxe: false".into());
+    lines.insert(at, "  transfer: tftp".into());
+    std::fs::write(&yaml, lines.join("\n") + "\n").unwrap();
+    let (code, out) = run(&[
+        "--root",
+        root.to_str().unwrap(),
+        "--distro",
+        "debian",
+        "-q",
+        "init",
+    ]);
+    assert_eq!(code, 0, "{out}");
     std::fs::remove_file(root.join("srv/tftp/pxe-kit/demo/vmlinuz")).unwrap();
 
     let (code, out) = run(&[
@@ -128,8 +151,11 @@ fn a_missing_kernel_fails_at_the_tftp_kernel_stage() {
         "120",
     ]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("lab boot: FAILED at the TFTP stage"), "{out}");
-    assert!(out.contains("kernel"), "{out}");
+    assert!(
+        out.contains("lab boot: FAILED at the kernel+initrd stage"),
+        "{out}"
+    );
+    assert!(out.contains("TFTP       pxelinux.0 ("), "{out}");
     assert!(
         out.contains("pxe-kit/demo/vmlinuz (not found on the server)"),
         "{out}"

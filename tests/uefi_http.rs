@@ -103,11 +103,14 @@ fn default_chain_is_http_with_shim_grub_and_ipxe() {
         ipxe.contains(args) && ipxe.contains("choose --default f42"),
         "{ipxe}"
     );
-    // Per-host entries for every loader.
+    // Per-host entries for every loader; GRUB picks the machine inside grub.cfg.
+    assert!(
+        read(r, "var/lib/tftpboot/uefi/grub.cfg")
+            .contains("if [ \"${net_default_mac}\" = \"52:54:00:12:34:56\" ]; then set default='f42'; set timeout=0; fi"),
+        "per-machine choice in grub.cfg"
+    );
     for f in [
         "var/lib/tftpboot/pxelinux.cfg/01-52-54-00-12-34-56",
-        "var/lib/tftpboot/uefi/grub.cfg-01-52-54-00-12-34-56",
-        "var/lib/tftpboot/uefi/grub.cfg-52-54-00-12-34-56",
         "var/www/html/pxe-kit/ipxe/hosts/52-54-00-12-34-56.ipxe",
     ] {
         assert!(read(r, f).contains("f42/vmlinuz"), "{f}");
@@ -134,10 +137,7 @@ fn default_chain_is_http_with_shim_grub_and_ipxe() {
 
     // Removing the host removes its files for every loader.
     ok(&run(r, &["remove-host", "52:54:00:12:34:56"]));
-    for f in [
-        "var/lib/tftpboot/uefi/grub.cfg-52-54-00-12-34-56",
-        "var/www/html/pxe-kit/ipxe/hosts/52-54-00-12-34-56.ipxe",
-    ] {
+    for f in ["var/www/html/pxe-kit/ipxe/hosts/52-54-00-12-34-56.ipxe"] {
         assert!(!r.join(f).exists(), "{f} left behind");
     }
 }

@@ -7,7 +7,7 @@ use regex::Regex;
 
 use crate::cli::{GlobalArgs, LabArgs, LabCommand};
 use crate::ctx::Ctx;
-use crate::lab::boot::{self, BootOpts, WorkDir};
+use crate::lab::boot::{self, BootOpts, VmChoice, WorkDir};
 use crate::lab::libvirt::{self, BootFrom, Vm};
 use crate::lab::timeline::DEMO_MARKER;
 use crate::Exit;
@@ -30,11 +30,21 @@ pub fn run(args: &LabArgs, g: &GlobalArgs) -> Result<Exit> {
                 keep: a.keep,
                 mac: a.mac.clone(),
                 memory_mib: a.memory,
+                vm: VmChoice::from_args(a)?,
             };
             let mut work = WorkDir::new("pxe-kit-lab.")?;
             boot::boot(&ctx, &opts, &mut work)
         }
         LabCommand::Demo(a) => crate::lab::demo::run(a, g),
+        LabCommand::Relay(a) => {
+            crate::lab::relay::run(
+                &a.tap,
+                a.listen,
+                a.qemu,
+                Duration::from_secs_f64(a.delay_ms / 1000.0),
+            )?;
+            Ok(Exit::Ok)
+        }
         LabCommand::LibvirtNetwork(a) => {
             print!("{}", libvirt::network_xml(&a.name, &a.bridge)?);
             Ok(Exit::Ok)

@@ -112,8 +112,17 @@ pub fn parse_menu(text: &str) -> (Vec<String>, Vec<MenuEntry>) {
 }
 
 /// A path the boot loader fetches, relative to the TFTP root (pxelinux's working directory;
-/// `::` and a leading `/` also mean the TFTP root under `in.tftpd -s`).
+/// `::` and a leading `/` also mean the TFTP root under `in.tftpd -s`). With HTTP transfer the
+/// menu names the same file as `http://SERVER/pxe-kit-tftp/<path>`.
 pub fn tftp_rel(p: &str) -> String {
+    if let Some((_, path)) = split_url(p) {
+        let prefix = format!("{}/", crate::render::TFTP_URL_PREFIX);
+        return path
+            .strip_prefix(prefix.as_str())
+            .unwrap_or(path)
+            .trim_start_matches('/')
+            .to_string();
+    }
     p.trim_start_matches("::")
         .trim_start_matches('/')
         .to_string()
@@ -582,6 +591,10 @@ mod tests {
         assert_eq!(url_file("/pxe-kit/../etc/passwd", "/pxe-kit", d), None);
         assert_eq!(tftp_rel("/k2"), "k2");
         assert_eq!(tftp_rel("::pxe-kit/x"), "pxe-kit/x");
+        assert_eq!(
+            tftp_rel("http://10.0.0.1/pxe-kit-tftp/pxe-kit/x/vmlinuz"),
+            "pxe-kit/x/vmlinuz"
+        );
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::cmd::serve::{describe, READY};
 use crate::ctx::Ctx;
 use crate::image;
 use crate::lab::netns::{self, Netns};
-use crate::lab::qemu::{self, VmOpts};
+use crate::lab::qemu::{self, Firmware, Net, Ovmf, VmOpts};
 use crate::lab::supervise::{self, Line, Spec, Supervisor};
 use crate::lab::timeline::{Stage, Timeline};
 use crate::root::Out;
@@ -33,6 +33,10 @@ const STALL: Duration = Duration::from_secs(90);
 /// QEMU may ignore SIGTERM (it does under kvm_pvm); SIGKILL follows after this.
 const QEMU_GRACE: Duration = Duration::from_secs(3);
 
+/// Relay ports on the namespace's own loopback (nothing else listens there).
+const RELAY_PORT: u16 = 40000;
+const RELAY_QEMU_PORT: u16 = 40001;
+
 #[derive(Debug, Clone)]
 pub struct BootOpts {
     pub image: Option<String>,
@@ -41,6 +45,72 @@ pub struct BootOpts {
     pub keep: bool,
     pub mac: String,
     pub memory_mib: u32,
+    pub vm: VmChoice,
+}
+
+/// The VM's firmware and network, beyond the defaults (BIOS, iPXE ROM, no delay).
+#[derive(Debug, Clone)]
+pub struct VmChoice {
+    pub firmware: Firmware,
+    pub ipxe_rom: bool,
+    /// One-way delay in milliseconds, each direction.
+    pub latency_ms: Option<f64>,
+    /// QEMU loads the image's kernel and initrd itself.
+    pub direct: bool,
+}
+
+impl Default for VmChoice {
+    fn default() -> Self {
+        VmChoice {
+            firmware: Firmware::Bios,
+            ipxe_rom: true,
+            latency_ms: None,
+            direct: false,
+        }
+    }
+}
+
+impl VmChoice {
+    /// From `lab boot`'s flags: --secure-boot implies UEFI without the iPXE ROM.
+    pub fn from_args(a: &crate::cli::LabBootArgs) -> Result<VmChoice> {
+        if let Some(ms) = a.latency {
+            if !(0.0..=10_000.0).contains(&ms) {
+                bail!("--latency {ms} is out of range; give milliseconds between 0 and 10000");
+            }
+        }
+        if a.no_ipxe_rom && !(a.uefi || a.secure_boot) {
+            bail!("--no-ipxe-rom needs --uefi: SeaBIOS cannot boot from the network without the NIC's iPXE ROM");
+        }
+        let firmware = if a.secure_boot {
+            Firmware::SecureBoot
+        } else if a.uefi {
+            Firmware::Uefi
+        } else {
+            Firmware::Bios
+        };
+        Ok(VmChoice {
+            firmware,
+            ipxe_rom: !(a.no_ipxe_rom || a.secure_boot),
+            latency_ms: a.latency.filter(|ms| *ms > 0.0),
+            direct: a.direct,
+        })
+    }
+
+    /// How the lab reports the VM: "UEFI Secure Boot, no iPXE ROM, 2.5 ms each way".
+    pub fn describe(&self) -> String {
+        let mut s = if self.direct {
+            "direct kernel boot".to_string()
+        } else {
+            self.firmware.name().to_string()
+        };
+        if !self.direct && !self.ipxe_rom {
+            s += ", no iPXE ROM";
+        }
+        if let Some(ms) = self.latency_ms {
+            s += &format!(", {ms} ms each way");
+        }
+        s
+    }
 }
 
 /// A spinner on stderr, hidden when stderr is not a terminal or with -q.
@@ -137,8 +207,15 @@ pub fn boot(ctx: &Ctx, o: &BootOpts, work: &mut WorkDir) -> Result<Exit> {
         ctx.out.say(format!("removed the stale lab namespace {n}"));
     }
     let (accel, why) = qemu::host_accel();
-    ctx.out
-        .say(format!("lab: QEMU uses {} ({why})", accel.name()));
+    ctx.out.say(format!(
+        "lab: QEMU uses {} ({why}); {}",
+        accel.name(),
+        o.vm.describe()
+    ));
+    let ovmf_files = match o.vm.firmware {
+        Firmware::Bios => None,
+        fw => Some(qemu::find_ovmf(fw)?),
+    };
 
     // Boot the requested image rather than the menu default: a config for this MAC only.
     let _mac_cfg = if !choice.host_file && name != cfg.boot.default {
@@ -167,11 +244,34 @@ pub fn boot(ctx: &Ctx, o: &BootOpts, work: &mut WorkDir) -> Result<Exit> {
         None
     };
 
+    let tftp_root = ctx.root.path(&profile.tftp_root);
+    let direct = if o.vm.direct {
+        let entries = image::boot_entries(&cfg, &profile, &images);
+        let e = entries
+            .iter()
+            .find(|e| e.label == name)
+            .expect("image was found above");
+        let mut append = e.args.clone();
+        if let Some(s) = cfg.boot.serial {
+            // What the loaders' SERIAL line would have given the kernel.
+            let console = format!("console=ttyS{},{}", s.port, s.baud);
+            if !append.contains(&console) {
+                append += &format!(" {console}");
+            }
+        }
+        Some(qemu::Direct {
+            kernel: tftp_root.join(&e.kernel),
+            initrd: tftp_root.join(&e.initrd),
+            append,
+        })
+    } else {
+        None
+    };
+
     let wp = work.path().to_path_buf();
     let serial_log = wp.join("serial.log");
     let mut log = std::fs::File::create(wp.join("lab.log"))
         .with_context(|| format!("creating {}", wp.join("lab.log").display()))?;
-    let tftp_root = ctx.root.path(&profile.tftp_root);
 
     supervise::install_stop_handler()?;
     let pb = spinner(ctx.out, "creating the lab network");
@@ -258,12 +358,64 @@ pub fn boot(ctx: &Ctx, o: &BootOpts, work: &mut WorkDir) -> Result<Exit> {
         ),
     }
 
+    let net = match o.vm.latency_ms {
+        None => Net::Tap(TAP.into()),
+        Some(ms) => match ns.add_latency(TAP, ms) {
+            Ok(()) => {
+                ctx.out.say(format!(
+                    "lab: netem delays the VM's traffic {ms} ms each way (round trip {} ms)",
+                    2.0 * ms
+                ));
+                Net::Tap(TAP.into())
+            }
+            Err(e) => {
+                // This kernel has no netem (or ifb/u32/mirred): delay the frames ourselves.
+                ctx.out.say(format!(
+                    "lab: netem is not available here ({}); a userspace relay delays the VM's frames {ms} ms each way (round trip {} ms)",
+                    first_line(&format!("{e:#}")),
+                    2.0 * ms
+                ));
+                let argv = ns.exec_argv(&[
+                    exe.display().to_string(),
+                    "lab".into(),
+                    "relay".into(),
+                    "--tap".into(),
+                    TAP.into(),
+                    "--listen".into(),
+                    RELAY_PORT.to_string(),
+                    "--qemu".into(),
+                    RELAY_QEMU_PORT.to_string(),
+                    "--delay-ms".into(),
+                    ms.to_string(),
+                ]);
+                sup.spawn(&Spec::new("relay", &argv))?;
+                Net::Udp {
+                    local: RELAY_QEMU_PORT,
+                    remote: RELAY_PORT,
+                }
+            }
+        },
+    };
+    let ovmf = match ovmf_files {
+        Some((code, template)) => {
+            // Each VM gets fresh variables: boot entries OVMF records must not leak between runs.
+            let vars = wp.join("OVMF_VARS.fd");
+            std::fs::copy(&template, &vars)
+                .with_context(|| format!("copying {} to {}", template.display(), vars.display()))?;
+            Some(Ovmf { code, vars })
+        }
+        None => None,
+    };
     let vm = VmOpts {
         accel,
         memory_mib: o.memory_mib,
         mac: mac.clone(),
-        tap: TAP.into(),
         serial_log: serial_log.clone(),
+        firmware: o.vm.firmware,
+        ovmf,
+        ipxe_rom: o.vm.ipxe_rom,
+        net,
+        direct,
     };
     let mut argv = qemu::argv(&vm);
     argv[0] = qemu_bin;
@@ -374,16 +526,19 @@ pub fn boot(ctx: &Ctx, o: &BootOpts, work: &mut WorkDir) -> Result<Exit> {
         .map(|e| e.t)
         .unwrap_or(elapsed.as_secs_f64());
     let mut report = format!(
-        "boot timeline (seconds since power-on, {}):\n{}",
+        "boot timeline (seconds since power-on, {}, {}):\n{}",
         accel.name(),
+        o.vm.describe(),
         tl.render()
     );
     let exit = match verdict {
         Ok(()) => {
             report += &format!(
-                "lab boot: OK: /{}/ appeared on the serial console {total:.1} s after power-on ({}; image {name})\n",
+                "lab boot: OK: /{}/ appeared on the serial console {total:.1} s after power-on ({}, {}; image {name})\nboot phases: {}\n",
                 o.pattern.as_str(),
-                accel.name()
+                accel.name(),
+                o.vm.describe(),
+                tl.phases_line()
             );
             Exit::Ok
         }
@@ -415,6 +570,10 @@ pub fn boot(ctx: &Ctx, o: &BootOpts, work: &mut WorkDir) -> Result<Exit> {
             .say("lab: rerun with --keep to keep the logs and the serial console");
     }
     Ok(exit)
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or(s)
 }
 
 fn image_names(images: &[image::Manifest]) -> String {
@@ -523,6 +682,41 @@ mod tests {
             at: SystemTime::now(),
         };
         assert_eq!(split_serve(&l).0, "qemu");
+    }
+
+    fn args(extra: &[&str]) -> crate::cli::LabBootArgs {
+        use clap::Parser;
+        let mut v = vec!["pxe-kit", "lab", "boot"];
+        v.extend_from_slice(extra);
+        match crate::cli::Cli::try_parse_from(v).unwrap().command {
+            crate::cli::Command::Lab(l) => match l.command {
+                crate::cli::LabCommand::Boot(b) => b,
+                _ => unreachable!(),
+            },
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn secure_boot_implies_uefi_without_the_ipxe_rom() {
+        let v = VmChoice::from_args(&args(&["--secure-boot"])).unwrap();
+        assert_eq!(v.firmware, Firmware::SecureBoot);
+        assert!(!v.ipxe_rom);
+        assert_eq!(v.describe(), "UEFI Secure Boot, no iPXE ROM");
+        let v = VmChoice::from_args(&args(&["--uefi", "--latency", "2.5"])).unwrap();
+        assert_eq!(v.firmware, Firmware::Uefi);
+        assert!(v.ipxe_rom);
+        assert_eq!(v.describe(), "UEFI, 2.5 ms each way");
+        let v = VmChoice::from_args(&args(&["--latency", "0"])).unwrap();
+        assert_eq!(v.latency_ms, None, "0 ms is no delay at all");
+        assert!(VmChoice::from_args(&args(&["--no-ipxe-rom"])).is_err());
+        assert!(VmChoice::from_args(&args(&["--latency=-1"])).is_err());
+        assert_eq!(
+            VmChoice::from_args(&args(&["--direct"]))
+                .unwrap()
+                .describe(),
+            "direct kernel boot"
+        );
     }
 
     #[test]

@@ -367,6 +367,7 @@ pub fn run(a: &LabDemoArgs, g: &GlobalArgs) -> Result<Exit> {
         keep: a.boot.keep,
         mac: a.boot.mac.clone(),
         memory_mib: a.boot.memory,
+        vm: boot::VmChoice::from_args(&a.boot)?,
     };
     let ctx = staged_ctx(&root, out)?;
     let exit = boot::boot(&ctx, &opts, &mut work)?;

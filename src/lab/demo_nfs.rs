@@ -115,6 +115,13 @@ pub fn init_script(marker: &str) -> String {
     )
 }
 
+/// The demo settings on the classic chain: every client, iPXE ROM included, gets pxelinux.0
+/// and its files over TFTP, so the per-machine file it boots through is
+/// `pxelinux.cfg/01-<mac>` (iPXE clients would otherwise take the per-host iPXE script).
+pub fn classic_settings(base: &str) -> String {
+    format!("{base}  # The classic chain: pxelinux and its per-MAC files over TFTP.\n  transfer: tftp\n  ipxe: false\n")
+}
+
 pub fn run(a: &LabDemoArgs, g: &GlobalArgs) -> Result<Exit> {
     if !nix::unistd::geteuid().is_root() {
         bail!("pxe-kit lab demo --nfs builds an initramfs and creates network namespaces; run it as root");
@@ -187,6 +194,9 @@ pub fn run(a: &LabDemoArgs, g: &GlobalArgs) -> Result<Exit> {
     let pb = spinner(out, "staging a Debian boot server (pxe-kit init)");
     let root = wp.join("root");
     demo::stage_server(&root)?;
+    let settings = root.join(crate::config::DEFAULT_CONFIG.trim_start_matches('/'));
+    std::fs::write(&settings, classic_settings(&demo::settings_yaml()))
+        .with_context(|| format!("writing {}", settings.display()))?;
     demo::pxe_kit(&runner, &root, "staging the demo server", &["init"])?;
     pb.finish_and_clear();
 
@@ -232,6 +242,7 @@ pub fn run(a: &LabDemoArgs, g: &GlobalArgs) -> Result<Exit> {
         keep: a.boot.keep,
         mac: m,
         memory_mib: a.boot.memory,
+        vm: boot::VmChoice::from_args(&a.boot)?,
     };
     let ctx = demo::staged_ctx(&root, out)?;
     let exit = boot::boot(&ctx, &opts, &mut work)?;
@@ -256,6 +267,15 @@ mod tests {
         let m = missing_packages(&|f| !f.contains("dracut/modules.d") && f != "ganesha.nfsd");
         assert_eq!(m, ["dracut-network", "nfs-ganesha"]);
         assert!(missing_packages(&|_| true).is_empty());
+    }
+
+    #[test]
+    fn settings_take_the_classic_chain() {
+        let y = classic_settings(&demo::settings_yaml());
+        let c = crate::config::Config::load(Path::new("x.yaml"), &y).unwrap();
+        assert_eq!(c.boot.transfer, crate::config::Transfer::Tftp);
+        assert!(!c.boot.ipxe);
+        assert_eq!(c.boot.default, "local");
     }
 
     #[test]

@@ -9,5 +9,6 @@ pub mod netns;
 pub mod nfs;
 pub mod perhost;
 pub mod qemu;
+pub mod relay;
 pub mod supervise;
 pub mod timeline;

@@ -125,6 +125,76 @@ impl Drop for Netns {
     }
 }
 
+/// The ifb device that carries the VM's outgoing traffic through a delay.
+pub const IFB: &str = "pxk-ifb0";
+
+/// `tc`/`ip` commands (to run with `-n NS`) that delay every frame by `one_way_ms` in each
+/// direction on the VM's tap, so a round trip takes twice that: netem on the tap's egress
+/// (server → VM), and the tap's ingress (VM → server) redirected through an ifb device with
+/// netem of its own.
+pub fn netem_argvs(ns: &str, tap: &str, one_way_ms: f64) -> Vec<Vec<String>> {
+    let d = format!("{one_way_ms}ms");
+    let cmds: [&[&str]; 6] = [
+        &["ip", "-n", ns, "link", "add", IFB, "type", "ifb"],
+        &["ip", "-n", ns, "link", "set", IFB, "up"],
+        &[
+            "tc", "-n", ns, "qdisc", "add", "dev", tap, "root", "netem", "delay", &d,
+        ],
+        &[
+            "tc", "-n", ns, "qdisc", "add", "dev", tap, "handle", "ffff:", "ingress",
+        ],
+        &[
+            "tc", "-n", ns, "filter", "add", "dev", tap, "parent", "ffff:", "protocol", "all",
+            "u32", "match", "u32", "0", "0", "action", "mirred", "egress", "redirect", "dev", IFB,
+        ],
+        &[
+            "tc", "-n", ns, "qdisc", "add", "dev", IFB, "root", "netem", "delay", &d,
+        ],
+    ];
+    cmds.iter()
+        .map(|c| c.iter().map(|s| s.to_string()).collect())
+        .collect()
+}
+
+/// Removes what `netem_argvs` may have added (each command may fail: not everything was).
+pub fn netem_undo_argvs(ns: &str, tap: &str) -> Vec<Vec<String>> {
+    let cmds: [&[&str]; 3] = [
+        &["tc", "-n", ns, "qdisc", "del", "dev", tap, "root"],
+        &["tc", "-n", ns, "qdisc", "del", "dev", tap, "ingress"],
+        &["ip", "-n", ns, "link", "del", IFB],
+    ];
+    cmds.iter()
+        .map(|c| c.iter().map(|s| s.to_string()).collect())
+        .collect()
+}
+
+impl Netns {
+    /// Delays the VM's traffic with netem (see `netem_argvs`). Fails where the kernel has no
+    /// netem, ifb or u32/mirred (containers often lack them); the caller falls back to the
+    /// userspace relay.
+    pub fn add_latency(&self, tap: &str, one_way_ms: f64) -> Result<()> {
+        for argv in netem_argvs(&self.name, tap, one_way_ms) {
+            let r = self.runner.must(&Cmd::new(
+                Kind::Check,
+                "adding the lab's network delay",
+                &argv,
+            ));
+            if let Err(e) = r {
+                // Half a setup would delay one direction on top of the relay's delay: undo it.
+                for undo in netem_undo_argvs(&self.name, tap) {
+                    let _ = self.runner.query(&Cmd::new(
+                        Kind::Check,
+                        "removing a partial delay",
+                        &undo,
+                    ));
+                }
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Pids of the processes in a namespace.
 pub fn pids(runner: &Runner, name: &str) -> Result<Vec<i32>> {
     let out = ip(
@@ -191,6 +261,21 @@ pub fn sweep_stale(runner: &Runner) -> Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn netem_delays_both_directions() {
+        let v: Vec<String> = netem_argvs("pxk-lab-1", "pxk-tap0", 2.5)
+            .iter()
+            .map(|a| a.join(" "))
+            .collect();
+        assert!(v.contains(&"tc -n pxk-lab-1 qdisc add dev pxk-tap0 root netem delay 2.5ms".into()));
+        assert!(v.contains(&"tc -n pxk-lab-1 qdisc add dev pxk-ifb0 root netem delay 2.5ms".into()));
+        assert!(v.iter().any(
+            |c| c.contains("dev pxk-tap0 parent ffff:") && c.ends_with("redirect dev pxk-ifb0")
+        ));
+        // The ifb exists and is up before anything redirects to it.
+        assert!(v[0].contains("type ifb") && v[1].ends_with("pxk-ifb0 up"));
+    }
 
     #[test]
     fn finds_lab_namespaces_in_listing() {

@@ -77,8 +77,8 @@ pub fn ganesha_conf(server: Ipv4Addr, run_dir: &Path, exports: &[Export]) -> Res
          }}\n\
          LOG {{\n\
          \x20   Default_Log_Level = EVENT;\n\
-         \x20   # One line per client that connects: the timeline's NFS mount.\n\
-         \x20   Components {{ CLIENTID = INFO; }}\n\
+         \x20   # A few lines per client that connects, one of them the timeline's NFS mount.\n\
+         \x20   Components {{ CLIENTID = DEBUG; }}\n\
          \x20   # serve stamps each line itself; keep component, level and message.\n\
          \x20   Format {{\n\
          \x20       date_format = none; time_format = none; EPOCH = false; CLIENTIP = false;\n\
@@ -178,23 +178,25 @@ impl Serve {
     }
 }
 
-/// A ganesha log line (`: COMPONENT :LEVEL :message`) worth a timeline event: a client
-/// confirmed (its NFSv4 mount). The server's own start is not one: it precedes power-on.
+/// A ganesha log line (`: COMPONENT :LEVEL :message`) worth a timeline event: a client's
+/// NFSv4 mount, seen as the client record ganesha creates for it (`Created client name
+/// [::ffff:10.77.0.50-(20:Linux NFSv4.2 (none))]`, CLIENTID at DEBUG). The server's own start
+/// is not one: it precedes power-on.
 pub fn timeline_text(line: &str) -> Option<String> {
     let body = line.trim().trim_start_matches(':').trim_start();
     let mut parts = body.splitn(3, " :");
     let (component, _level, msg) = (parts.next()?, parts.next()?, parts.next()?);
-    if component.trim() == "CLIENT ID" {
-        if let Some(rest) = msg.split("Client Record").nth(1) {
-            // "... Client Record 0x... name=(...) ... addr=10.77.0.50 ...": keep the address.
-            let addr = rest
-                .split(|c: char| c.is_whitespace() || c == ',' || c == '}')
-                .find_map(|w| w.strip_prefix("addr=").or(w.strip_prefix("::ffff:")))
-                .unwrap_or("");
-            return Some(format!("NFSv4 client {addr} mounted").replace("  ", " "));
-        }
+    if component.trim() != "CLIENT ID" {
+        return None;
     }
-    None
+    let rec = msg.strip_prefix("Created client name [")?;
+    let (addr, name) = rec.split_once("-(")?;
+    let addr = addr.strip_prefix("::ffff:").unwrap_or(addr);
+    let version = name
+        .split(|c: char| c.is_whitespace() || c == ':' || c == ')')
+        .find(|w| w.starts_with("NFSv"))
+        .unwrap_or("NFSv4");
+    Some(format!("{version} client {addr} mounted its root"))
 }
 
 #[cfg(test)]
@@ -313,6 +315,17 @@ mod tests {
     fn log_lines_become_timeline_events() {
         assert_eq!(
             timeline_text(": NFS STARTUP :EVENT :             NFS SERVER INITIALIZED"),
+            None
+        );
+        assert_eq!(
+            timeline_text(
+                ": CLIENT ID :DEBUG :Created client name [::ffff:10.77.0.50-(20:Linux NFSv4.2 (none))]"
+            )
+            .as_deref(),
+            Some("NFSv4.2 client 10.77.0.50 mounted its root")
+        );
+        assert_eq!(
+            timeline_text(": CLIENT ID :DEBUG :CREATE_SESSION client addr=::ffff:10.77.0.50"),
             None
         );
         assert_eq!(timeline_text(": DBUS :CRIT :dbus_bus_get failed"), None);

@@ -29,7 +29,9 @@ impl Stage {
         match self {
             Stage::PowerOn => "firmware",
             Stage::Dhcp => "DHCP",
-            Stage::Loader | Stage::KernelLoad => "TFTP",
+            // TFTP or HTTP, depending on the chain: events carry their own transport.
+            Stage::Loader => "loader",
+            Stage::KernelLoad => "kernel+initrd",
             Stage::KernelStart => "kernel",
             Stage::Initramfs => "initramfs",
             Stage::NfsRoot => "NFS",
@@ -42,8 +44,8 @@ impl Stage {
         match self {
             Stage::PowerOn => "firmware and the NIC's boot ROM",
             Stage::Dhcp => "DHCP",
-            Stage::Loader => "fetching the boot loader over TFTP",
-            Stage::KernelLoad => "fetching the kernel and initrd over TFTP",
+            Stage::Loader => "fetching the boot loader",
+            Stage::KernelLoad => "fetching the kernel and initrd",
             Stage::KernelStart => "kernel start",
             Stage::Initramfs => "the initramfs",
             Stage::NfsRoot => "mounting the root over NFS",
@@ -75,6 +77,8 @@ pub struct Event {
     pub bytes: Option<u64>,
     /// Transfer time, when known.
     pub secs: Option<f64>,
+    /// How the file came ("TFTP", "HTTP"), shown instead of the stage's label.
+    pub via: Option<&'static str>,
 }
 
 pub struct Timeline {
@@ -97,6 +101,11 @@ static ACCESS: LazyLock<Regex> = LazyLock::new(|| {
 });
 static LOADING: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"Loading ([^\s.]\S*?)\.{2,}.*o+k+$").expect("regex"));
+/// iPXE's failure line: `URL... Error text (https://ipxe.org/XXXXXXXX)`.
+static IPXE_FAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(https?://[^/\s]+(/\S*?))\.\.\. .*\(https?://ipxe\.org/[0-9a-f]{8}\)")
+        .expect("regex")
+});
 static ANSI: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\x1b(\[[0-9;?]*[ -/]*[@-~]|[()][0-9A-Za-z]|[@-_])").expect("regex")
 });
@@ -164,6 +173,25 @@ fn event(t: f64, stage: Stage, what: String) -> Event {
         file: None,
         bytes: None,
         secs: None,
+        via: None,
+    }
+}
+
+/// What an HTTP request fetched: an iPXE script or a file of the TFTP root served over HTTP
+/// (`/pxe-kit-tftp/…`: loaders, kernels, initrds) belong to the loader and kernel stages; the
+/// rest is the root image.
+pub fn http_stage(path: &str) -> Stage {
+    let path = path.split('?').next().unwrap_or(path);
+    if path.ends_with(".ipxe") {
+        return Stage::Loader;
+    }
+    match path
+        .strip_prefix(crate::render::TFTP_URL_PREFIX)
+        .and_then(|p| p.strip_prefix('/'))
+    {
+        Some(rel) if rel.starts_with("pxe-kit/") => Stage::KernelLoad,
+        Some(_) => Stage::Loader,
+        None => Stage::RootImage,
     }
 }
 
@@ -185,6 +213,22 @@ impl Timeline {
             self.reached = e.stage;
         }
         self.events.push(e);
+    }
+
+    /// Loaders that print nothing when a TFTP transfer ends (GRUB, syslinux.efi) fetch one
+    /// file after the other: the previous file's transfer took until this request (or until
+    /// the kernel started). pxelinux's "ok" line, when it comes, is more precise and wins.
+    fn close_tftp_transfer(&mut self, t: f64) {
+        if let Some(e) = self
+            .events
+            .iter_mut()
+            .rev()
+            .find(|e| e.stage == Stage::KernelLoad)
+        {
+            if e.via == Some("TFTP") && e.secs.is_none() && e.bytes.is_some() && t > e.t {
+                e.secs = Some(t - e.t);
+            }
+        }
     }
 
     fn first(&self, stage: Stage) -> bool {
@@ -231,9 +275,13 @@ impl Timeline {
                     let repeat = size.is_none()
                         && self.events.last().and_then(|e| e.file.as_deref()) == Some(&file);
                     if !repeat {
+                        if stage == Stage::KernelLoad {
+                            self.close_tftp_transfer(t);
+                        }
                         self.push(Event {
                             file: Some(file),
                             bytes: size,
+                            via: Some("TFTP"),
                             ..event(t, stage, what)
                         });
                     }
@@ -252,13 +300,15 @@ impl Timeline {
                             what += &format!(" in {s:.2} s");
                         }
                     }
+                    let stage = http_stage(&c[4]);
                     self.push(Event {
                         t: secs_between(self.t0, start),
-                        stage: Stage::RootImage,
+                        stage,
                         what,
                         file: Some(c[4].to_string()),
                         bytes,
                         secs,
+                        via: Some("HTTP"),
                     });
                 }
             }
@@ -308,8 +358,23 @@ impl Timeline {
             && !self.events.iter().any(|e| e.what.starts_with("pxelinux"))
         {
             self.push(event(t, Stage::Loader, "pxelinux started".into()));
+        } else if line.contains("Start PXE over IPv4") && self.first(Stage::PowerOn) {
+            self.push(event(
+                t,
+                Stage::PowerOn,
+                "UEFI PXE (the firmware's own) started".into(),
+            ));
+        } else if line.contains("EFI stub: UEFI Secure Boot is enabled") {
+            // The kernel's first words, and proof it was verified (shim's protocol) to get here.
+            self.close_tftp_transfer(t);
+            self.push(event(t, Stage::KernelStart, line.to_string()));
         } else if let Some(i) = line.find("Linux version") {
-            if self.first(Stage::KernelStart) {
+            self.close_tftp_transfer(t);
+            if !self
+                .events
+                .iter()
+                .any(|e| e.what.starts_with("Linux version"))
+            {
                 // Only "Linux version X": the rest (compiler, build date) is noise here.
                 let v: Vec<&str> = line[i..].split_whitespace().take(3).collect();
                 self.push(event(t, Stage::KernelStart, v.join(" ")));
@@ -320,6 +385,14 @@ impl Timeline {
             self.push(event(t, Stage::Initramfs, line.to_string()));
         }
         if self.failure.is_none() && !self.success {
+            // Only a kernel or initrd iPXE could not fetch is fatal: a missing per-host script
+            // or boot.ipxe has a fallback.
+            if let Some(c) = IPXE_FAIL.captures(line) {
+                if http_stage(&c[2]) == Stage::KernelLoad {
+                    self.failure = Some((Stage::KernelLoad, line.to_string()));
+                    return;
+                }
+            }
             for (re, stage) in FAILURES.iter() {
                 if re.is_match(line) {
                     let s = stage.unwrap_or(self.reached.next());
@@ -359,6 +432,67 @@ impl Timeline {
         }
     }
 
+    /// How long each phase of a successful boot took, in boot order: (phase, seconds). A
+    /// phase runs from the first event of its stage to the first event of the next stage that
+    /// happened; stages that never showed (a direct kernel boot has no DHCP before the kernel,
+    /// no loader) or only showed later (the initramfs's own DHCP) get no phase.
+    pub fn phases(&self) -> Vec<(&'static str, f64)> {
+        const NAMES: [(Stage, &str); 7] = [
+            (Stage::PowerOn, "firmware"),
+            (Stage::Dhcp, "DHCP"),
+            (Stage::Loader, "loader"),
+            (Stage::KernelLoad, "kernel+initrd"),
+            (Stage::KernelStart, "kernel"),
+            (Stage::Initramfs, "initramfs"),
+            (Stage::RootImage, "root+userspace"),
+        ];
+        let ev = self.events();
+        let first = |st: Stage| ev.iter().find(|e| e.stage == st).map(|e| e.t);
+        let Some(end) = first(Stage::Userspace) else {
+            return Vec::new();
+        };
+        let mut marks: Vec<(&str, f64)> = NAMES
+            .iter()
+            .filter_map(|(st, n)| match st {
+                Stage::PowerOn => Some((*n, 0.0)),
+                _ => first(*st).map(|t| (*n, t)),
+            })
+            .collect();
+        // Keep only boundaries that come before every later stage's.
+        let mut i = 0;
+        while i < marks.len() {
+            let later_min = marks[i + 1..].iter().map(|m| m.1).fold(end, f64::min);
+            if marks[i].1 > later_min {
+                marks.remove(i);
+            } else {
+                i += 1;
+            }
+        }
+        marks
+            .iter()
+            .enumerate()
+            .map(|(i, (n, t))| {
+                let next = marks.get(i + 1).map(|m| m.1).unwrap_or(end);
+                (*n, (next - t).max(0.0))
+            })
+            .collect()
+    }
+
+    /// `phases` on one line: "firmware 9.8 s (25%), DHCP 3.1 s (8%), …".
+    pub fn phases_line(&self) -> String {
+        let p = self.phases();
+        let total: f64 = p.iter().map(|x| x.1).sum();
+        p.iter()
+            .map(|(n, s)| {
+                format!(
+                    "{n} {s:.1} s ({:.0}%)",
+                    if total > 0.0 { 100.0 * s / total } else { 0.0 }
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// The timeline as text, one event per line.
     pub fn render(&self) -> String {
         let mut s = String::new();
@@ -366,13 +500,14 @@ impl Timeline {
             let mut what = e.what.clone();
             if let (Some(b), Some(secs)) = (e.bytes, e.secs) {
                 let rate = b as f64 / secs.max(0.001) / 1024.0 / 1024.0;
-                if e.stage == Stage::RootImage {
+                if e.via == Some("HTTP") {
                     what += &format!(" ({rate:.1} MiB/s)");
                 } else {
                     what += &format!(" in {secs:.2} s ({rate:.1} MiB/s)");
                 }
             }
-            s += &format!("{:>7.1}s  {:<9}  {what}\n", e.t, e.stage.label());
+            let label = e.via.unwrap_or(e.stage.label());
+            s += &format!("{:>7.1}s  {:<9}  {what}\n", e.t, label);
         }
         s
     }
@@ -502,6 +637,140 @@ mod tests {
             &sizes,
         );
         assert_eq!(tl.stopped_at(), Stage::Loader);
+    }
+
+    #[test]
+    fn grub_over_tftp_and_http_fetches_get_labels_and_rates() {
+        let t0 = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let mut tl = Timeline::new(t0, Regex::new(DEMO_MARKER).unwrap());
+        let sizes = |f: &str| match f {
+            "uefi/shimx64.efi" => Some(1_048_504),
+            "grub/grub.cfg" => Some(900),
+            "pxe-kit/demo/vmlinuz" => Some(8 * 1024 * 1024),
+            "pxe-kit/demo/initrd.img" => Some(28 * 1024 * 1024),
+            _ => None,
+        };
+        let lines: &[(f64, &str, &str)] = &[
+            (9.0, "console", ">>Start PXE over IPv4."),
+            (12.0, "dhcpd", "DHCPACK on 10.77.0.101 to 52:54:00:77:00:10 via pxk-br0"),
+            (12.1, "tftpd", "RRQ from 10.77.0.101 filename uefi/shimx64.efi"),
+            (15.0, "tftpd", "RRQ from 10.77.0.101 filename /grub/x86_64-efi/command.lst"),
+            (15.1, "tftpd", "RRQ from 10.77.0.101 filename /grub/grub.cfg"),
+            (16.0, "tftpd", "RRQ from 10.77.0.101 filename /pxe-kit/demo/vmlinuz"),
+            (20.0, "tftpd", "RRQ from 10.77.0.101 filename /pxe-kit/demo/initrd.img"),
+            (34.0, "console", "EFI stub: UEFI Secure Boot is enabled."),
+            (35.0, "console", "[    0.000000] Linux version 6.1.0-56-amd64 (x)"),
+            (38.0, "console", "[    2.1] Run /init as init process"),
+            (50.0, "httpd", "1700000049.000 10.77.0.100 \"GET /pxe-kit/demo/squashfs.img HTTP/1.1\" 200 1048576 100000"),
+            (52.0, "console", "PXE-KIT-DEMO-OK"),
+        ];
+        for (t, who, text) in lines {
+            tl.feed(who, text, at(t0, *t), &sizes);
+        }
+        let r = tl.render();
+        assert!(r.contains("UEFI PXE"), "{r}");
+        assert!(r.contains("TFTP       grub/grub.cfg ("), "{r}");
+        assert!(!r.contains("command.lst"), "{r}");
+        // The kernel's transfer ended when the initrd was asked for, the initrd's when the
+        // kernel said hello.
+        assert!(
+            r.contains("pxe-kit/demo/vmlinuz (8.0 MiB) in 4.00 s (2.0 MiB/s)"),
+            "{r}"
+        );
+        assert!(
+            r.contains("pxe-kit/demo/initrd.img (28.0 MiB) in 14.00 s (2.0 MiB/s)"),
+            "{r}"
+        );
+        assert!(r.contains("Secure Boot is enabled"), "{r}");
+        assert!(
+            r.contains("HTTP       GET /pxe-kit/demo/squashfs.img"),
+            "{r}"
+        );
+        let p = tl.phases();
+        let names: Vec<&str> = p.iter().map(|x| x.0).collect();
+        assert_eq!(
+            names,
+            [
+                "firmware",
+                "DHCP",
+                "loader",
+                "kernel+initrd",
+                "kernel",
+                "initramfs",
+                "root+userspace"
+            ]
+        );
+        assert!((p[0].1 - 12.0).abs() < 1e-6, "{p:?}");
+        assert!((p[3].1 - 18.0).abs() < 1e-6, "{p:?}");
+        assert!((p.iter().map(|x| x.1).sum::<f64>() - 52.0).abs() < 1e-6);
+        assert!(
+            tl.phases_line().starts_with("firmware 12.0 s (23%), DHCP"),
+            "{}",
+            tl.phases_line()
+        );
+    }
+
+    #[test]
+    fn ipxe_script_and_kernel_over_http_are_loader_and_kernel_stages() {
+        assert_eq!(http_stage("/pxe-kit/boot.ipxe"), Stage::Loader);
+        assert_eq!(
+            http_stage("/pxe-kit-tftp/pxe-kit/demo/vmlinuz"),
+            Stage::KernelLoad
+        );
+        assert_eq!(http_stage("/pxe-kit-tftp/ldlinux.c32"), Stage::Loader);
+        assert_eq!(http_stage("/pxe-kit/demo/squashfs.img"), Stage::RootImage);
+        let t0 = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let mut tl = Timeline::new(t0, Regex::new(DEMO_MARKER).unwrap());
+        tl.feed(
+            "httpd",
+            "1700000005.000 10.77.0.100 \"GET /pxe-kit-tftp/pxe-kit/demo/vmlinuz HTTP/1.1\" 200 8388608 1000000",
+            at(t0, 6.0),
+            &sizes,
+        );
+        let r = tl.render();
+        assert!(
+            r.contains("5.0s  HTTP       GET /pxe-kit-tftp/pxe-kit/demo/vmlinuz -> 200, 8.0 MiB in 1.00 s (8.0 MiB/s)"),
+            "{r}"
+        );
+        assert_eq!(tl.reached, Stage::KernelLoad);
+    }
+
+    #[test]
+    fn a_direct_kernel_boot_has_no_dhcp_or_loader_phase() {
+        let t0 = UNIX_EPOCH;
+        let mut tl = Timeline::new(t0, Regex::new(DEMO_MARKER).unwrap());
+        tl.feed("console", "Linux version 6.1", at(t0, 2.0), &sizes);
+        tl.feed("console", "Run /init as init process", at(t0, 5.0), &sizes);
+        tl.feed(
+            "dhcpd",
+            "DHCPACK on 10.77.0.100 to 52:54:00:77:00:10 via b",
+            at(t0, 8.0),
+            &sizes,
+        );
+        assert!(tl.phases().is_empty(), "no marker, no phases");
+        tl.feed("console", "PXE-KIT-DEMO-OK", at(t0, 20.0), &sizes);
+        let names: Vec<&str> = tl.phases().iter().map(|x| x.0).collect();
+        assert_eq!(names, ["firmware", "kernel", "initramfs"]);
+    }
+
+    #[test]
+    fn ipxe_failing_to_fetch_the_kernel_is_the_kernel_stage_but_a_missing_host_script_is_not() {
+        let mut tl = Timeline::new(UNIX_EPOCH, Regex::new(DEMO_MARKER).unwrap());
+        tl.feed(
+            "console",
+            "http://10.77.0.1/pxe-kit/ipxe/hosts/52-54-00-77-00-10.ipxe... No such file or directory (https://ipxe.org/2d0c618e)",
+            UNIX_EPOCH,
+            &sizes,
+        );
+        assert!(tl.failure.is_none());
+        tl.feed(
+            "console",
+            "http://10.77.0.1/pxe-kit-tftp/pxe-kit/demo/vmlinuz... No such file or directory (https://ipxe.org/2d0c618e)",
+            UNIX_EPOCH,
+            &sizes,
+        );
+        assert_eq!(tl.stopped_at(), Stage::KernelLoad);
+        assert_eq!(tl.stopped_at().label(), "kernel+initrd");
     }
 
     #[test]

@@ -18,12 +18,14 @@ pub fn host_has_syslinux() -> bool {
         && Path::new(HOST_MODULES).join("ldlinux.c32").is_file()
         && Path::new(HOST_SHIM).is_file()
         && Path::new(HOST_GRUB).is_file()
+        && Path::new(HOST_GRUB_HTTP).is_file()
 }
 
 /// Debian's signed shim and network GRUB, staged as each profile's UEFI loader (on a staged
 /// Fedora root they stand in for shim-x64 and grub2-efi-x64).
 const HOST_SHIM: &str = "/usr/lib/shim/shimx64.efi.signed";
 const HOST_GRUB: &str = "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed";
+const HOST_GRUB_HTTP: &str = "/usr/lib/grub/x86_64-efi/http.mod";
 
 fn copy_to(root: &Path, src: &str, rel: &str) {
     let dst = root.join(rel);
@@ -63,7 +65,13 @@ pub fn stage_debian() -> tempfile::TempDir {
         "etc/os-release",
         "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n",
     );
-    for f in [HOST_PXELINUX, HOST_LPXELINUX, HOST_SHIM, HOST_GRUB] {
+    for f in [
+        HOST_PXELINUX,
+        HOST_LPXELINUX,
+        HOST_SHIM,
+        HOST_GRUB,
+        HOST_GRUB_HTTP,
+    ] {
         copy_to(t.path(), f, f.trim_start_matches('/'));
     }
     for m in MODULES {
