@@ -137,9 +137,8 @@ fn default_chain_is_http_with_shim_grub_and_ipxe() {
 
     // Removing the host removes its files for every loader.
     ok(&run(r, &["remove-host", "52:54:00:12:34:56"]));
-    for f in ["var/www/html/pxe-kit/ipxe/hosts/52-54-00-12-34-56.ipxe"] {
-        assert!(!r.join(f).exists(), "{f} left behind");
-    }
+    let f = "var/www/html/pxe-kit/ipxe/hosts/52-54-00-12-34-56.ipxe";
+    assert!(!r.join(f).exists(), "{f} left behind");
 }
 
 #[test]
