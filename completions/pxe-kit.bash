@@ -100,6 +100,9 @@ _pxe__kit() {
             pxe__kit__subcmd__help__subcmd__lab,libvirt-vm)
                 cmd="pxe__kit__subcmd__help__subcmd__lab__subcmd__libvirt__subcmd__vm"
                 ;;
+            pxe__kit__subcmd__help__subcmd__lab,relay)
+                cmd="pxe__kit__subcmd__help__subcmd__lab__subcmd__relay"
+                ;;
             pxe__kit__subcmd__lab,boot)
                 cmd="pxe__kit__subcmd__lab__subcmd__boot"
                 ;;
@@ -115,6 +118,9 @@ _pxe__kit() {
             pxe__kit__subcmd__lab,libvirt-vm)
                 cmd="pxe__kit__subcmd__lab__subcmd__libvirt__subcmd__vm"
                 ;;
+            pxe__kit__subcmd__lab,relay)
+                cmd="pxe__kit__subcmd__lab__subcmd__relay"
+                ;;
             pxe__kit__subcmd__lab__subcmd__help,boot)
                 cmd="pxe__kit__subcmd__lab__subcmd__help__subcmd__boot"
                 ;;
@@ -129,6 +135,9 @@ _pxe__kit() {
                 ;;
             pxe__kit__subcmd__lab__subcmd__help,libvirt-vm)
                 cmd="pxe__kit__subcmd__lab__subcmd__help__subcmd__libvirt__subcmd__vm"
+                ;;
+            pxe__kit__subcmd__lab__subcmd__help,relay)
+                cmd="pxe__kit__subcmd__lab__subcmd__help__subcmd__relay"
                 ;;
             *)
                 ;;
@@ -433,7 +442,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__help__subcmd__lab)
-            opts="boot demo libvirt-network libvirt-vm"
+            opts="boot demo libvirt-network libvirt-vm relay"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -489,6 +498,20 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__help__subcmd__lab__subcmd__libvirt__subcmd__vm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pxe__subcmd__kit__subcmd__help__subcmd__lab__subcmd__relay)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -663,7 +686,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__lab)
-            opts="-v -q -h --root --config --dry-run --distro --verbose --quiet --help boot demo libvirt-network libvirt-vm help"
+            opts="-v -q -h --root --config --dry-run --distro --verbose --quiet --help boot demo libvirt-network libvirt-vm relay help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -689,7 +712,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__lab__subcmd__boot)
-            opts="-v -q -h --image --pattern --timeout --keep --mac --memory --root --config --dry-run --distro --verbose --quiet --help"
+            opts="-v -q -h --image --pattern --timeout --keep --mac --memory --uefi --secure-boot --no-ipxe-rom --latency --direct --root --config --dry-run --distro --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -712,6 +735,10 @@ _pxe__kit() {
                     return 0
                     ;;
                 --memory)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --latency)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -735,7 +762,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__lab__subcmd__demo)
-            opts="-v -q -h --image --pattern --timeout --keep --mac --memory --no-boot --nfs --root --config --dry-run --distro --verbose --quiet --help"
+            opts="-v -q -h --image --pattern --timeout --keep --mac --memory --uefi --secure-boot --no-ipxe-rom --latency --direct --no-boot --nfs --root --config --dry-run --distro --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -761,6 +788,10 @@ _pxe__kit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --latency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -781,7 +812,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__lab__subcmd__help)
-            opts="boot demo libvirt-network libvirt-vm help"
+            opts="boot demo libvirt-network libvirt-vm relay help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -864,6 +895,20 @@ _pxe__kit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        pxe__subcmd__kit__subcmd__lab__subcmd__help__subcmd__relay)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         pxe__subcmd__kit__subcmd__lab__subcmd__libvirt__subcmd__network)
             opts="-v -q -h --name --bridge --root --config --dry-run --distro --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -930,6 +975,48 @@ _pxe__kit() {
                     return 0
                     ;;
                 --cmdline)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --distro)
+                    COMPREPLY=($(compgen -W "fedora rhel debian" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pxe__subcmd__kit__subcmd__lab__subcmd__relay)
+            opts="-v -q -h --tap --listen --qemu --delay-ms --root --config --dry-run --distro --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --tap)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --qemu)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --delay-ms)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

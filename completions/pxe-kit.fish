@@ -145,31 +145,37 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand serve" -l dry-run -d 'Sh
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand serve" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand serve" -s q -l quiet -d 'Print errors only'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand serve" -s h -l help -d 'Print help'
-complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm help" -l root -d 'Act on DIR as if it were /: files are read and written under DIR and commands that would change the live system are listed, not run' -r -F
-complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm help" -l config -d 'Settings file [default: <root>/etc/pxe-kit/pxe-kit.yaml]' -r -F
-complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm help" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay help" -l root -d 'Act on DIR as if it were /: files are read and written under DIR and commands that would change the live system are listed, not run' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay help" -l config -d 'Settings file [default: <root>/etc/pxe-kit/pxe-kit.yaml]' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay help" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
 rhel\t''
 debian\t''"
-complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm help" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
-complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm help" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
-complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm help" -s q -l quiet -d 'Print errors only'
-complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm help" -s h -l help -d 'Print help'
-complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm help" -f -a "boot" -d 'Boot a blank VM from this (staged) server inside a private network namespace'
-complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm help" -f -a "demo" -d 'Build a demo image from this host (no downloads), stage a server and boot it'
-complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm help" -f -a "libvirt-network" -d 'Print an isolated libvirt network without DHCP (pxe-kit\'s dhcpd serves it)'
-complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm help" -f -a "libvirt-vm" -d 'Print a libvirt domain that boots from the network with no disk'
-complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay help" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay help" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay help" -s q -l quiet -d 'Print errors only'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay help" -s h -l help -d 'Print help'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay help" -f -a "boot" -d 'Boot a blank VM from this (staged) server inside a private network namespace'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay help" -f -a "demo" -d 'Build a demo image from this host (no downloads), stage a server and boot it'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay help" -f -a "libvirt-network" -d 'Print an isolated libvirt network without DHCP (pxe-kit\'s dhcpd serves it)'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay help" -f -a "libvirt-vm" -d 'Print a libvirt domain that boots from the network with no disk'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay help" -f -a "relay" -d 'Relay the VM\'s frames to the lab tap with a delay (used by `lab boot --latency`)'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l image -d 'Image to boot [default: the menu default]' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l pattern -d 'Success marker on the serial console [default: the demo\'s marker]' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l timeout -d 'Seconds to wait for the marker' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l mac -d 'MAC address of the VM\'s NIC' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l memory -d 'VM memory in MiB (the live image is held in RAM)' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l latency -d 'Delay every frame between the VM and the server by MS milliseconds each way (round trip 2 x MS): netem, or a userspace relay where the kernel has no netem' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l root -d 'Act on DIR as if it were /: files are read and written under DIR and commands that would change the live system are listed, not run' -r -F
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l config -d 'Settings file [default: <root>/etc/pxe-kit/pxe-kit.yaml]' -r -F
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
 rhel\t''
 debian\t''"
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l keep -d 'Keep the lab\'s work directory (logs, serial console) and print where it is'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l uefi -d 'UEFI firmware (OVMF, no Secure Boot) instead of BIOS (SeaBIOS)'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l secure-boot -d 'UEFI with Secure Boot enforced (OVMF\'s secboot build, Microsoft\'s keys enrolled); implies --uefi and --no-ipxe-rom (shim cannot verify GRUB fetched through iPXE)'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l no-ipxe-rom -d 'UEFI only: no iPXE ROM on the NIC, so the firmware\'s own PXE boots, as on most real machines'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l direct -d 'Boot the image\'s kernel and initrd directly (QEMU -kernel), no firmware, DHCP or loader before the kernel: the floor for boot-time comparisons'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -s q -l quiet -d 'Print errors only'
@@ -179,12 +185,17 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_sub
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l timeout -d 'Seconds to wait for the marker' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l mac -d 'MAC address of the VM\'s NIC' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l memory -d 'VM memory in MiB (the live image is held in RAM)' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l latency -d 'Delay every frame between the VM and the server by MS milliseconds each way (round trip 2 x MS): netem, or a userspace relay where the kernel has no netem' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l root -d 'Act on DIR as if it were /: files are read and written under DIR and commands that would change the live system are listed, not run' -r -F
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l config -d 'Settings file [default: <root>/etc/pxe-kit/pxe-kit.yaml]' -r -F
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
 rhel\t''
 debian\t''"
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l keep -d 'Keep the lab\'s work directory (logs, serial console) and print where it is'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l uefi -d 'UEFI firmware (OVMF, no Secure Boot) instead of BIOS (SeaBIOS)'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l secure-boot -d 'UEFI with Secure Boot enforced (OVMF\'s secboot build, Microsoft\'s keys enrolled); implies --uefi and --no-ipxe-rom (shim cannot verify GRUB fetched through iPXE)'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l no-ipxe-rom -d 'UEFI only: no iPXE ROM on the NIC, so the firmware\'s own PXE boots, as on most real machines'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l direct -d 'Boot the image\'s kernel and initrd directly (QEMU -kernel), no firmware, DHCP or loader before the kernel: the floor for boot-time comparisons'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l no-boot -d 'Build and stage the demo server, print its root and stop (implies --keep)'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l nfs -d 'Demo the NFS-root and per-machine paths instead: an NFS root tree served by nfs-ganesha, added as image `terminal` for --mac only (add-host, fixed address), the menu default left at `local`'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
@@ -218,10 +229,24 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_sub
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-vm" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-vm" -s q -l quiet -d 'Print errors only'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-vm" -s h -l help -d 'Print help'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from relay" -l tap -d 'The tap to attach to' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from relay" -l listen -d 'UDP port on 127.0.0.1 QEMU sends to' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from relay" -l qemu -d 'UDP port on 127.0.0.1 QEMU listens on' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from relay" -l delay-ms -d 'One-way delay in milliseconds' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from relay" -l root -d 'Act on DIR as if it were /: files are read and written under DIR and commands that would change the live system are listed, not run' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from relay" -l config -d 'Settings file [default: <root>/etc/pxe-kit/pxe-kit.yaml]' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from relay" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
+rhel\t''
+debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from relay" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from relay" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from relay" -s q -l quiet -d 'Print errors only'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from relay" -s h -l help -d 'Print help'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from help" -f -a "boot" -d 'Boot a blank VM from this (staged) server inside a private network namespace'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from help" -f -a "demo" -d 'Build a demo image from this host (no downloads), stage a server and boot it'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from help" -f -a "libvirt-network" -d 'Print an isolated libvirt network without DHCP (pxe-kit\'s dhcpd serves it)'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from help" -f -a "libvirt-vm" -d 'Print a libvirt domain that boots from the network with no disk'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from help" -f -a "relay" -d 'Relay the VM\'s frames to the lab tap with a delay (used by `lab boot --latency`)'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand doctor" -l root -d 'Act on DIR as if it were /: files are read and written under DIR and commands that would change the live system are listed, not run' -r -F
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand doctor" -l config -d 'Settings file [default: <root>/etc/pxe-kit/pxe-kit.yaml]' -r -F
@@ -262,3 +287,4 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand help; and __fish_seen_su
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand help; and __fish_seen_subcommand_from lab" -f -a "demo" -d 'Build a demo image from this host (no downloads), stage a server and boot it'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand help; and __fish_seen_subcommand_from lab" -f -a "libvirt-network" -d 'Print an isolated libvirt network without DHCP (pxe-kit\'s dhcpd serves it)'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand help; and __fish_seen_subcommand_from lab" -f -a "libvirt-vm" -d 'Print a libvirt domain that boots from the network with no disk'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand help; and __fish_seen_subcommand_from lab" -f -a "relay" -d 'Relay the VM\'s frames to the lab tap with a delay (used by `lab boot --latency`)'
