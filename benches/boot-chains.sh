@@ -105,7 +105,7 @@ for chain in $CHAINS; do
         for round in $(seq "$ROUNDS"); do
             out=$WORK/run-$chain-$delay-$round.out
             # shellcheck disable=SC2046
-            "$PXE_KIT" --root "$ROOT" lab boot --timeout 300 --latency "$delay" $(flags_for "$chain") \
+            "$PXE_KIT" --root "$ROOT" lab boot --timeout 600 --latency "$delay" $(flags_for "$chain") \
                 >"$out" 2>&1 || true
             t=$(sed -n 's/^lab boot: OK: .* \([0-9.]*\) s after power-on.*/\1/p' "$out")
             if [ -n "$t" ]; then
@@ -115,7 +115,7 @@ for chain in $CHAINS; do
                 echo "  chain $chain, ${delay} ms: FAILED (round $round): $(grep -m1 'lab boot: FAILED' "$out" || tail -1 "$out")"
             fi
         done
-        m=$(printf '%s\n' "${times[@]:-}" | grep . | median)
+        m=$( (printf '%s\n' "${times[@]:-}" | grep . || true) | median)
         TOTAL[$chain,$delay]=$m
         # Phases of the run closest to the median.
         best=""

@@ -250,40 +250,10 @@ impl Lab {
 }
 
 fn setup() -> Lab {
-    let root = tempfile::tempdir().unwrap();
+    let root = stage_debian();
     // in.tftpd and apache's workers run unprivileged: the staged root must be traversable.
     std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let r = root.path();
-    write(
-        r,
-        "etc/os-release",
-        "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n",
-    );
-    for (src, dst) in [
-        (
-            "/usr/lib/PXELINUX/pxelinux.0",
-            "usr/lib/PXELINUX/pxelinux.0",
-        ),
-        (
-            "/usr/lib/syslinux/modules/bios/ldlinux.c32",
-            "usr/lib/syslinux/modules/bios/ldlinux.c32",
-        ),
-        (
-            "/usr/lib/syslinux/modules/bios/menu.c32",
-            "usr/lib/syslinux/modules/bios/menu.c32",
-        ),
-        (
-            "/usr/lib/syslinux/modules/bios/libutil.c32",
-            "usr/lib/syslinux/modules/bios/libutil.c32",
-        ),
-        (
-            "/usr/lib/syslinux/modules/bios/libcom32.c32",
-            "usr/lib/syslinux/modules/bios/libcom32.c32",
-        ),
-    ] {
-        std::fs::create_dir_all(r.join(dst).parent().unwrap()).unwrap();
-        std::fs::copy(src, r.join(dst)).unwrap();
-    }
     ok(&run(
         r,
         &[
@@ -444,7 +414,9 @@ fn doctor_sees_each_break_in_a_served_namespace() {
         check(&j, "protocols.tftp")["summary"]
             .as_str()
             .unwrap()
-            .contains(&format!("{} file(s)", 3 + 3 + 2 * IMAGES)),
+            // pxelinux.0, lpxelinux.0, ldlinux.c32 and three menu modules; shim, GRUB and its
+            // http module; pxelinux.cfg/default and grub/grub.cfg; each image's kernel and initrd.
+            .contains(&format!("{} file(s)", 6 + 3 + 2 + 2 * IMAGES)),
         "{j:#}"
     );
     // Runtime on a healthy server with ten images: the human report, best of three.
@@ -573,14 +545,10 @@ fn doctor_sees_each_break_in_a_served_namespace() {
     // The menu pointing at a missing file: menu.files names it; --fix re-renders the menu.
     let menu = r.join("srv/tftp/pxelinux.cfg/default");
     let text = std::fs::read_to_string(&menu).unwrap();
-    std::fs::write(
-        &menu,
-        text.replace(
-            "KERNEL pxe-kit/img7/vmlinuz",
-            "KERNEL pxe-kit/img7/vmlinuz-gone",
-        ),
-    )
-    .unwrap();
+    // The KERNEL line names the file by URL (HTTP transfer) or TFTP path; either ends so.
+    let broken = text.replace("pxe-kit/img7/vmlinuz\n", "pxe-kit/img7/vmlinuz-gone\n");
+    assert_ne!(broken, text, "no img7 KERNEL line in the menu:\n{text}");
+    std::fs::write(&menu, broken).unwrap();
     let (code, j) = lab.doctor(&[]);
     assert_eq!(code, 1);
     assert_check(&j, "menu.files", "fail", "pxe-kit/img7/vmlinuz-gone");

@@ -161,14 +161,15 @@ pub fn fetch_compare(
 
 /// What a PXE client fetches over TFTP, relative to the TFTP root, deduplicated.
 fn tftp_files(env: &Env) -> Result<Vec<String>, Finding> {
-    // The boot loader and the modules it loads (menu.c32 pulls libutil and libcom32).
+    // Every loader a client may get (BIOS pxelinux with its modules, the UEFI loader's files)
+    // and their menus.
     let mut v: Vec<String> = env
         .profile
-        .syslinux
-        .iter()
+        .loader_files()
         .map(|(n, _)| n.to_string())
         .collect();
     v.push("pxelinux.cfg/default".into());
+    v.extend(env.profile.efi.config.iter().map(|c| c.to_string()));
     for m in env.menus()? {
         v.extend(m.modules.iter().map(|x| tftp_rel(x)));
         for e in &m.entries {

@@ -501,10 +501,17 @@ pub fn boot(ctx: &Ctx, o: &BootOpts, work: &mut WorkDir) -> Result<Exit> {
         if started.elapsed() > o.timeout {
             break Err(format!("timed out after {} s", o.timeout.as_secs()));
         }
-        if last_activity.elapsed() > STALL.min(o.timeout) {
+        // A loader fetching the kernel and initrd over TFTP says nothing until it is done,
+        // which takes minutes on a slow link: only the overall timeout applies then.
+        let stall = if tl.reached == Stage::KernelLoad {
+            o.timeout
+        } else {
+            STALL.min(o.timeout)
+        };
+        if last_activity.elapsed() > stall {
             break Err(format!(
                 "stalled: no output from the VM or the daemons for {} s",
-                STALL.min(o.timeout).as_secs()
+                stall.as_secs()
             ));
         }
     };
