@@ -7,21 +7,21 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+mod common;
+
 const BIN: &str = env!("CARGO_BIN_EXE_pxe-kit");
 
 fn skip_reason() -> Option<&'static str> {
     if !nix::unistd::geteuid().is_root() {
         return Some("needs root (network namespaces)");
     }
-    for p in [
-        "/usr/sbin/dhcpd",
-        "/usr/sbin/in.tftpd",
-        "/usr/sbin/apache2",
-        "/usr/lib/PXELINUX/pxelinux.0",
-    ] {
+    for p in ["/usr/sbin/dhcpd", "/usr/sbin/in.tftpd", "/usr/sbin/apache2"] {
         if !std::path::Path::new(p).exists() {
-            return Some("needs isc-dhcp-server, tftpd-hpa, apache2 and pxelinux");
+            return Some("needs isc-dhcp-server, tftpd-hpa and apache2");
         }
+    }
+    if !common::host_has_syslinux() {
+        return Some("needs pxelinux, syslinux-common, shim-signed and grub-efi-amd64-signed");
     }
     None
 }
@@ -53,7 +53,8 @@ fn serve_runs_the_daemons_in_a_netns_and_stops_on_sigterm() {
         eprintln!("skipping: {why}");
         return;
     }
-    let t = tempfile::tempdir().unwrap();
+    // A Debian server root with the stock boot loader files (tests/common).
+    let t = common::stage_debian();
     // apache's workers and in.tftpd run unprivileged: the staged root must be traversable.
     std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let r = t.path();
@@ -62,32 +63,6 @@ fn serve_runs_the_daemons_in_a_netns_and_stops_on_sigterm() {
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, text).unwrap();
     };
-    w("etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n");
-    for (src, dst) in [
-        (
-            "/usr/lib/PXELINUX/pxelinux.0",
-            "usr/lib/PXELINUX/pxelinux.0",
-        ),
-        (
-            "/usr/lib/syslinux/modules/bios/ldlinux.c32",
-            "usr/lib/syslinux/modules/bios/ldlinux.c32",
-        ),
-        (
-            "/usr/lib/syslinux/modules/bios/menu.c32",
-            "usr/lib/syslinux/modules/bios/menu.c32",
-        ),
-        (
-            "/usr/lib/syslinux/modules/bios/libutil.c32",
-            "usr/lib/syslinux/modules/bios/libutil.c32",
-        ),
-        (
-            "/usr/lib/syslinux/modules/bios/libcom32.c32",
-            "usr/lib/syslinux/modules/bios/libcom32.c32",
-        ),
-    ] {
-        std::fs::create_dir_all(r.join(dst).parent().unwrap()).unwrap();
-        std::fs::copy(src, r.join(dst)).unwrap();
-    }
     w(
         "etc/pxe-kit/pxe-kit.yaml",
         "interface: pxk-st0\nserver_ip: 10.79.0.1\nsubnet: 10.79.0.0/24\nrange: 10.79.0.100-10.79.0.200\nping_check: false\n",
