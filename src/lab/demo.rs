@@ -24,7 +24,7 @@ pub const BRIDGE: &str = "pxk-br0";
 /// squashfs gets an overlayfs on top; fail fast instead of dropping to a shell.
 pub const DEMO_APPEND: &str = "rd.live.overlay.overlayfs=1 rd.shell=0 panic=5";
 
-/// What the demo needs on this host: (package, a file it provides).
+/// What the demo image is built with: (package, a file it provides).
 const NEEDS: &[(&str, &str)] = &[
     ("busybox-static", "busybox"),
     ("dracut", "dracut"),
@@ -36,6 +36,10 @@ const NEEDS: &[(&str, &str)] = &[
     ("squashfs-tools", "mksquashfs"),
     ("zstd", "zstd"),
     ("cpio", "cpio"),
+];
+
+/// What every lab needs to serve and boot a VM: (package, a file it provides).
+pub(crate) const SERVER_AND_VM: &[(&str, &str)] = &[
     ("isc-dhcp-server", "dhcpd"),
     ("tftpd-hpa", "in.tftpd"),
     ("apache2", "apache2"),
@@ -51,14 +55,23 @@ const NEEDS: &[(&str, &str)] = &[
     ("iproute2", "ip"),
 ];
 
-/// The packages whose files are missing, given a way to tell whether a file or program is
-/// there. Pure, so the message can be tested.
+/// The packages whose files are missing from any of `lists`, each named once, in order, given
+/// a way to tell whether a file or program is there. Pure, so the message can be tested.
+pub(crate) fn missing_from(
+    lists: &[&[(&'static str, &'static str)]],
+    have: &dyn Fn(&str) -> bool,
+) -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = Vec::new();
+    for (p, f) in lists.iter().flat_map(|l| l.iter()) {
+        if !have(f) && !v.contains(p) {
+            v.push(p);
+        }
+    }
+    v
+}
+
 pub fn missing_packages(have: &dyn Fn(&str) -> bool) -> Vec<&'static str> {
-    NEEDS
-        .iter()
-        .filter(|(_, f)| !have(f))
-        .map(|(p, _)| *p)
-        .collect()
+    missing_from(&[NEEDS, SERVER_AND_VM], have)
 }
 
 pub(crate) fn have(f: &str) -> bool {

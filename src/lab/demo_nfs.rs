@@ -25,7 +25,7 @@ pub const FIXED_IP: &str = "10.77.0.50";
 /// Fail fast instead of dropping to a shell; nothing else is needed beyond pxe-kit's own.
 pub const APPEND: &str = "rd.shell=0 panic=5";
 
-/// What the NFS demo needs besides `lab demo`'s tools: (package, a file it provides).
+/// What the NFS demo image is built and served with: (package, a file it provides).
 const NEEDS: &[(&str, &str)] = &[
     ("busybox-static", "busybox"),
     ("dracut", "dracut"),
@@ -43,30 +43,11 @@ const NEEDS: &[(&str, &str)] = &[
     ),
     ("zstd", "zstd"),
     ("cpio", "cpio"),
-    ("isc-dhcp-server", "dhcpd"),
-    ("tftpd-hpa", "in.tftpd"),
-    ("apache2", "apache2"),
-    ("pxelinux", "/usr/lib/PXELINUX/pxelinux.0"),
-    (
-        "syslinux-common",
-        "/usr/lib/syslinux/modules/bios/ldlinux.c32",
-    ),
-    ("qemu-system-x86", "qemu-system-x86_64"),
-    ("ipxe-qemu", "/usr/lib/ipxe/qemu/efi-virtio.rom"),
-    ("seabios", "/usr/share/seabios/bios-256k.bin"),
-    ("radvd", "radvd"),
-    ("iproute2", "ip"),
 ];
 
 /// The packages whose files are missing, each named once. Pure, so the message is tested.
 pub fn missing_packages(have: &dyn Fn(&str) -> bool) -> Vec<&'static str> {
-    let mut v: Vec<&'static str> = NEEDS
-        .iter()
-        .filter(|(_, f)| !have(f))
-        .map(|(p, _)| *p)
-        .collect();
-    v.dedup();
-    v
+    super::demo::missing_from(&[NEEDS, super::demo::SERVER_AND_VM], have)
 }
 
 /// The dracut command line for a slim shell-init NFS-root initramfs built from this host:
