@@ -292,29 +292,58 @@ pub fn judge_iptables_for(
             wide.push(format!("{proto}/{port} is open on every interface: {w}"));
         }
     }
+    conclude(
+        Verdicts { tool: "iptables", iface, want, closed, wide, evidence: ev },
+        fixes,
+        format!("limit the rule to the interface: replace it with one that has `-i {iface}` (iptables -D INPUT …, then pxe-kit's rule)"),
+        format!("iptables lets {} in on {iface} only", want.names()),
+    )
+}
+
+/// What a firewall judge found: ports dropped on the interface, rules open on every
+/// interface, and the evidence.
+struct Verdicts<'a> {
+    tool: &'a str,
+    iface: &'a str,
+    want: &'a Want<'a>,
+    closed: Vec<(&'a str, u16)>,
+    wide: Vec<String>,
+    evidence: Vec<String>,
+}
+
+/// The finding both judges reach from their verdicts: dropped ports fail with one fix each,
+/// rules open beyond the interface warn, else ok.
+fn conclude(
+    v: Verdicts,
+    fixes: &dyn Fn(&str, u16) -> String,
+    narrow_fix: String,
+    ok: String,
+) -> Finding {
+    let Verdicts {
+        tool,
+        iface,
+        want,
+        closed,
+        wide,
+        mut evidence,
+    } = v;
     if !closed.is_empty() {
+        let ports: Vec<String> = closed.iter().map(|(p, n)| format!("{p}/{n}")).collect();
         return Finding::fail(
-            format!(
-                "iptables drops {} on {iface}",
-                closed
-                    .iter()
-                    .map(|(p, n)| format!("{p}/{n}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            format!("{tool} drops {} on {iface}", ports.join(", ")),
             closed.iter().map(|(p, n)| fixes(p, *n)).collect(),
         )
-        .with_evidence(ev);
+        .with_evidence(evidence);
     }
     if !wide.is_empty() {
-        ev.extend(wide.iter().cloned());
+        evidence.extend(wide.iter().cloned());
         return Finding::warn(
             format!("{} are open beyond {iface}: {}", want.label, wide[0]),
-            vec![format!("limit the rule to the interface: replace it with one that has `-i {iface}` (iptables -D INPUT …, then pxe-kit's rule)")],
+            vec![narrow_fix],
         )
-        .with_evidence(ev);
+        .with_evidence(evidence);
     }
-    Finding::ok(format!("iptables lets {} in on {iface} only", want.names())).with_evidence(ev)
+    Finding::ok(ok).with_evidence(evidence)
 }
 
 /// One base chain on the input hook, from `nft list ruleset`.
@@ -502,29 +531,19 @@ pub fn judge_nft_for(
             closed.push((proto, port));
         }
     }
-    if !closed.is_empty() {
-        return Finding::fail(
-            format!(
-                "nftables drops {} on {iface}",
-                closed
-                    .iter()
-                    .map(|(p, n)| format!("{p}/{n}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            closed.iter().map(|(p, n)| fixes(p, *n)).collect(),
-        )
-        .with_evidence(ev);
-    }
-    if !wide.is_empty() {
-        ev.extend(wide.iter().cloned());
-        return Finding::warn(
-            format!("{} are open beyond {iface}: {}", want.label, wide[0]),
-            vec![format!("limit the rule with `iifname \"{iface}\"`")],
-        )
-        .with_evidence(ev);
-    }
-    Finding::ok(format!("nftables lets {} in on {iface}", want.names())).with_evidence(ev)
+    conclude(
+        Verdicts {
+            tool: "nftables",
+            iface,
+            want,
+            closed,
+            wide,
+            evidence: ev,
+        },
+        fixes,
+        format!("limit the rule with `iifname \"{iface}\"`"),
+        format!("nftables lets {} in on {iface}", want.names()),
+    )
 }
 
 fn rules(env: &Env) -> Finding {
