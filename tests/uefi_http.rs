@@ -90,7 +90,8 @@ fn default_chain_is_http_with_shim_grub_and_ipxe() {
     );
     assert!(
         grub.contains("set default='f42'")
-            && grub.contains("linux (http,10.0.0.1)/pxe-kit-tftp/pxe-kit/f42/vmlinuz"),
+            && grub.contains("set pxekit_boot=(http,10.0.0.1)/pxe-kit-tftp")
+            && grub.contains("linux ${pxekit_boot}/pxe-kit/f42/vmlinuz"),
         "{grub}"
     );
     assert!(grub.contains(args), "{grub}");
@@ -202,7 +203,9 @@ fn classic_chain_is_tftp_and_syslinux_efi() {
     assert!(r.join("srv/tftp/efi64/ldlinux.e64").is_file());
     let efi_menu = read(r, "srv/tftp/efi64/pxelinux.cfg/default");
     assert!(
-        efi_menu.contains("KERNEL /pxe-kit/f42/vmlinuz"),
+        // syslinux.efi resolves names from its own directory; `::` names the TFTP root.
+        efi_menu.contains("KERNEL ::pxe-kit/f42/vmlinuz")
+            && efi_menu.contains("initrd=::pxe-kit/f42/initrd.img"),
         "{efi_menu}"
     );
     let bios_menu = read(r, "srv/tftp/pxelinux.cfg/default");
