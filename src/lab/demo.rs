@@ -55,6 +55,19 @@ pub(crate) const SERVER_AND_VM: &[(&str, &str)] = &[
     ("iproute2", "ip"),
 ];
 
+/// Runs dracut for a demo image and makes its output readable: dracut writes 0600, and
+/// in.tftpd serves as an unprivileged user.
+pub(crate) fn run_dracut(
+    runner: &Runner,
+    desc: &str,
+    argv: &[String],
+    initrd: &Path,
+) -> Result<()> {
+    runner.must(&Cmd::new(Kind::Build, desc, argv))?;
+    std::fs::set_permissions(initrd, std::fs::Permissions::from_mode(0o644))
+        .with_context(|| format!("setting mode of {}", initrd.display()))
+}
+
 /// The packages whose files are missing from any of `lists`, each named once, in order, given
 /// a way to tell whether a file or program is there. Pure, so the message can be tested.
 pub(crate) fn missing_from(
@@ -303,14 +316,12 @@ pub fn run(a: &LabDemoArgs, g: &GlobalArgs) -> Result<Exit> {
     let initrd = build.join("initrd.img");
     let tmp = build.join("dracut-tmp");
     std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    runner.must(&Cmd::new(
-        Kind::Build,
+    run_dracut(
+        &runner,
         "building the demo initramfs",
         &dracut_argv(&kver, &initrd, &tmp),
-    ))?;
-    // dracut writes 0600; in.tftpd serves as an unprivileged user.
-    std::fs::set_permissions(&initrd, std::fs::Permissions::from_mode(0o644))
-        .with_context(|| format!("setting mode of {}", initrd.display()))?;
+        &initrd,
+    )?;
     pb.finish_and_clear();
 
     let pb = spinner(out, "squashing the root tree");

@@ -14,7 +14,7 @@ use crate::cli::{GlobalArgs, LabDemoArgs};
 use crate::lab::boot::{self, spinner, BootOpts, WorkDir};
 use crate::lab::demo;
 use crate::root::Out;
-use crate::runner::{Cmd, Kind, Runner};
+use crate::runner::Runner;
 use crate::Exit;
 
 /// What the NFS root's init prints; the default success pattern of `lab demo --nfs`.
@@ -162,14 +162,12 @@ pub fn run(a: &LabDemoArgs, g: &GlobalArgs) -> Result<Exit> {
     let initrd = build.join("initrd-nfs.img");
     let tmp = build.join("dracut-tmp");
     std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    runner.must(&Cmd::new(
-        Kind::Build,
+    demo::run_dracut(
+        &runner,
         "building the NFS-root initramfs",
         &dracut_argv(&kver, &initrd, &tmp),
-    ))?;
-    // dracut writes 0600; in.tftpd serves as an unprivileged user.
-    std::fs::set_permissions(&initrd, std::fs::Permissions::from_mode(0o644))
-        .with_context(|| format!("setting mode of {}", initrd.display()))?;
+        &initrd,
+    )?;
     pb.finish_and_clear();
 
     let pb = spinner(out, "staging a Debian boot server (pxe-kit init)");
