@@ -21,27 +21,7 @@ fn server(fedora: bool) -> (tempfile::TempDir, tempfile::TempDir) {
         stage_debian()
     };
     ok(&run(t.path(), INIT));
-    let w = tempfile::tempdir().unwrap();
-    fake_kernel(&w.path().join("vmlinuz"), "6.9.0-test");
-    fake_initrd(&w.path().join("initrd.img"), true);
-    let img = w.path().join("root.squashfs");
-    let mut head = b"hsqs".to_vec();
-    head.resize(4096, 7);
-    std::fs::write(&img, head).unwrap();
-    ok(&run(
-        t.path(),
-        &[
-            "add-image",
-            "--name",
-            "compute",
-            "--kernel",
-            w.path().join("vmlinuz").to_str().unwrap(),
-            "--rootfs",
-            img.to_str().unwrap(),
-            "--initrd",
-            w.path().join("initrd.img").to_str().unwrap(),
-        ],
-    ));
+    let w = add_fake_image(t.path(), &["--name", "compute"]);
     (t, w)
 }
 

@@ -278,3 +278,28 @@ pub fn fake_initrd(p: &Path, live: bool) {
     std::io::Write::write_all(c.stdin.as_mut().unwrap(), list.as_bytes()).unwrap();
     assert!(c.wait().unwrap().success());
 }
+
+/// Adds a live image by the kernel + root image form: a fake kernel, an initrd with dracut's
+/// livenet markers and a squashfs-magic root image, made in a temp dir that is returned
+/// (tests put more inputs there). `args` adds to the command line (`--name`, `--default`).
+pub fn add_fake_image(root: &Path, args: &[&str]) -> tempfile::TempDir {
+    let w = tempfile::tempdir().unwrap();
+    fake_kernel(&w.path().join("vmlinuz"), "6.9.0-test");
+    fake_initrd(&w.path().join("initrd.img"), true);
+    let img = w.path().join("root.squashfs");
+    let mut head = b"hsqs".to_vec();
+    head.resize(4096, 7);
+    std::fs::write(&img, head).unwrap();
+    let (k, i) = (w.path().join("vmlinuz"), w.path().join("initrd.img"));
+    let mut argv = vec![
+        "add-image",
+        "--kernel",
+        k.to_str().unwrap(),
+        "--rootfs",
+        img.to_str().unwrap(),
+    ];
+    argv.extend(["--initrd", i.to_str().unwrap()]);
+    argv.extend_from_slice(args);
+    ok(&run(root, &argv));
+    w
+}
