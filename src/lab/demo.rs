@@ -395,16 +395,21 @@ pub fn run(a: &LabDemoArgs, g: &GlobalArgs) -> Result<Exit> {
     };
     let ctx = staged_ctx(&root, out)?;
     let exit = boot::boot(&ctx, &opts, &mut work)?;
+    say_outcome(out, "lab demo", exit, started);
+    Ok(exit)
+}
+
+/// The demos' last line: how the boot ended and how long everything took.
+pub(crate) fn say_outcome(out: Out, what: &str, exit: Exit, started: std::time::Instant) {
+    let how = if exit == Exit::Ok {
+        "done"
+    } else {
+        "boot failed"
+    };
     out.say(format!(
-        "lab demo: {} in {:.0} s in all",
-        if exit == Exit::Ok {
-            "done"
-        } else {
-            "boot failed"
-        },
+        "{what}: {how} in {:.0} s in all",
         started.elapsed().as_secs_f64()
     ));
-    Ok(exit)
 }
 
 #[cfg(test)]

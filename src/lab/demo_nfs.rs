@@ -225,15 +225,7 @@ pub fn run(a: &LabDemoArgs, g: &GlobalArgs) -> Result<Exit> {
     };
     let ctx = demo::staged_ctx(&root, out)?;
     let exit = boot::boot(&ctx, &opts, &mut work)?;
-    out.say(format!(
-        "lab demo --nfs: {} in {:.0} s in all",
-        if exit == Exit::Ok {
-            "done"
-        } else {
-            "boot failed"
-        },
-        started.elapsed().as_secs_f64()
-    ));
+    demo::say_outcome(out, "lab demo --nfs", exit, started);
     Ok(exit)
 }
 
