@@ -3,6 +3,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::config::Launcher;
+use crate::ctx::Options;
+use crate::distro::Distro;
+use crate::root::Out;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "pxe-kit",
@@ -42,6 +47,26 @@ pub struct GlobalArgs {
     pub quiet: bool,
 }
 
+impl GlobalArgs {
+    /// The plain options a `Ctx` is built from.
+    pub fn options(&self) -> Options {
+        Options {
+            root: self.root.clone(),
+            config: self.config.clone(),
+            dry_run: self.dry_run,
+            distro: self.distro.map(Distro::from),
+            out: self.out(),
+        }
+    }
+
+    pub fn out(&self) -> Out {
+        Out {
+            quiet: self.quiet,
+            verbose: self.verbose,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DistroArg {
     Fedora,
@@ -49,8 +74,17 @@ pub enum DistroArg {
     Debian,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
+impl From<DistroArg> for Distro {
+    fn from(a: DistroArg) -> Distro {
+        match a {
+            DistroArg::Fedora => Distro::Fedora,
+            DistroArg::Rhel => Distro::Rhel,
+            DistroArg::Debian => Distro::Debian,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LauncherArg {
     /// systemd tftp.socket (current Fedora / RHEL).
     Socket,
@@ -58,6 +92,16 @@ pub enum LauncherArg {
     Xinetd,
     /// tftpd-hpa with /etc/default/tftpd-hpa (Debian, Ubuntu).
     TftpdHpa,
+}
+
+impl From<LauncherArg> for Launcher {
+    fn from(a: LauncherArg) -> Launcher {
+        match a {
+            LauncherArg::Socket => Launcher::Socket,
+            LauncherArg::Xinetd => Launcher::Xinetd,
+            LauncherArg::TftpdHpa => Launcher::TftpdHpa,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

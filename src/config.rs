@@ -11,7 +11,6 @@ use anyhow::{bail, Context, Result};
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
-use crate::cli::LauncherArg;
 use crate::host::Host;
 
 pub const DEFAULT_CONFIG: &str = "/etc/pxe-kit/pxe-kit.yaml";
@@ -39,7 +38,7 @@ pub struct Config {
     #[serde(default = "default_true")]
     pub ping_check: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tftp_launcher: Option<LauncherArg>,
+    pub tftp_launcher: Option<Launcher>,
     /// Override of the distribution's TFTP root.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tftp_root: Option<PathBuf>,
@@ -91,6 +90,18 @@ impl Default for Boot {
             ipxe: true,
         }
     }
+}
+
+/// How the TFTP server is started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Launcher {
+    /// systemd's tftp.socket (current Fedora / RHEL).
+    Socket,
+    /// xinetd with /etc/xinetd.d/tftp (legacy).
+    Xinetd,
+    /// tftpd-hpa with /etc/default/tftpd-hpa (Debian, Ubuntu).
+    TftpdHpa,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

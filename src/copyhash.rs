@@ -42,13 +42,7 @@ pub struct Copied {
 impl Copied {
     /// The digest as lower-case hex, as `sha256sum` prints it.
     pub fn hex(&self) -> String {
-        use std::fmt::Write as _;
-        self.sha256
-            .iter()
-            .fold(String::with_capacity(64), |mut s, b| {
-                let _ = write!(s, "{b:02x}");
-                s
-            })
+        hex::encode(self.sha256)
     }
 }
 

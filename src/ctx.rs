@@ -4,11 +4,36 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::cli::GlobalArgs;
 use crate::config::{Config, DEFAULT_CONFIG};
 use crate::distro::{Distro, Profile};
 use crate::root::{Change, Out, Root};
 use crate::runner::Runner;
+
+/// What a `Ctx` is built from: plain values, so the lab and tests build one without clap.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The tree to act on; `/` is the running system.
+    pub root: PathBuf,
+    /// Settings file outside the root (a host path), if not the default under the root.
+    pub config: Option<PathBuf>,
+    pub dry_run: bool,
+    /// The distribution, when not detected from the root's os-release.
+    pub distro: Option<Distro>,
+    pub out: Out,
+}
+
+impl Options {
+    /// A root with default settings location, detected distribution and the given output.
+    pub fn staged(root: &Path, distro: Option<Distro>, out: Out) -> Options {
+        Options {
+            root: root.to_path_buf(),
+            config: None,
+            dry_run: false,
+            distro,
+            out,
+        }
+    }
+}
 
 pub struct Ctx {
     pub root: Root,
@@ -20,23 +45,20 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    pub fn new(g: &GlobalArgs) -> Result<Ctx> {
-        let out = Out {
-            quiet: g.quiet,
-            verbose: g.verbose,
-        };
-        let root = Root::new(&g.root, g.dry_run, out)?;
-        let distro = match g.distro {
-            Some(d) => Distro::from_arg(d),
+    pub fn new(o: &Options) -> Result<Ctx> {
+        let out = o.out;
+        let root = Root::new(&o.root, o.dry_run, out)?;
+        let distro = match o.distro {
+            Some(d) => d,
             None => Distro::detect(&root)?,
         };
-        let runner = Runner::new(root.is_live(), g.dry_run, out);
+        let runner = Runner::new(root.is_live(), o.dry_run, out);
         Ok(Ctx {
             root,
             runner,
             out,
             distro,
-            config_arg: g.config.clone(),
+            config_arg: o.config.clone(),
         })
     }
 

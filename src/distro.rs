@@ -4,8 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 
-use crate::cli::{DistroArg, LauncherArg};
-use crate::config::{Config, Transfer, UefiLoader};
+use crate::config::{Config, Launcher, Transfer, UefiLoader};
 use crate::root::Root;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -68,14 +67,6 @@ impl Distro {
         }
     }
 
-    pub fn from_arg(a: DistroArg) -> Distro {
-        match a {
-            DistroArg::Fedora => Distro::Fedora,
-            DistroArg::Rhel => Distro::Rhel,
-            DistroArg::Debian => Distro::Debian,
-        }
-    }
-
     fn redhat(self) -> bool {
         matches!(self, Distro::Fedora | Distro::Rhel)
     }
@@ -108,7 +99,7 @@ pub struct Profile {
     /// What UEFI clients boot: files copied into the TFTP root, the DHCP boot file and
     /// where the loader looks for its configuration.
     pub efi: EfiLoader,
-    pub launcher: LauncherArg,
+    pub launcher: Launcher,
     pub firewall: Firewall,
     pub selinux: bool,
     pub tftp_root: PathBuf,
@@ -150,11 +141,11 @@ impl Profile {
     pub fn new(distro: Distro, cfg: Option<&Config>, root: &Root) -> Profile {
         let rh = distro.redhat();
         let launcher = cfg.and_then(|c| c.tftp_launcher).unwrap_or(if !rh {
-            LauncherArg::TftpdHpa
+            Launcher::TftpdHpa
         } else if root.is_dir(Path::new("/etc/xinetd.d")) {
-            LauncherArg::Xinetd
+            Launcher::Xinetd
         } else {
-            LauncherArg::Socket
+            Launcher::Socket
         });
         let default_tftp = if rh { "/var/lib/tftpboot" } else { "/srv/tftp" };
         let tftp_root = cfg
@@ -164,12 +155,12 @@ impl Profile {
             .and_then(|c| c.http_dir.clone())
             .unwrap_or_else(|| DEFAULT_HTTP_DIR.into());
         let (tftp_unit, tftp_file) = match launcher {
-            LauncherArg::Socket => (
+            Launcher::Socket => (
                 "tftp.socket",
                 "/etc/systemd/system/tftp.service.d/pxe-kit.conf",
             ),
-            LauncherArg::Xinetd => ("xinetd.service", "/etc/xinetd.d/tftp"),
-            LauncherArg::TftpdHpa => ("tftpd-hpa.service", "/etc/default/tftpd-hpa"),
+            Launcher::Xinetd => ("xinetd.service", "/etc/xinetd.d/tftp"),
+            Launcher::TftpdHpa => ("tftpd-hpa.service", "/etc/default/tftpd-hpa"),
         };
         let (syslinux_dir, pxelinux_dir) = if rh {
             ("/usr/share/syslinux", "/usr/share/syslinux")
@@ -209,7 +200,7 @@ impl Profile {
                 "dracut-live",
             ]
         };
-        if launcher == LauncherArg::Xinetd {
+        if launcher == Launcher::Xinetd {
             packages.push("xinetd");
         }
         packages.extend(efi.packages.iter().copied());

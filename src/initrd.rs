@@ -74,7 +74,7 @@ pub fn inspect(r: &mut dyn Read) -> Result<InitrdInfo> {
         let kind = detect(&head).ok_or_else(|| {
             anyhow!(
                 "unrecognized data at offset {start}: {} (expected a cpio archive or a supported compressed stream)",
-                hex(&head)
+                hex::encode(&head)
             )
         })?;
         match kind {
@@ -204,13 +204,6 @@ fn detect(head: &[u8]) -> Option<Kind> {
         .into_iter()
         .find(|(m, _)| head.starts_with(m))
         .map(|(_, k)| k)
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter()
-        .map(|x| format!("{x:02x}"))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// Buffers the input and counts consumed bytes, so errors can name the input
@@ -593,7 +586,7 @@ impl CpioParser {
         if &h[..6] != MAGIC_NEWC && &h[..6] != MAGIC_CRC {
             bail!(
                 "bad cpio header magic at offset {at}: {} (only newc 070701 and crc 070702 are supported)",
-                hex(&h[..6])
+                hex::encode(&h[..6])
             );
         }
         let field = |idx: usize| -> Result<u32> {

@@ -20,6 +20,7 @@ pub mod progress;
 pub mod render;
 pub mod root;
 pub mod runner;
+pub mod serve;
 pub mod tftp;
 
 /// Process exit codes, shared by every subcommand.

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 
-use crate::cli::LauncherArg;
 use crate::config::Config;
+use crate::config::Launcher;
 use crate::config::UefiLoader;
 use crate::distro::{DhcpdInterfaces, Firewall, Profile};
 use crate::image::BootEntry;
@@ -84,15 +84,15 @@ pub fn files(
         }
     }
     let tftp_tpl = match profile.launcher {
-        LauncherArg::Socket => "tftp-service.conf.j2",
-        LauncherArg::Xinetd => "tftp-xinetd.j2",
-        LauncherArg::TftpdHpa => "tftpd-hpa.j2",
+        Launcher::Socket => "tftp-service.conf.j2",
+        Launcher::Xinetd => "tftp-xinetd.j2",
+        Launcher::TftpdHpa => "tftpd-hpa.j2",
     };
     tpl(
         profile.tftp_file.clone(),
         tftp_tpl,
         Some(Service::Tftp),
-        profile.launcher == LauncherArg::Socket,
+        profile.launcher == Launcher::Socket,
     )?;
     tpl(
         profile.httpd_dropin.clone(),

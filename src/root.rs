@@ -73,6 +73,15 @@ impl Root {
         Ok(Root { base, dry_run, out })
     }
 
+    /// Another tree with the same dry-run and output settings: a file given on the command
+    /// line outside the root (`/`), or a runtime directory of pxe-kit's own.
+    pub fn other(&self, base: &Path) -> Result<Root> {
+        if !self.dry_run {
+            fs::create_dir_all(base).with_context(|| format!("creating {}", base.display()))?;
+        }
+        Root::new(base, self.dry_run, self.out)
+    }
+
     /// True when acting on the running system rather than a staging tree.
     pub fn is_live(&self) -> bool {
         self.base == Path::new("/")

@@ -103,6 +103,19 @@ impl Runner {
         Ok(true)
     }
 
+    /// Whether long-running daemons may be started (by `serve`'s supervisor, which streams
+    /// their output): not under --dry-run, where their command lines become the plan.
+    pub fn may_start(&self, cmds: &[Cmd]) -> Result<bool> {
+        if !self.dry_run {
+            return Ok(true);
+        }
+        for c in cmds {
+            self.record(c, false)?;
+            self.planned.borrow_mut().push(c.clone());
+        }
+        Ok(false)
+    }
+
     /// Runs a check or probe and returns its output whatever the exit status; `None` for a
     /// probe when not acting on the live system, or a build under dry-run.
     pub fn query(&self, cmd: &Cmd) -> Result<Option<Output>> {
@@ -202,6 +215,19 @@ pub fn shell_join<S: AsRef<str>>(argv: &[S]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Looks a program up on PATH and in the sbin directories (dhcpd lives in /usr/sbin, which a
+/// non-root PATH often lacks).
+pub fn find_program(name: &str) -> Option<String> {
+    let path = std::env::var("PATH").unwrap_or_default();
+    let found = path
+        .split(':')
+        .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"])
+        .map(|d| std::path::Path::new(d).join(name))
+        .find(|p| p.is_file())
+        .map(|p| p.display().to_string());
+    found
 }
 
 #[cfg(test)]

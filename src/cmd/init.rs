@@ -15,7 +15,7 @@ use crate::image;
 use crate::netinfo;
 use crate::plan::{self, FileSpec, Origin};
 use crate::render::Templates;
-use crate::runner::{Cmd, Kind};
+use crate::runner::{find_program, Cmd, Kind};
 use crate::Exit;
 
 pub fn run(args: &InitArgs, ctx: &Ctx) -> Result<Exit> {
@@ -281,8 +281,8 @@ fn settings(a: &InitArgs, old: Option<&Config>, ctx: &Ctx) -> Result<Config> {
     if a.time_offset.is_some() {
         cfg.time_offset = a.time_offset;
     }
-    if a.tftp_launcher.is_some() {
-        cfg.tftp_launcher = a.tftp_launcher;
+    if let Some(l) = a.tftp_launcher {
+        cfg.tftp_launcher = Some(l.into());
     }
     if let Some(s) = &a.serial {
         cfg.boot.serial = Some(s.parse::<Serial>()?);
@@ -405,19 +405,6 @@ fn check_httpd(ctx: &Ctx, profile: &Profile, old: Option<Vec<u8>>) -> Result<()>
         crate::runner::failure(&cmd, &out),
         profile.httpd_dropin.display()
     );
-}
-
-/// Looks a program up on PATH and in the sbin directories (dhcpd lives in /usr/sbin, which a
-/// non-root PATH often lacks).
-pub fn find_program(name: &str) -> Option<String> {
-    let path = std::env::var("PATH").unwrap_or_default();
-    let found = path
-        .split(':')
-        .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"])
-        .map(|d| std::path::Path::new(d).join(name))
-        .find(|p| p.is_file())
-        .map(|p| p.display().to_string());
-    found
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use crate::Exit;
 pub fn run(args: &LabArgs, g: &GlobalArgs) -> Result<Exit> {
     match &args.command {
         LabCommand::Boot(a) => {
-            let ctx = Ctx::new(g)?;
+            let ctx = Ctx::new(&g.options())?;
             let pattern = match &a.pattern {
                 Some(p) => Regex::new(p)
                     .map_err(|e| anyhow::anyhow!("--pattern {p:?} is not a valid regex: {e}"))?,

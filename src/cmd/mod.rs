@@ -26,7 +26,7 @@ pub fn dispatch(cli: Cli) -> Result<Exit> {
     if let Command::Lab(a) = &cli.command {
         return lab::run(a, &cli.global);
     }
-    let ctx = Ctx::new(&cli.global)?;
+    let ctx = Ctx::new(&cli.global.options())?;
     match &cli.command {
         Command::Init(a) => init::run(a, &ctx),
         Command::AddImage(a) => add_image::run(a, &ctx),

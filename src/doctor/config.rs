@@ -169,7 +169,7 @@ fn dhcpd(env: &Env) -> Finding {
             vec![format!("{} init", env.pxe_kit())],
         );
     }
-    let Some(bin) = crate::cmd::init::find_program("dhcpd") else {
+    let Some(bin) = crate::runner::find_program("dhcpd") else {
         return Finding::skip("dhcpd is not installed on this host: cannot run `dhcpd -t`");
     };
     let hs = host.display().to_string();

@@ -53,7 +53,7 @@ impl HashWriter {
         }
     }
     pub fn hex(self) -> String {
-        hex(&self.hasher.finalize())
+        hex::encode(self.hasher.finalize())
     }
 }
 
@@ -74,10 +74,6 @@ impl Write for HashWriter {
 }
 
 const ENOUGH: &str = "prefix read, transfer stopped on purpose";
-
-pub fn hex(d: &[u8]) -> String {
-    d.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// SHA-256 of a file's first `limit` bytes (all when None), streamed.
 pub fn hash_prefix(p: &Path, limit: Option<u64>) -> std::io::Result<(u64, String)> {
@@ -400,7 +396,7 @@ mod tests {
         assert_eq!(w.write(b"defg").unwrap(), 2);
         assert!(w.write(b"h").is_err());
         assert_eq!(w.len, 5);
-        assert_eq!(w.hex(), hex(&Sha256::digest(b"abcde")));
+        assert_eq!(w.hex(), hex::encode(Sha256::digest(b"abcde")));
     }
 
     #[test]
@@ -409,7 +405,7 @@ mod tests {
         std::fs::write(t.path(), b"hello world").unwrap();
         assert_eq!(
             hash_prefix(t.path(), Some(5)).unwrap(),
-            (5, hex(&Sha256::digest(b"hello")))
+            (5, hex::encode(Sha256::digest(b"hello")))
         );
         assert_eq!(hash_prefix(t.path(), None).unwrap().0, 11);
     }

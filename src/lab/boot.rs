@@ -14,16 +14,16 @@ use anyhow::{bail, Context, Result};
 use indicatif::ProgressBar;
 use regex::Regex;
 
-use crate::cmd::init::find_program;
-use crate::cmd::serve::{describe, READY};
 use crate::ctx::Ctx;
 use crate::image;
 use crate::lab::netns::{self, Netns};
 use crate::lab::qemu::{self, Firmware, Net, Ovmf, VmOpts};
-use crate::lab::supervise::{self, Line, Spec, Supervisor};
 use crate::lab::timeline::{Stage, Timeline};
 use crate::root::Out;
+use crate::runner::find_program;
 use crate::runner::Runner;
+use crate::serve::supervise::{self, Line, Spec, Supervisor};
+use crate::serve::{describe, READY};
 use crate::Exit;
 
 /// The VM's tap inside the lab namespace.

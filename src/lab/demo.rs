@@ -8,13 +8,13 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use regex::Regex;
 
-use crate::cli::{DistroArg, GlobalArgs, LabDemoArgs};
-use crate::cmd::init::find_program;
-use crate::ctx::Ctx;
+use crate::cli::{GlobalArgs, LabDemoArgs};
+use crate::ctx::{Ctx, Options};
 use crate::distro::{Distro, Profile};
 use crate::lab::boot::{self, spinner, BootOpts, WorkDir};
 use crate::lab::timeline::DEMO_MARKER;
 use crate::root::{Out, Root};
+use crate::runner::find_program;
 use crate::runner::{Cmd, Kind, Runner};
 use crate::Exit;
 
@@ -261,14 +261,7 @@ pub(crate) fn pxe_kit(runner: &Runner, root: &Path, desc: &str, args: &[&str]) -
 }
 
 pub(crate) fn staged_ctx(root: &Path, out: Out) -> Result<Ctx> {
-    Ctx::new(&GlobalArgs {
-        root: root.to_path_buf(),
-        config: None,
-        dry_run: false,
-        distro: Some(DistroArg::Debian),
-        verbose: out.verbose,
-        quiet: out.quiet,
-    })
+    Ctx::new(&Options::staged(root, Some(Distro::Debian), out))
 }
 
 pub fn run(a: &LabDemoArgs, g: &GlobalArgs) -> Result<Exit> {

@@ -312,8 +312,8 @@ impl Timeline {
                     });
                 }
             }
-            crate::lab::nfs::WHO => {
-                if let Some(what) = crate::lab::nfs::timeline_text(text) {
+            crate::serve::nfs::WHO => {
+                if let Some(what) = crate::serve::nfs::timeline_text(text) {
                     self.push(event(t, Stage::NfsRoot, what));
                 }
             }

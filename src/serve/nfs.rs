@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 
-use crate::cmd::init::find_program;
 use crate::image::Manifest;
-use crate::lab::supervise::Spec;
+use crate::runner::find_program;
+use crate::serve::supervise::Spec;
 
 /// The name serve gives ganesha's lines (`nfs  | ...`); the timeline matches on it.
 pub const WHO: &str = "nfs";
@@ -134,11 +134,13 @@ pub fn ganesha_argv(bin: &str, conf: &Path, pid: &Path) -> Vec<String> {
     ]
 }
 
-/// What serve starts for the NFS-root images, if there are any: the config to write and the
-/// process to run.
+/// ganesha's config file, in serve's run directory.
+pub const CONF: &str = "ganesha.conf";
+
+/// What serve starts for the NFS-root images, if there are any: the config to write into the
+/// run directory and the process to run.
 #[derive(Debug, Clone)]
 pub struct Serve {
-    pub conf_path: PathBuf,
     pub conf: String,
     pub spec: Spec,
 }
@@ -158,23 +160,13 @@ impl Serve {
                 names.join(", ")
             );
         };
-        let conf_path = run_dir.join("ganesha.conf");
+        let conf_path = run_dir.join(CONF);
         let conf = ganesha_conf(server, run_dir, &ex)?;
         let spec = Spec::new(
             WHO,
             &ganesha_argv(&bin, &conf_path, &run_dir.join("ganesha.pid")),
         );
-        Ok(Some(Serve {
-            conf_path,
-            conf,
-            spec,
-        }))
-    }
-
-    pub fn write(&self) -> Result<()> {
-        use anyhow::Context;
-        std::fs::write(&self.conf_path, &self.conf)
-            .with_context(|| format!("writing {}", self.conf_path.display()))
+        Ok(Some(Serve { conf, spec }))
     }
 }
 

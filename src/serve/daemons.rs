@@ -9,9 +9,9 @@ use std::time::SystemTime;
 
 use anyhow::{bail, Context, Result};
 
-use crate::cmd::init::find_program;
 use crate::distro::Distro;
-use crate::lab::supervise::Line;
+use crate::runner::find_program;
+use crate::serve::supervise::Line;
 
 /// The daemons' binaries and apache's module directory on this host.
 #[derive(Debug, Clone)]
