@@ -1,12 +1,20 @@
-//! Thin applying of a plan: write the files, run the steps whose probes say they are needed,
-//! and report what happened.
-use std::collections::BTreeSet;
+//! The one converge step: every command that changes the server (init, add-image, add-host,
+//! remove-host, remove-image, doctor --fix) hands it the desired state (settings + images) and
+//! it renders, validates, writes what differs, removes what is stale and runs the system steps
+//! whose probes say they are needed. Nothing is written unless all of it renders and validates.
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{bail, Context, Result};
 
+use crate::config::Config;
 use crate::ctx::Ctx;
-use crate::plan::{describe, FileSpec, Step};
-use crate::root::Change;
+use crate::distro::Profile;
+use crate::image::{self, Manifest};
+use crate::plan::{self, describe, FileSpec, Group, Origin, Step};
+use crate::render::Templates;
+use crate::root::{Change, Root};
+use crate::runner::{find_program, Cmd, Kind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -19,6 +27,266 @@ pub enum Outcome {
     NotNeeded,
 }
 
+/// What the server should look like.
+#[derive(Debug, Clone)]
+pub struct Desired {
+    pub cfg: Config,
+    /// Every image the server boots (add-image passes the new one before its manifest is
+    /// written, so a dry run shows the real menu).
+    pub images: Vec<Manifest>,
+}
+
+impl Desired {
+    /// The settings with the images whose manifests are on disk.
+    pub fn from_disk(root: &Root, cfg: Config) -> Result<Desired> {
+        Ok(Desired {
+            cfg,
+            images: image::load_all(root)?,
+        })
+    }
+}
+
+/// How a converge differs from init's.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Paths written outside the rendered files (an import's directories and files) that
+    /// need their SELinux labels too.
+    pub relabel: Vec<PathBuf>,
+    /// Relabel the whole TFTP and HTTP trees (doctor found wrong labels).
+    pub relabel_trees: bool,
+    /// The firewall steps act on this network namespace even when the root is staged:
+    /// doctor --fix of a staged root that is served here.
+    pub live_firewall: bool,
+    /// Leave the settings file as the user wrote it (doctor --fix repairs from it, it does
+    /// not reformat it).
+    pub keep_settings_file: bool,
+}
+
+/// What a converge did (or, staged and dry-run, would do).
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Files written, described with their origin.
+    pub written: Vec<String>,
+    /// Stale per-machine files removed.
+    pub removed: Vec<PathBuf>,
+    pub config_saved: bool,
+    /// Steps that ran or were listed.
+    pub steps: Vec<(Cmd, Outcome)>,
+}
+
+impl Report {
+    /// Whether anything was (or would be) changed.
+    pub fn changed(&self) -> bool {
+        !self.written.is_empty()
+            || !self.removed.is_empty()
+            || self.config_saved
+            || self.steps.iter().any(|(_, o)| *o == Outcome::Ran)
+    }
+}
+
+/// init's converge for changed settings with the images on disk, from announcement to
+/// conclusion: what add-host and remove-host do after editing the settings.
+pub fn apply_settings(ctx: &Ctx, cfg: Config, verb: &str) -> Result<crate::Exit> {
+    let want = Desired::from_disk(&ctx.root, cfg)?;
+    announce(ctx, verb, &want.cfg);
+    let report = converge(ctx, &want, &Options::default())?;
+    conclude(ctx, &report, false);
+    Ok(crate::Exit::Ok)
+}
+
+/// The first line of every changing command: which profile, which root.
+pub fn announce(ctx: &Ctx, verb: &str, cfg: &Config) {
+    let staged = if ctx.root.is_live() {
+        ""
+    } else {
+        " (staged: live-system commands are listed, not run)"
+    };
+    ctx.out.say(format!(
+        "pxe-kit {verb}: {:?} profile, root {}{staged}",
+        ctx.profile(Some(cfg)).distro,
+        ctx.root.base().display()
+    ));
+}
+
+/// Converges the server on `want`. Prints each change as it happens (quiet under -q).
+pub fn converge(ctx: &Ctx, want: &Desired, opts: &Options) -> Result<Report> {
+    let cfg = &want.cfg;
+    let profile = ctx.profile(Some(cfg));
+    if cfg.boot.default != "local" && !want.images.iter().any(|m| m.name == cfg.boot.default) {
+        bail!(
+            "boot.default {:?} names no image; use `local` or one of: {}",
+            cfg.boot.default,
+            image::names(&want.images)
+        );
+    }
+    let mut report = Report::default();
+    // Packages come first: the boot loader files are copied out of them.
+    let pkg_step = plan::package_step(&profile);
+    let pkg = run_step(ctx, &pkg_step, &Default::default())?;
+    report.steps.push((pkg_step.cmd.clone(), pkg));
+    // Previewing a fresh live system: the loader files arrive with the packages.
+    let loader_pending = pkg == Outcome::Planned && ctx.root.is_live();
+    let files = render(ctx, want, &profile, loader_pending)?;
+    validate_dhcpd(ctx, &profile, &files)?;
+
+    let cfg_change = if opts.keep_settings_file {
+        Change::Unchanged
+    } else {
+        ctx.save_config(cfg)?
+    };
+    if cfg_change.changed() {
+        report.config_saved = true;
+        ctx.out.say(format!(
+            "  {} settings to {}",
+            ctx.root.verb("saved", "would save"),
+            ctx.config_display().display()
+        ));
+    }
+    let httpd_old = ctx.root.read_opt(&profile.httpd_dropin)?;
+    let changed = write_files(ctx, &files)?;
+    report.written = changed.iter().map(|f| describe(f)).collect();
+    report.removed = remove_stale(ctx, &profile, &files)?;
+    if changed.iter().any(|f| f.path == profile.httpd_dropin) {
+        check_httpd(ctx, &profile, httpd_old)?;
+    }
+
+    let systemd = ctx.systemd();
+    let mut relabel: Vec<&Path> = opts.relabel.iter().map(PathBuf::as_path).collect();
+    if opts.relabel_trees {
+        relabel.extend([profile.tftp_root.as_path(), profile.http_dir.as_path()]);
+    }
+    let mut steps = plan::system_steps(cfg, &profile, &changed, &relabel, systemd);
+    if let Some((_, enabled)) = &profile.httpd_enable {
+        if ctx.root.exists(enabled) {
+            steps.retain(|s| s.group != Group::HttpdConf);
+        }
+    }
+    let exports_changed =
+        plan::exports_changed(&changed) || report.removed.iter().any(|p| plan::is_exports_file(p));
+    if want.images.iter().any(|m| m.nfs_export.is_some()) {
+        steps.extend(plan::nfs_steps(cfg, &profile, exports_changed, systemd));
+    } else if exports_changed {
+        // The last NFS-root image went: its export must go from the kernel's table too.
+        steps.push(plan::reexport_step());
+    }
+
+    // The firewall belongs to the network namespace, not to the tree: for a staged root
+    // served here (doctor --fix) it is changed here, the rest stays with the root's runner.
+    let runs: Vec<(Ctx, Vec<Step>)> = if opts.live_firewall && !ctx.root.is_live() {
+        let (fw, rest) = steps.into_iter().partition(|s| s.group.is_firewall());
+        vec![
+            (ctx.derive(true, ctx.out), fw),
+            (ctx.derive(false, ctx.out), rest),
+        ]
+    } else {
+        vec![(ctx.derive(false, ctx.out), steps)]
+    };
+    for (c, steps) in &runs {
+        for (s, o) in steps.iter().zip(run_steps(c, steps)?) {
+            report.steps.push((s.cmd.clone(), o));
+        }
+    }
+    Ok(report)
+}
+
+/// What every changing command says at the end: the PID 1 note, the listed plan, or that
+/// nothing changed. `other_changes`: the command changed files itself besides the converge
+/// (an import, a removal).
+pub fn conclude(ctx: &Ctx, report: &Report, other_changes: bool) {
+    if ctx.root.is_live() && !ctx.systemd() {
+        ctx.out.say(
+            "  PID 1 is not systemd here: services were not enabled or restarted; \
+             run the daemons in the foreground with `pxe-kit serve`",
+        );
+    }
+    let planned: Vec<&Cmd> = report
+        .steps
+        .iter()
+        .filter(|(_, o)| *o == Outcome::Planned)
+        .map(|(c, _)| c)
+        .collect();
+    // Staged runs list the live-system steps only when something changed (or with -v): a
+    // second staged run says "nothing to change".
+    let files_changed = other_changes
+        || !report.written.is_empty()
+        || !report.removed.is_empty()
+        || report.config_saved;
+    if !planned.is_empty() && (files_changed || ctx.out.verbose || ctx.root.is_live()) {
+        println!(
+            "{}:",
+            ctx.root.verb(
+                "live-system steps (not run under --root)",
+                "commands (dry run, not run)"
+            )
+        );
+        for c in planned {
+            println!("  $ {}    # {}", c.shell(), c.desc);
+        }
+    }
+    if !report.changed() && !other_changes {
+        ctx.out.say("nothing to change");
+    }
+}
+
+/// Every file the settings and images render to, exactly as converge writes them: doctor
+/// compares the tree against it (drift).
+pub fn desired_files(ctx: &Ctx, want: &Desired, profile: &Profile) -> Result<Vec<FileSpec>> {
+    render(ctx, want, profile, false)
+}
+
+fn render(
+    ctx: &Ctx,
+    want: &Desired,
+    profile: &Profile,
+    loader_pending: bool,
+) -> Result<Vec<FileSpec>> {
+    let templates = Templates::load(&ctx.root)?;
+    let loader = read_loader(ctx, profile, loader_pending)?;
+    let entries = image::boot_entries(&want.cfg, profile, &want.images);
+    let mut files = plan::files(&want.cfg, profile, &templates, entries, &loader)?;
+    // Loader files not yet installed (live dry run) are not shown as writes.
+    files.retain(|f| !matches!(&f.origin, Origin::Copy(_)) || !f.content.is_empty());
+    // NFS-root images' exports files are rendered from their manifests like the menu, so a
+    // changed subnet reaches them and `doctor --fix` can put a deleted one back.
+    for m in &want.images {
+        if let Some(export) = &m.nfs_export {
+            files.push(plan::exports_file(
+                &want.cfg, profile, &templates, &m.name, export,
+            )?);
+        }
+    }
+    Ok(files)
+}
+
+/// Reads the boot loader files out of the distribution's packages.
+fn read_loader(
+    ctx: &Ctx,
+    profile: &Profile,
+    pending: bool,
+) -> Result<BTreeMap<&'static str, Vec<u8>>> {
+    let mut out = BTreeMap::new();
+    for (name, src) in profile.loader_files() {
+        match ctx.root.read_opt(src)? {
+            Some(b) => {
+                out.insert(*name, b);
+            }
+            None if pending => {
+                ctx.out.say(format!(
+                    "  would copy {} after installing packages",
+                    src.display()
+                ));
+                out.insert(*name, Vec::new());
+            }
+            None => bail!(
+                "boot loader file {} is missing; install {} (or stage it under --root)",
+                ctx.root.path(src).display(),
+                profile.loader_package(name)
+            ),
+        }
+    }
+    Ok(out)
+}
+
 /// Writes every file whose content differs; returns the ones that changed.
 pub fn write_files<'a>(ctx: &Ctx, files: &'a [FileSpec]) -> Result<Vec<&'a FileSpec>> {
     let mut changed = Vec::new();
@@ -26,11 +294,9 @@ pub fn write_files<'a>(ctx: &Ctx, files: &'a [FileSpec]) -> Result<Vec<&'a FileS
         match ctx.root.write(&f.path, &f.content, f.mode)? {
             Change::Unchanged => ctx.out.detail(format!("  unchanged {}", f.path.display())),
             c => {
-                let verb = match (c, ctx.root.dry_run()) {
-                    (Change::Created, false) => "created",
-                    (Change::Created, true) => "would create",
-                    (_, false) => "updated",
-                    (_, true) => "would update",
+                let verb = match c {
+                    Change::Created => ctx.root.verb("created", "would create"),
+                    _ => ctx.root.verb("updated", "would update"),
                 };
                 ctx.out.say(format!("  {verb} {}", describe(f)));
                 changed.push(f);
@@ -40,10 +306,120 @@ pub fn write_files<'a>(ctx: &Ctx, files: &'a [FileSpec]) -> Result<Vec<&'a FileS
     Ok(changed)
 }
 
+/// Removes what pxe-kit wrote earlier and no longer wants: per-machine files of machines no
+/// longer configured, exports files of images no longer there.
+fn remove_stale(ctx: &Ctx, profile: &Profile, files: &[FileSpec]) -> Result<Vec<PathBuf>> {
+    let mut present = per_client_present(&ctx.root, profile)?;
+    let exports = Path::new(crate::distro::EXPORTS_DIR);
+    for n in ctx.root.list_dir(exports)? {
+        let p = exports.join(&n);
+        if plan::is_exports_file(&p) {
+            let head = ctx.root.read(&p)?;
+            present.push((p, head[..head.len().min(512)].to_vec()));
+        }
+    }
+    let stale = plan::stale_host_files(files, &present);
+    for p in &stale {
+        ctx.root.remove(p)?;
+        let why = if plan::is_exports_file(p) {
+            "no such NFS-root image"
+        } else {
+            "no such machine configured"
+        };
+        ctx.out.say(format!("  removed {} ({why})", p.display()));
+    }
+    Ok(stale)
+}
+
+/// The per-machine files on disk (see `plan::per_client_dirs`), with their first bytes.
+pub fn per_client_present(root: &Root, profile: &Profile) -> Result<Vec<(PathBuf, Vec<u8>)>> {
+    let mut present = Vec::new();
+    for (dir, is_per_client) in plan::per_client_dirs(profile) {
+        for n in root.list_dir(&dir)? {
+            let p = dir.join(&n);
+            if is_per_client(&n) && !root.is_dir(&p) {
+                let head = root.read(&p)?;
+                present.push((p, head[..head.len().min(512)].to_vec()));
+            }
+        }
+    }
+    Ok(present)
+}
+
+/// A dhcpd.conf that ISC dhcpd rejects is never installed: test it in a scratch file first.
+fn validate_dhcpd(ctx: &Ctx, profile: &Profile, files: &[FileSpec]) -> Result<()> {
+    let Some(conf) = files.iter().find(|f| f.path == profile.dhcpd_conf) else {
+        return Ok(());
+    };
+    let Some(dhcpd) = find_program("dhcpd") else {
+        ctx.out
+            .say("  note: dhcpd is not installed on this host; dhcpd.conf was not validated");
+        return Ok(());
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix("pxe-kit-dhcpd.")
+        .suffix(".conf")
+        .tempfile()
+        .context("creating a scratch file for dhcpd -t")?;
+    std::io::Write::write_all(&mut tmp, &conf.content).context("writing the scratch dhcpd.conf")?;
+    let path = tmp.path().display().to_string();
+    let cmd = Cmd::new(
+        Kind::Check,
+        "validating dhcpd.conf",
+        &[dhcpd.as_str(), "-t", "-4", "-cf", &path],
+    );
+    let out = ctx.runner.query(&cmd)?.expect("checks always run");
+    if !out.success {
+        // dhcpd names the scratch file; say dhcpd.conf, which is what the user knows.
+        let detail: Vec<String> = out
+            .stderr
+            .lines()
+            .chain(out.stdout.lines())
+            .filter(|l| l.contains(&path) && l.contains(" line "))
+            .take(3)
+            .map(|l| l.replace(&path, "dhcpd.conf"))
+            .collect();
+        bail!(
+            "rendered dhcpd.conf fails `dhcpd -t` ({}); not installed: fix the settings or the dhcpd.conf.j2 override",
+            if detail.is_empty() { crate::runner::failure(&cmd, &out) } else { detail.join(" | ") }
+        );
+    }
+    Ok(())
+}
+
+/// Apache's own config test after the drop-in changed; a failing drop-in is rolled back.
+fn check_httpd(ctx: &Ctx, profile: &Profile, old: Option<Vec<u8>>) -> Result<()> {
+    // A verification of the live system: the runner runs it only where the drop-in was
+    // really written there.
+    let cmd = Cmd::new(
+        Kind::Verify,
+        "testing the httpd configuration",
+        &profile.httpd_test,
+    );
+    let Ok(Some(out)) = ctx.runner.query(&cmd) else {
+        return Ok(());
+    };
+    if out.success {
+        return Ok(());
+    }
+    match old {
+        Some(o) => ctx
+            .root
+            .write(&profile.httpd_dropin, &o, 0o644)
+            .map(|_| ())?,
+        None => ctx.root.remove(&profile.httpd_dropin).map(|_| ())?,
+    };
+    bail!(
+        "{}; restored the previous {}",
+        crate::runner::failure(&cmd, &out),
+        profile.httpd_dropin.display()
+    );
+}
+
 /// Runs steps in order; a step with `after_group` runs only when a step of that group ran
 /// (or was planned).
 pub fn run_steps(ctx: &Ctx, steps: &[Step]) -> Result<Vec<Outcome>> {
-    let mut acted: BTreeSet<&str> = BTreeSet::new();
+    let mut acted: BTreeSet<Group> = BTreeSet::new();
     let mut outcomes = Vec::new();
     for s in steps {
         let o = run_step(ctx, s, &acted)?;
@@ -55,9 +431,9 @@ pub fn run_steps(ctx: &Ctx, steps: &[Step]) -> Result<Vec<Outcome>> {
     Ok(outcomes)
 }
 
-pub fn run_step(ctx: &Ctx, s: &Step, acted: &BTreeSet<&str>) -> Result<Outcome> {
+pub fn run_step(ctx: &Ctx, s: &Step, acted: &BTreeSet<Group>) -> Result<Outcome> {
     if let Some(g) = s.after_group {
-        if !acted.contains(g) {
+        if !acted.contains(&g) {
             return Ok(Outcome::NotNeeded);
         }
     }

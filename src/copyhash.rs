@@ -192,9 +192,17 @@ fn copy_hashed_with(
 /// `progress` gets per-block deltas as in [`copy_hashed`].
 pub fn hash_file(path: &Path, progress: &dyn Fn(u64)) -> Result<Copied> {
     let mut f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let (copied, _) = pipeline(&mut f, None, None, progress)
-        .with_context(|| format!("hashing {}", path.display()))?;
-    Ok(copied)
+    hash_reader(&mut f, None, progress).with_context(|| format!("hashing {}", path.display()))
+}
+
+/// Size and SHA-256 of what `src` yields (exactly `expected_len` bytes when given), without
+/// writing it anywhere: what a dry run reports of an import.
+pub fn hash_reader(
+    src: &mut dyn Read,
+    expected_len: Option<u64>,
+    progress: &dyn Fn(u64),
+) -> Result<Copied> {
+    Ok(pipeline(src, expected_len, None, progress)?.0)
 }
 
 /// Reads `src` on the calling thread (a `dyn Read` need not be `Send`), hashing and writing

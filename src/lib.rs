@@ -8,6 +8,7 @@ pub mod copyhash;
 pub mod ctx;
 pub mod distro;
 pub mod doctor;
+pub mod dracut;
 pub mod host;
 pub mod image;
 pub mod initrd;

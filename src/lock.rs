@@ -1,9 +1,8 @@
 //! An exclusive lock on pxe-kit's state dir, so two imports cannot interleave.
-use std::fs::OpenOptions;
 use std::path::Path;
 
-use anyhow::{Context, Result};
-use nix::fcntl::{Flock, FlockArg};
+use anyhow::Result;
+use nix::fcntl::Flock;
 
 use crate::distro::STATE_DIR;
 use crate::root::Root;
@@ -14,24 +13,12 @@ pub struct StateLock {
 }
 
 impl StateLock {
-    /// Takes the lock, failing at once (not waiting) when another pxe-kit holds it.
+    /// Takes the lock, failing at once (not waiting) when another pxe-kit holds it. The state
+    /// directory itself is locked: no lock file is left behind.
     pub fn acquire(root: &Root) -> Result<StateLock> {
-        if root.dry_run() {
-            return Ok(StateLock { _held: None });
-        }
-        // The state directory itself is locked: no lock file is left behind.
-        let p = root.path(Path::new(STATE_DIR));
-        std::fs::create_dir_all(&p).with_context(|| format!("creating {}", p.display()))?;
-        let f = OpenOptions::new()
-            .read(true)
-            .open(&p)
-            .with_context(|| format!("opening {}", p.display()))?;
-        let lock = Flock::lock(f, FlockArg::LockExclusiveNonblock).map_err(|(_, e)| {
-            anyhow::anyhow!(
-                "{} is locked ({e}): another pxe-kit is changing images; wait for it to finish",
-                p.display()
-            )
+        let held = root.lock(Path::new(STATE_DIR)).map_err(|e| {
+            anyhow::anyhow!("{e:#}: another pxe-kit is changing images; wait for it to finish")
         })?;
-        Ok(StateLock { _held: Some(lock) })
+        Ok(StateLock { _held: held })
     }
 }

@@ -305,11 +305,27 @@ pub fn exports_path(image: &str) -> PathBuf {
     std::path::Path::new(crate::distro::EXPORTS_DIR).join(format!("pxe-kit-{image}.exports"))
 }
 
+/// Whether a path is one of pxe-kit's exports files.
+pub fn is_exports_file(p: &std::path::Path) -> bool {
+    p.parent() == Some(std::path::Path::new(crate::distro::EXPORTS_DIR))
+        && p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("pxe-kit-") && n.ends_with(".exports"))
+}
+
 /// Whether any of the written files is an exports file: then `exportfs -r` must follow.
 pub fn exports_changed(changed: &[&FileSpec]) -> bool {
-    changed
-        .iter()
-        .any(|f| f.path.parent() == Some(std::path::Path::new(crate::distro::EXPORTS_DIR)))
+    changed.iter().any(|f| is_exports_file(&f.path))
+}
+
+/// `exportfs -r`: the kernel's export table follows /etc/exports.d.
+pub fn reexport_step() -> Step {
+    step(
+        Group::Nfs,
+        "re-exporting NFS file systems",
+        &["exportfs", "-r"],
+        None,
+    )
 }
 
 /// Labelling exactly the given files for SELinux, where it applies.
@@ -323,8 +339,31 @@ pub fn relabel_step(profile: &Profile, paths: &[&std::path::Path]) -> Option<Ste
         cmd: Cmd::change("labelling written files for SELinux", &argv),
         probe: None,
         after_group: None,
-        group: "selinux",
+        group: Group::Selinux,
     })
+}
+
+/// What a step belongs to: steps of one group share a trigger (the firewall reload runs after
+/// a firewall change), and the firewall's steps act on the network namespace rather than the
+/// tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Group {
+    Packages,
+    Selinux,
+    Firewall,
+    FirewallReload,
+    /// Enabling the httpd drop-in (Debian's a2enconf).
+    HttpdConf,
+    Systemd,
+    Services,
+    Nfs,
+}
+
+impl Group {
+    /// Firewall steps change the network namespace's filter, not files of the root.
+    pub fn is_firewall(self) -> bool {
+        matches!(self, Group::Firewall | Group::FirewallReload)
+    }
 }
 
 /// A system change, skipped when its probe says it is already in place.
@@ -333,8 +372,8 @@ pub struct Step {
     pub cmd: Cmd,
     pub probe: Option<Probe>,
     /// Run only if an earlier step of this group ran (e.g. firewall reload).
-    pub after_group: Option<&'static str>,
-    pub group: &'static str,
+    pub after_group: Option<Group>,
+    pub group: Group,
 }
 
 #[derive(Debug, Clone)]
@@ -376,7 +415,7 @@ fn probe(argv: &[&str], satisfied: Satisfied) -> Option<Probe> {
     })
 }
 
-fn step(group: &'static str, desc: &str, argv: &[&str], probe: Option<Probe>) -> Step {
+fn step(group: Group, desc: &str, argv: &[&str], probe: Option<Probe>) -> Step {
     Step {
         cmd: Cmd::change(desc, argv),
         probe,
@@ -399,7 +438,7 @@ fn packages_step(profile: &Profile, packages: &[&'static str]) -> Step {
         Satisfied::DpkgAllInstalled
     };
     step(
-        "packages",
+        Group::Packages,
         "installing packages",
         &profile.install_argv_for(packages),
         probe(&probe_ref, satisfied),
@@ -407,11 +446,13 @@ fn packages_step(profile: &Profile, packages: &[&'static str]) -> Step {
 }
 
 /// What follows the files: labels, firewall, services. `changed` are the files that were
-/// (or, staged, would be) written; `systemd` is false where PID 1 is not systemd.
+/// (or, staged, would be) written; `relabel` more paths to label with them (an import's
+/// directories); `systemd` is false where PID 1 is not systemd.
 pub fn system_steps(
     cfg: &Config,
     profile: &Profile,
     changed: &[&FileSpec],
+    relabel: &[&std::path::Path],
     systemd: bool,
 ) -> Vec<Step> {
     let mut steps = Vec::new();
@@ -422,7 +463,7 @@ pub fn system_steps(
             // in, it names our type.
             let dir = dir.display().to_string();
             steps.push(step(
-                "selinux",
+                Group::Selinux,
                 "adding a persistent SELinux label rule",
                 &["semanage", "fcontext", "-a", "-t", ty, &spec],
                 probe(
@@ -431,19 +472,25 @@ pub fn system_steps(
                 ),
             ));
         }
-        let paths: Vec<&std::path::Path> = changed.iter().map(|f| f.path.as_path()).collect();
+        let mut paths: Vec<&std::path::Path> = changed.iter().map(|f| f.path.as_path()).collect();
+        paths.extend(relabel);
         steps.extend(relabel_step(profile, &paths));
     }
     steps.extend(firewall_steps(cfg, profile));
     if let Some((argv, _)) = &profile.httpd_enable {
-        steps.push(step("httpd", "enabling the httpd drop-in", argv, None));
+        steps.push(step(
+            Group::HttpdConf,
+            "enabling the httpd drop-in",
+            argv,
+            None,
+        ));
     }
     if !systemd {
         return steps;
     }
     if changed.iter().any(|f| f.unit_dropin) {
         steps.push(step(
-            "systemd",
+            Group::Systemd,
             "reloading systemd units",
             &["systemctl", "daemon-reload"],
             None,
@@ -455,7 +502,7 @@ pub fn system_steps(
         (Service::Httpd, profile.httpd_service),
     ] {
         steps.push(step(
-            "services",
+            Group::Services,
             &format!("enabling {unit}"),
             &["systemctl", "enable", unit],
             probe(
@@ -465,14 +512,14 @@ pub fn system_steps(
         ));
         if changed.iter().any(|f| f.service == Some(svc)) {
             steps.push(step(
-                "services",
+                Group::Services,
                 &format!("restarting {unit}"),
                 &["systemctl", "restart", unit],
                 None,
             ));
         } else {
             steps.push(step(
-                "services",
+                Group::Services,
                 &format!("starting {unit}"),
                 &["systemctl", "start", unit],
                 probe(
@@ -524,7 +571,7 @@ pub fn firewall_steps_for(cfg: &Config, profile: &Profile, opening: &Opening) ->
             let zone = "pxe-kit";
             let zone_arg = format!("--zone={zone}");
             steps.push(step(
-                "firewall",
+                Group::Firewall,
                 "creating the pxe-kit firewalld zone",
                 &["firewall-cmd", "--permanent", &format!("--new-zone={zone}")],
                 probe(
@@ -537,7 +584,7 @@ pub fn firewall_steps_for(cfg: &Config, profile: &Profile, opening: &Opening) ->
                 ),
             ));
             steps.push(step(
-                "firewall",
+                Group::Firewall,
                 "binding the provisioning interface to the pxe-kit zone",
                 &[
                     "firewall-cmd",
@@ -557,7 +604,7 @@ pub fn firewall_steps_for(cfg: &Config, profile: &Profile, opening: &Opening) ->
             ));
             for svc in opening.services {
                 steps.push(step(
-                    "firewall",
+                    Group::Firewall,
                     &format!("allowing {svc} in the pxe-kit zone"),
                     &[
                         "firewall-cmd",
@@ -577,12 +624,12 @@ pub fn firewall_steps_for(cfg: &Config, profile: &Profile, opening: &Opening) ->
                 ));
             }
             let mut reload = step(
-                "firewall-reload",
+                Group::FirewallReload,
                 "loading the permanent firewall rules",
                 &["firewall-cmd", "--reload"],
                 None,
             );
-            reload.after_group = Some("firewall");
+            reload.after_group = Some(Group::Firewall);
             steps.push(reload);
         }
         Firewall::Iptables => {
@@ -607,7 +654,7 @@ pub fn firewall_steps_for(cfg: &Config, profile: &Profile, opening: &Opening) ->
                 let mut insert = vec!["iptables", "-I"];
                 insert.extend(rule);
                 steps.push(step(
-                    "firewall",
+                    Group::Firewall,
                     &format!("allowing {proto}/{port} on {ifname}"),
                     &insert,
                     probe(&check, Satisfied::Success),
@@ -629,7 +676,7 @@ pub fn firewall_steps_for(cfg: &Config, profile: &Profile, opening: &Opening) ->
                     many => format!("{{ {} }}", many.join(", ")),
                 };
                 steps.push(step(
-                    "firewall",
+                    Group::Firewall,
                     &format!("allowing {proto} {set} on {ifname}"),
                     &[
                         "nft",
@@ -675,7 +722,7 @@ pub fn nfs_steps(
     if systemd {
         let unit = profile.nfs_service;
         steps.push(step(
-            "services",
+            Group::Services,
             &format!("enabling {unit}"),
             &["systemctl", "enable", "--now", unit],
             probe(
@@ -685,12 +732,7 @@ pub fn nfs_steps(
         ));
     }
     if exports_changed {
-        steps.push(step(
-            "nfs",
-            "re-exporting NFS file systems",
-            &["exportfs", "-r"],
-            None,
-        ));
+        steps.push(reexport_step());
     }
     steps
 }

@@ -24,6 +24,9 @@ pub enum Kind {
     Build,
     Probe,
     Change,
+    /// A read-only test of the live system after a change (`apachectl -t` once the drop-in
+    /// is written): runs only where changes run.
+    Verify,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -119,7 +122,13 @@ impl Runner {
     /// Runs a check or probe and returns its output whatever the exit status; `None` for a
     /// probe when not acting on the live system, or a build under dry-run.
     pub fn query(&self, cmd: &Cmd) -> Result<Option<Output>> {
-        if (cmd.kind == Kind::Probe && !self.live) || (cmd.kind == Kind::Build && self.dry_run) {
+        let skip = match cmd.kind {
+            Kind::Probe => !self.live,
+            Kind::Build => self.dry_run,
+            Kind::Verify => !self.live || self.dry_run,
+            Kind::Check | Kind::Change => false,
+        };
+        if skip {
             if cmd.kind == Kind::Build {
                 self.record(cmd, false)?;
                 self.planned.borrow_mut().push(cmd.clone());

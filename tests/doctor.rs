@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
-use pxe_kit::lab::daemons;
+use pxe_kit::serve::daemons;
 
 const NS_IF: &str = "pxkd0";
 const SERVER: &str = "10.88.0.1";

@@ -4,8 +4,8 @@ use std::net::Ipv4Addr;
 
 use anyhow::{bail, Result};
 
+use crate::apply;
 use crate::cli::AddHostArgs;
-use crate::cmd::init::apply_config;
 use crate::config::parse_ip;
 use crate::ctx::Ctx;
 use crate::host::{Host, Mac};
@@ -63,7 +63,7 @@ pub fn run(a: &AddHostArgs, ctx: &Ctx) -> Result<Exit> {
     };
     if let Some(old) = cfg.hosts.iter().find(|h| same_id(h)) {
         if *old == host {
-            return apply_config(ctx, cfg, "add-host");
+            return apply::apply_settings(ctx, cfg, "add-host");
         }
         bail!(
             "host {} exists already (image {}); remove it first with `pxe-kit remove-host {}`",
@@ -74,7 +74,7 @@ pub fn run(a: &AddHostArgs, ctx: &Ctx) -> Result<Exit> {
     }
     cfg.hosts.push(host);
     cfg.validate()?;
-    apply_config(ctx, cfg, "add-host")
+    apply::apply_settings(ctx, cfg, "add-host")
 }
 
 #[cfg(test)]

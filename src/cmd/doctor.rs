@@ -5,11 +5,10 @@ use std::io::IsTerminal;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::apply;
+use crate::apply::{self, Desired};
 use crate::cli::DoctorArgs;
 use crate::ctx::Ctx;
 use crate::doctor::{self, Env, Report, Runtime, Status, SCHEMA_VERSION};
-use crate::plan;
 use crate::root::Out;
 use crate::Exit;
 
@@ -132,8 +131,9 @@ fn list(json: bool) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// Repairs with init's code: re-renders the files, then runs init's system steps (labels,
-/// firewall, httpd drop-in, services). Returns what was done or listed.
+/// Repairs with init's converge step: re-renders the files, removes stale ones, runs the
+/// system steps (labels, firewall, httpd drop-in, services); relabels the trees when labels
+/// were found wrong. Returns what was done or listed.
 fn repair(env: &Env, ctx: &Ctx, reports: &[Report]) -> Result<Vec<String>> {
     let mut actions = Vec::new();
     let Ok(cfg) = &env.cfg else {
@@ -145,62 +145,28 @@ fn repair(env: &Env, ctx: &Ctx, reports: &[Report]) -> Result<Vec<String>> {
             .iter()
             .any(|r| r.id == id && matches!(r.finding.status, Status::Warn | Status::Fail))
     };
-    let profile = &env.profile;
-    let files = crate::cmd::init::desired_files(ctx, cfg, profile)?;
-    let changed = apply::write_files(ctx, &files)?;
-    for f in &changed {
-        actions.push(format!("re-rendered {}", plan::describe(f)));
-    }
-    for p in crate::cmd::init::remove_stale_host_files(ctx, profile, &files)? {
+    let want = Desired::from_disk(&ctx.root, cfg.clone())?;
+    let opts = apply::Options {
+        relabel_trees: bad("selinux.labels"),
+        live_firewall: env.runtime.checked,
+        keep_settings_file: true,
+        ..Default::default()
+    };
+    let report = apply::converge(ctx, &want, &opts)?;
+    actions.extend(report.written.iter().map(|w| format!("re-rendered {w}")));
+    for p in &report.removed {
         actions.push(format!(
-            "removed {} (per-machine file of a machine no longer configured)",
+            "removed {} (pxe-kit's file for a machine or image no longer configured)",
             p.display()
         ));
     }
-    let mut steps = plan::system_steps(cfg, profile, &changed, env.systemd);
-    if let Some((_, enabled)) = &profile.httpd_enable {
-        if ctx.root.exists(enabled) {
-            steps.retain(|s| s.group != "httpd");
-        }
-    }
-    // NFS-root images: re-export what was re-rendered, and the NFS firewall and service.
-    let nfs = crate::image::load_all(&ctx.root)
-        .map(|v| v.iter().any(|m| m.nfs_export.is_some()))
-        .unwrap_or(false);
-    if nfs {
-        steps.extend(plan::nfs_steps(
-            cfg,
-            profile,
-            plan::exports_changed(&changed),
-            env.systemd,
-        ));
-    }
-    if profile.selinux && bad("selinux.labels") {
-        let dirs = [profile.tftp_root.as_path(), profile.http_dir.as_path()];
-        steps.extend(plan::relabel_step(profile, &dirs));
-    }
-    // The firewall belongs to the network namespace, not to the tree: where the running
-    // system is checked it is repaired too, even for a staged root being served here. The
-    // other steps act on files of the root and stay with its (staged: listing) runner.
-    let (fw, rest): (Vec<_>, Vec<_>) = steps
-        .into_iter()
-        .partition(|s| s.group.starts_with("firewall"));
-    let live_fw = env.runtime.checked && !fw.is_empty();
-    let fw_ctx = if live_fw {
-        ctx.derive(true, ctx.out)
-    } else {
-        ctx.derive(false, ctx.out)
-    };
-    for (c, steps) in [(&fw_ctx, &fw), (ctx, &rest)] {
-        let outcomes = apply::run_steps(c, steps)?;
-        for (s, o) in steps.iter().zip(outcomes) {
-            match o {
-                apply::Outcome::Ran => actions.push(format!("ran: {}", s.cmd.shell())),
-                apply::Outcome::Planned => {
-                    actions.push(format!("not run (staged or dry run): {}", s.cmd.shell()))
-                }
-                apply::Outcome::AlreadyDone | apply::Outcome::NotNeeded => {}
+    for (cmd, o) in &report.steps {
+        match o {
+            apply::Outcome::Ran => actions.push(format!("ran: {}", cmd.shell())),
+            apply::Outcome::Planned => {
+                actions.push(format!("not run (staged or dry run): {}", cmd.shell()))
             }
+            apply::Outcome::AlreadyDone | apply::Outcome::NotNeeded => {}
         }
     }
     if !env.systemd && (bad("services.dhcpd") || bad("services.tftp") || bad("services.httpd")) {

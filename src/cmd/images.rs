@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::cli::ImagesArgs;
 use crate::ctx::Ctx;
-use crate::image::{self, Manifest, Role, RootType};
+use crate::image::{self, Role, RootType};
 use crate::Exit;
 
 #[derive(Debug, Serialize)]
@@ -33,7 +33,10 @@ pub fn rows(ctx: &Ctx) -> Result<Vec<Row>> {
             source: m.source.name.clone(),
             kernel_version: m.kernel_version.clone(),
             size: m.files.iter().map(|f| f.size).sum(),
-            state: state(ctx, m),
+            state: m
+                .check_sizes(&ctx.root)
+                .err()
+                .unwrap_or_else(|| "ok".into()),
             url: m.file(Role::Root).map(|f| {
                 let file = f
                     .path
@@ -47,24 +50,6 @@ pub fn rows(ctx: &Ctx) -> Result<Vec<Row>> {
             }),
         })
         .collect())
-}
-
-fn state(ctx: &Ctx, m: &Manifest) -> String {
-    for f in &m.files {
-        match std::fs::metadata(ctx.root.path(&f.path)) {
-            Err(_) => return format!("missing {}", f.path.display()),
-            Ok(md) if md.len() != f.size => {
-                return format!(
-                    "size of {} is {} (manifest: {})",
-                    f.path.display(),
-                    md.len(),
-                    f.size
-                )
-            }
-            Ok(_) => {}
-        }
-    }
-    "ok".into()
 }
 
 pub fn run(a: &ImagesArgs, ctx: &Ctx) -> Result<Exit> {

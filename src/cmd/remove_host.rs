@@ -2,9 +2,9 @@
 //! and its fixed lease.
 use anyhow::{bail, Result};
 
+use crate::apply;
 use crate::cli::RemoveHostArgs;
 use crate::cmd::add_host::parse_id;
-use crate::cmd::init::apply_config;
 use crate::ctx::Ctx;
 use crate::Exit;
 
@@ -30,5 +30,5 @@ pub fn run(a: &RemoveHostArgs, ctx: &Ctx) -> Result<Exit> {
             }
         );
     }
-    apply_config(ctx, cfg, "remove-host")
+    apply::apply_settings(ctx, cfg, "remove-host")
 }

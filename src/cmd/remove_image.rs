@@ -2,9 +2,8 @@
 //! file that is going away), then remove its manifest and files.
 use anyhow::{bail, Result};
 
+use crate::apply::{self, Desired};
 use crate::cli::RemoveImageArgs;
-use crate::cmd::add_image::refresh_menu;
-use crate::cmd::init::apply_config;
 use crate::ctx::Ctx;
 use crate::image;
 use crate::Exit;
@@ -54,30 +53,25 @@ pub fn run(a: &RemoveImageArgs, ctx: &Ctx) -> Result<Exit> {
             m.name
         ));
     }
-    // The menu (and hosts) stop naming the image before its files go.
+    // The menus, hosts and exports stop naming the image before its files go.
+    let want = Desired {
+        cfg,
+        images: image::load_all(&ctx.root)?
+            .into_iter()
+            .filter(|i| i.name != m.name)
+            .collect(),
+    };
+    apply::announce(ctx, "remove-image", &want.cfg);
+    let report = apply::converge(ctx, &want, &apply::Options::default())?;
     ctx.root.remove(&image::manifest_path(&m.name))?;
-    if users.is_empty() {
-        ctx.save_config(&cfg)?;
-        refresh_menu(ctx, &cfg, &profile)?;
-    } else {
-        apply_config(ctx, cfg.clone(), "remove-image")?;
-    }
     for f in &m.files {
         ctx.root.remove(&f.path)?;
-    }
-    if m.nfs_export.is_some() && ctx.root.remove(&crate::plan::exports_path(&m.name))? {
-        let s = crate::plan::Step {
-            cmd: crate::runner::Cmd::change("re-exporting NFS file systems", &["exportfs", "-r"]),
-            probe: None,
-            after_group: None,
-            group: "nfs",
-        };
-        crate::apply::run_step(ctx, &s, &Default::default())?;
     }
     let (tftp_dir, _) = profile.tftp_image_dir(&m.name);
     for d in [tftp_dir, profile.http_image_dir(&m.name)] {
         ctx.root.remove_dir_all(&d)?;
     }
+    apply::conclude(ctx, &report, true);
     ctx.out.say(format!("removed image {}", m.name));
     Ok(Exit::Ok)
 }

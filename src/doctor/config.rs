@@ -96,7 +96,11 @@ pub fn unified(path: &str, old: &[u8], new: &[u8]) -> String {
 
 fn drift(env: &Env) -> Finding {
     let cfg = need!(env.cfg());
-    let files = match crate::cmd::init::desired_files(env.ctx, cfg, &env.profile) {
+    let want = crate::apply::Desired {
+        cfg: cfg.clone(),
+        images: need!(env.images()).clone(),
+    };
+    let files = match crate::apply::desired_files(env.ctx, &want, &env.profile) {
         Ok(f) => f,
         Err(e) => {
             return Finding::fail(

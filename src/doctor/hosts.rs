@@ -171,7 +171,7 @@ fn files(env: &Env) -> Finding {
             Err(e) => h.broken.push(format!("{shown}: {e:#}")),
         }
     }
-    let present: Vec<_> = crate::cmd::init::per_client_present(root, profile)
+    let present: Vec<_> = crate::apply::per_client_present(root, profile)
         .unwrap_or_default()
         .into_iter()
         .filter(|(p, _)| {

@@ -38,26 +38,13 @@ pub fn judge_images(
     for m in images {
         let mut ok = true;
         for f in &m.files {
-            match stat(&f.path) {
-                None => {
-                    bad.push(format!(
-                        "{}: {:?} file {} is missing",
-                        m.name,
-                        f.role,
-                        f.path.display()
-                    ));
+            let size = stat(&f.path);
+            match f.size_problem(size) {
+                Some(why) => {
+                    bad.push(format!("{}: {why}", m.name));
                     ok = false;
                 }
-                Some(s) if s != f.size => {
-                    bad.push(format!(
-                        "{}: {} has {s} bytes, the manifest says {}",
-                        m.name,
-                        f.path.display(),
-                        f.size
-                    ));
-                    ok = false;
-                }
-                Some(_) if deep => match hash(&f.path) {
+                None if deep => match hash(&f.path) {
                     Ok(h) if h == f.sha256 => {}
                     Ok(_) => {
                         bad.push(format!("{}: SHA-256 of {} differs from the manifest (same size: corrupted in place)", m.name, f.path.display()));
@@ -68,7 +55,7 @@ pub fn judge_images(
                         ok = false;
                     }
                 },
-                Some(_) => {}
+                None => {}
             }
         }
         if ok {
@@ -249,7 +236,7 @@ mod tests {
         let short = |p: &Path| Some(if p == Path::new("/k") { 10 } else { 19 });
         let (bad, _) = judge_images(&m, false, &short, &good_hash);
         assert!(
-            bad[0].contains("/r has 19 bytes, the manifest says 20"),
+            bad[0].contains("size of /r is 19 bytes, the manifest says 20"),
             "{bad:?}"
         );
         let gone = |_: &Path| None;

@@ -1,5 +1,9 @@
-//! Image manifests (what was imported, with sizes and checksums) and the boot entries the menu
-//! is rendered from.
+//! Images: manifests (what was imported, with sizes and checksums), the boot entries every
+//! menu is rendered from, and (in the submodules) live media layouts, kernels and the import.
+pub mod import;
+pub mod kernel;
+pub mod layout;
+
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -50,6 +54,25 @@ pub struct FileEntry {
     pub sha256: String,
 }
 
+impl FileEntry {
+    /// What is wrong with this file, given its size on disk (`None`: it is missing).
+    pub fn size_problem(&self, on_disk: Option<u64>) -> Option<String> {
+        match on_disk {
+            None => Some(format!(
+                "{:?} file {} is missing",
+                self.role,
+                self.path.display()
+            )),
+            Some(s) if s != self.size => Some(format!(
+                "size of {} is {s} bytes, the manifest says {}",
+                self.path.display(),
+                self.size
+            )),
+            Some(_) => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Source {
@@ -86,6 +109,36 @@ pub const NFS_SELINUX_NOTE: &str =
 impl Manifest {
     pub fn file(&self, role: Role) -> Option<&FileEntry> {
         self.files.iter().find(|f| f.role == role)
+    }
+
+    /// Quick integrity: every file is there with its recorded size; else what is wrong with
+    /// the first one that is not.
+    pub fn check_sizes(&self, root: &Root) -> Result<(), String> {
+        for f in &self.files {
+            let on_disk = root.stat(&f.path).map_err(|e| format!("{e:#}"))?;
+            if let Some(why) = f.size_problem(on_disk.map(|m| m.len())) {
+                return Err(why);
+            }
+        }
+        Ok(())
+    }
+
+    /// One line for people: root type, kernel, initramfs origin, total size.
+    pub fn summary(&self) -> String {
+        let total: u64 = self.files.iter().map(|f| f.size).sum();
+        format!(
+            "{} root, kernel {}, initrd from {}, {:.1} MiB",
+            match self.root_type {
+                RootType::Squashfs => "squashfs",
+                RootType::Erofs => "EROFS",
+                RootType::Nfs => "NFS",
+            },
+            self.kernel_version
+                .as_deref()
+                .unwrap_or("(version unknown)"),
+            self.initrd_from,
+            total as f64 / 1048576.0
+        )
     }
 }
 
@@ -131,6 +184,18 @@ pub fn load(root: &Root, name: &str) -> Result<Option<Manifest>> {
         );
     }
     Ok(Some(m))
+}
+
+/// The images' names for messages, or a hint when there are none.
+pub fn names(images: &[Manifest]) -> String {
+    if images.is_empty() {
+        return "(no images yet; add one with `pxe-kit add-image`)".into();
+    }
+    images
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// One menu entry, every value already checked for the boot loader's syntax.
