@@ -454,15 +454,3 @@ pub fn run_step(ctx: &Ctx, s: &Step, acted: &BTreeSet<Group>) -> Result<Outcome>
         Ok(Outcome::Planned)
     }
 }
-
-/// Prints what was listed instead of run.
-pub fn print_plan(ctx: &Ctx, why: &str) {
-    let planned = ctx.runner.planned();
-    if planned.is_empty() {
-        return;
-    }
-    println!("{why}:");
-    for c in planned {
-        println!("  $ {}    # {}", c.shell(), c.desc);
-    }
-}

@@ -100,18 +100,18 @@ impl Ctx {
                 .root
                 .write(Path::new(DEFAULT_CONFIG), text.as_bytes(), 0o644),
             Some(p) => {
-                let old = std::fs::read(p).ok();
-                if old.as_deref() == Some(text.as_bytes()) {
-                    return Ok(Change::Unchanged);
-                }
-                if !self.root.dry_run() {
-                    crate::root::atomic_write(p, text.as_bytes(), 0o644)?;
-                }
-                Ok(if old.is_some() {
-                    Change::Updated
-                } else {
-                    Change::Created
-                })
+                // A file named on the command line, outside the root: written with the same
+                // rules, in its own directory.
+                let dir = p
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
+                let name = p
+                    .file_name()
+                    .with_context(|| format!("--config {}: not a file name", p.display()))?;
+                self.root
+                    .other(dir)?
+                    .write(&Path::new("/").join(name), text.as_bytes(), 0o644)
             }
         }
     }
@@ -127,7 +127,7 @@ impl Ctx {
     pub fn derive(&self, live_runner: bool, out: Out) -> Ctx {
         Ctx {
             root: self.root.clone(),
-            runner: Runner::new(live_runner || self.root.is_live(), self.root.dry_run(), out),
+            runner: self.runner.derive(live_runner, out),
             out,
             distro: self.distro,
             config_arg: self.config_arg.clone(),
@@ -141,11 +141,6 @@ impl Ctx {
 
     /// Refuses to change the live system without root, before anything is touched.
     pub fn require_privileges(&self, verb: &str) -> Result<()> {
-        if self.root.is_live() && !self.root.dry_run() && !nix::unistd::geteuid().is_root() {
-            bail!(
-                "pxe-kit {verb} changes this system and must run as root; use sudo, or --root DIR to stage, or --dry-run to preview"
-            );
-        }
-        Ok(())
+        self.root.require_privileges(verb)
     }
 }

@@ -1006,6 +1006,8 @@ mod tests {
     }
 
     /// Builds an image; the first directory allocated (the root of the primary tree) is at LBA 19.
+    // Long: one writer for every test image (both trees, Rock Ridge, Joliet, multi-extent), kept
+    // whole so the byte layout reads top to bottom as the specification lays it out.
     fn build(nodes: &[Node], o: Opts) -> Vec<u8> {
         let mut dirs = vec![FlatDir {
             parent: 0,

@@ -45,6 +45,21 @@ impl Progress {
         Progress(Some(pb))
     }
 
+    pub fn set_message(&self, msg: impl Into<String>) {
+        if let Some(pb) = &self.0 {
+            pb.set_message(msg.into());
+        }
+    }
+
+    /// A line above the bar (or on stdout when there is no bar), so output and bar do not
+    /// tear each other.
+    pub fn println(&self, line: impl AsRef<str>) {
+        match &self.0 {
+            Some(pb) => pb.println(line.as_ref()),
+            None => println!("{}", line.as_ref()),
+        }
+    }
+
     pub fn inc(&self, n: u64) {
         if let Some(pb) = &self.0 {
             pb.inc(n);

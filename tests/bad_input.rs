@@ -1,5 +1,7 @@
 //! Bad input, from flags and from the YAML: exit code 2, one line naming the bad value and
 //! the fix, and a tree left exactly as it was.
+// Tests build fixtures, run the binary and tools directly: no Root or Runner here.
+#![allow(clippy::disallowed_methods)]
 mod common;
 use common::*;
 

@@ -5,6 +5,8 @@
 //! removed, the menu pointing at a missing file), each seen by the right check with the right
 //! fix, and `--fix` repairing drift and the firewall. Needs root and the daemons; skips
 //! with the reason otherwise. Also: exit codes, `--list` and the JSON schema on a staged root.
+// Tests build fixtures, run the binary and tools directly: no Root or Runner here.
+#![allow(clippy::disallowed_methods)]
 mod common;
 
 use std::collections::BTreeMap;

@@ -4,6 +4,8 @@
 //! file deleted or made read-write, a stale per-machine file, an initramfs without dracut's
 //! nfs module), each seen by the right check with the right fix; `--fix` puts the files back.
 //! Needs no root: the running system is not checked under a staged root.
+// Tests build fixtures, run the binary and tools directly: no Root or Runner here.
+#![allow(clippy::disallowed_methods)]
 mod common;
 
 use std::path::Path;

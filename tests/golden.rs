@@ -1,5 +1,7 @@
 //! Golden files for every template, rendered for Fedora and Debian with one image in the menu.
 //! `UPDATE_GOLDEN=1 cargo test --test golden` rewrites them after an intended change.
+// Tests build fixtures, run the binary and tools directly: no Root or Runner here.
+#![allow(clippy::disallowed_methods)]
 use std::path::{Path, PathBuf};
 
 use pxe_kit::config::{Config, Serial, Transfer, UefiLoader};

@@ -1,5 +1,7 @@
 //! Per-machine boot (per-MAC and hex-IP pxelinux files, dhcpd host blocks) and NFS-root
 //! images, staged for Fedora and Debian, with the real `dhcpd -t` and a bad-input table.
+// Tests build fixtures, run the binary and tools directly: no Root or Runner here.
+#![allow(clippy::disallowed_methods)]
 mod common;
 use std::path::Path;
 

@@ -1,5 +1,7 @@
 //! `pxe-kit init` against staged Fedora and Debian roots: layout, plan argv, idempotence,
 //! dry-run, backups, template overrides and the dhcpd -t guard.
+// Tests build fixtures, run the binary and tools directly: no Root or Runner here.
+#![allow(clippy::disallowed_methods)]
 mod common;
 use common::*;
 

@@ -4,6 +4,8 @@
 //! the classic chain (boot.ipxe false, boot.transfer tftp: pxelinux.0, TFTP) with the kernel
 //! removed must fail at the kernel stage. Both leave nothing behind. Runs only as root with
 //! QEMU present (about 90 s + 45 s under TCG).
+// Tests build fixtures, run the binary and tools directly: no Root or Runner here.
+#![allow(clippy::disallowed_methods)]
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;

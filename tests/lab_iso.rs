@@ -4,6 +4,8 @@
 //! configs, menu and root=live URL pxe-kit wrote for an ISO. Then a boot interrupted with
 //! SIGINT must leave no namespace, interface or process behind. Root and QEMU only (one TCG
 //! boot, about 60–90 s).
+// Tests build fixtures, run the binary and tools directly: no Root or Runner here.
+#![allow(clippy::disallowed_methods)]
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -4,6 +4,8 @@
 //! MAC, which must reach the marker on an NFSv4 root through its own pxelinux file. One VM
 //! boot (about 65 s under TCG); runs only as root with QEMU and nfs-ganesha present. Also
 //! checks, without root, that `serve` plans ganesha for NFS-root images.
+// Tests build fixtures, run the binary and tools directly: no Root or Runner here.
+#![allow(clippy::disallowed_methods)]
 mod common;
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -3,6 +3,8 @@
 //! GRUB over TFTP and the distribution's signed kernel to the marker; the timeline shows the
 //! signed loaders and the kernel's own word that Secure Boot was on. One boot, about 80 s
 //! under TCG. Runs only as root with QEMU, OVMF, shim-signed and grub-efi-amd64-signed.
+// Tests build fixtures, run the binary and tools directly: no Root or Runner here.
+#![allow(clippy::disallowed_methods)]
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

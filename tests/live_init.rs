@@ -4,6 +4,8 @@
 //!
 //! It changes the machine it runs on, so it runs only where that is wanted: with CI=true (a
 //! throw-away CI machine) or PXE_KIT_LIVE_TESTS=1.
+// Tests build fixtures, run the binary and tools directly: no Root or Runner here.
+#![allow(clippy::disallowed_methods)]
 mod common;
 use std::process::Command;
 

@@ -1,6 +1,8 @@
 //! `pxe-kit serve` on a staged root inside a network namespace this test creates: the three
 //! daemons start, a real HTTP GET and a TFTP request reach them (and their logs come back
 //! through serve), SIGTERM stops all of them and nothing is left in the namespace.
+// Tests build fixtures, run the binary and tools directly: no Root or Runner here.
+#![allow(clippy::disallowed_methods)]
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};

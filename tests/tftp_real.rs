@@ -1,4 +1,6 @@
 //! Fetches files from a real tftpd-hpa on 127.0.0.1 with `pxe_kit::tftp`.
+// Tests build fixtures, run the binary and tools directly: no Root or Runner here.
+#![allow(clippy::disallowed_methods)]
 
 use pxe_kit::tftp::{fetch, TftpOptions};
 use sha2::{Digest, Sha256};

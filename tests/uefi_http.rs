@@ -1,6 +1,8 @@
 //! Beyond BIOS and TFTP, staged: boot files by client architecture, the signed shim + GRUB
 //! for UEFI, HTTP transfer (lpxelinux, GRUB's http, iPXE scripts) and the classic chain, all
 //! menus from one image list.
+// Tests build fixtures, run the binary and tools directly: no Root or Runner here.
+#![allow(clippy::disallowed_methods)]
 mod common;
 use std::path::Path;
 

@@ -7,6 +7,7 @@ use clap::CommandFactory;
 use clap_complete::Shell;
 
 use crate::cli::Cli;
+use crate::root::{Out, Root};
 use crate::Exit;
 
 pub fn run(args: &crate::cli::GenerateDocsArgs) -> Result<Exit> {
@@ -15,17 +16,14 @@ pub fn run(args: &crate::cli::GenerateDocsArgs) -> Result<Exit> {
 }
 
 pub fn write_all(out: &Path) -> Result<()> {
-    let man = out.join("man");
-    let comp = out.join("completions");
-    for d in [&man, &comp] {
-        std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
-    }
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let root = Root::new(out, false, Out::default())?;
     let cmd = Cli::command();
-    write_man(&cmd, "pxe-kit", &man)?;
+    write_man(&root, &cmd, "pxe-kit")?;
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         let name = format!("pxe-kit-{}", sub.get_name());
         let sub = sub.clone().name(name.clone());
-        write_man(&sub, &name, &man)?;
+        write_man(&root, &sub, &name)?;
     }
     for (shell, file) in [
         (Shell::Bash, "pxe-kit.bash"),
@@ -34,17 +32,16 @@ pub fn write_all(out: &Path) -> Result<()> {
     ] {
         let mut buf = Vec::new();
         clap_complete::generate(shell, &mut Cli::command(), "pxe-kit", &mut buf);
-        let p = comp.join(file);
-        std::fs::write(&p, buf).with_context(|| format!("writing {}", p.display()))?;
+        root.write(&Path::new("/completions").join(file), &buf, 0o644)?;
     }
     Ok(())
 }
 
-fn write_man(cmd: &clap::Command, name: &str, dir: &Path) -> Result<()> {
+fn write_man(root: &Root, cmd: &clap::Command, name: &str) -> Result<()> {
     let mut buf = Vec::new();
     clap_mangen::Man::new(cmd.clone())
         .render(&mut buf)
         .with_context(|| format!("rendering man page {name}"))?;
-    let p = dir.join(format!("{name}.1"));
-    std::fs::write(&p, buf).with_context(|| format!("writing {}", p.display()))
+    root.write(&Path::new("/man").join(format!("{name}.1")), &buf, 0o644)?;
+    Ok(())
 }

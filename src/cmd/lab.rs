@@ -2,13 +2,15 @@
 //! build a demo image from this host, and print libvirt XML for the same setup.
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use regex::Regex;
 
-use crate::cli::{GlobalArgs, LabArgs, LabCommand};
+use crate::cli::{GlobalArgs, LabArgs, LabBootArgs, LabCommand};
 use crate::ctx::Ctx;
 use crate::lab::boot::{self, BootOpts, VmChoice, WorkDir};
+use crate::lab::demo::{self, nfs::NFS_MARKER, DemoOpts};
 use crate::lab::libvirt::{self, BootFrom, Vm};
+use crate::lab::qemu::Firmware;
 use crate::lab::timeline::DEMO_MARKER;
 use crate::Exit;
 
@@ -18,24 +20,21 @@ pub fn run(args: &LabArgs, g: &GlobalArgs) -> Result<Exit> {
     match &args.command {
         LabCommand::Boot(a) => {
             let ctx = Ctx::new(&g.options())?;
-            let pattern = match &a.pattern {
-                Some(p) => Regex::new(p)
-                    .map_err(|e| anyhow::anyhow!("--pattern {p:?} is not a valid regex: {e}"))?,
-                None => Regex::new(DEMO_MARKER).expect("the marker is a plain regex"),
-            };
-            let opts = BootOpts {
-                image: a.image.clone(),
-                pattern,
-                timeout: Duration::from_secs(a.timeout),
-                keep: a.keep,
-                mac: a.mac.clone(),
-                memory_mib: a.memory,
-                vm: VmChoice::from_args(a)?,
-            };
             let mut work = WorkDir::new("pxe-kit-lab.")?;
-            boot::boot(&ctx, &opts, &mut work)
+            boot::boot(&ctx, &boot_opts(a, DEMO_MARKER)?, &mut work)
         }
-        LabCommand::Demo(a) => crate::lab::demo::run(a, g),
+        LabCommand::Demo(a) => {
+            let marker = if a.nfs { NFS_MARKER } else { DEMO_MARKER };
+            let o = DemoOpts {
+                boot: boot_opts(&a.boot, marker)?,
+                no_boot: a.no_boot,
+            };
+            if a.nfs {
+                demo::nfs::run(&o, g.out())
+            } else {
+                demo::live::run(&o, g.out())
+            }
+        }
         LabCommand::Relay(a) => {
             crate::lab::relay::run(
                 &a.tap,
@@ -68,5 +67,86 @@ pub fn run(args: &LabArgs, g: &GlobalArgs) -> Result<Exit> {
             print!("{}", libvirt::vm_xml(&vm)?);
             Ok(Exit::Ok)
         }
+    }
+}
+
+/// `lab boot`'s flags as the lab's options; `marker` is the default success pattern.
+fn boot_opts(a: &LabBootArgs, marker: &str) -> Result<BootOpts> {
+    let pattern = match &a.pattern {
+        Some(p) => Regex::new(p)
+            .map_err(|e| anyhow::anyhow!("--pattern {p:?} is not a valid regex: {e}"))?,
+        None => Regex::new(marker).expect("the markers are plain regexes"),
+    };
+    Ok(BootOpts {
+        image: a.image.clone(),
+        pattern,
+        timeout: Duration::from_secs(a.timeout),
+        keep: a.keep,
+        mac: a.mac.clone(),
+        memory_mib: a.memory,
+        vm: vm_choice(a)?,
+    })
+}
+
+/// The VM from `lab boot`'s flags: --secure-boot implies UEFI without the iPXE ROM.
+fn vm_choice(a: &LabBootArgs) -> Result<VmChoice> {
+    if let Some(ms) = a.latency {
+        if !(0.0..=10_000.0).contains(&ms) {
+            bail!("--latency {ms} is out of range; give milliseconds between 0 and 10000");
+        }
+    }
+    if a.no_ipxe_rom && !(a.uefi || a.secure_boot) {
+        bail!("--no-ipxe-rom needs --uefi: SeaBIOS cannot boot from the network without the NIC's iPXE ROM");
+    }
+    let firmware = if a.secure_boot {
+        Firmware::SecureBoot
+    } else if a.uefi {
+        Firmware::Uefi
+    } else {
+        Firmware::Bios
+    };
+    Ok(VmChoice {
+        firmware,
+        ipxe_rom: !(a.no_ipxe_rom || a.secure_boot),
+        latency_ms: a.latency.filter(|ms| *ms > 0.0),
+        direct: a.direct,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(extra: &[&str]) -> LabBootArgs {
+        use clap::Parser;
+        let mut v = vec!["pxe-kit", "lab", "boot"];
+        v.extend_from_slice(extra);
+        match crate::cli::Cli::try_parse_from(v).unwrap().command {
+            crate::cli::Command::Lab(l) => match l.command {
+                LabCommand::Boot(b) => b,
+                _ => unreachable!(),
+            },
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn secure_boot_implies_uefi_without_the_ipxe_rom() {
+        let v = vm_choice(&args(&["--secure-boot"])).unwrap();
+        assert_eq!(v.firmware, Firmware::SecureBoot);
+        assert!(!v.ipxe_rom);
+        assert_eq!(v.describe(), "UEFI Secure Boot, no iPXE ROM");
+        let v = vm_choice(&args(&["--uefi", "--latency", "2.5"])).unwrap();
+        assert_eq!(v.firmware, Firmware::Uefi);
+        assert!(v.ipxe_rom);
+        assert_eq!(v.describe(), "UEFI, 2.5 ms each way");
+        let v = vm_choice(&args(&["--latency", "0"])).unwrap();
+        assert_eq!(v.latency_ms, None, "0 ms is no delay at all");
+        assert!(vm_choice(&args(&["--no-ipxe-rom"])).is_err());
+        assert!(vm_choice(&args(&["--latency=-1"])).is_err());
+        assert_eq!(
+            vm_choice(&args(&["--direct"])).unwrap().describe(),
+            "direct kernel boot"
+        );
     }
 }

@@ -1,7 +1,6 @@
 //! `pxe-kit serve`: the stock daemons in the foreground with pxe-kit's configs (see `serve`).
 use anyhow::{Context, Result};
 
-use crate::apply;
 use crate::cli::ServeArgs;
 use crate::ctx::Ctx;
 use crate::serve::{self, Plan};
@@ -17,7 +16,9 @@ pub fn run(args: &ServeArgs, ctx: &Ctx) -> Result<Exit> {
     let run_dir = args.run_dir.clone().unwrap_or_else(|| tmp.path().into());
     let plan = Plan::new(ctx, &cfg, &run_dir)?;
     if !ctx.runner.may_start(&plan.cmds())? {
-        apply::print_plan(ctx, "would run (dry run)");
+        for c in ctx.runner.planned() {
+            println!("would run: {}", c.shell());
+        }
         return Ok(Exit::Ok);
     }
     plan.preflight(&ctx.config_display())?;

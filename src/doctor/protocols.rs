@@ -385,7 +385,9 @@ fn get_one(t: &Target, deep: bool) -> Result<String, String> {
     }
 }
 
+// Tests build their fixtures directly.
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use super::*;
 

@@ -70,7 +70,9 @@ pub fn tree_kernels(dir: &Path) -> Vec<(String, PathBuf)> {
     found.into_iter().collect()
 }
 
+// Tests build their fixtures directly.
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use super::*;
 

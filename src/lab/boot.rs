@@ -1,27 +1,31 @@
 //! `lab boot`: a blank VM boots from the (staged) server inside a private network namespace.
 //! The lab creates the namespace, runs `pxe-kit serve` and radvd in it, starts QEMU on a tap,
-//! watches the serial console and the daemons' logs, and reports a timeline. Everything it
-//! created is removed afterwards, whatever happened.
+//! watches the serial console and the daemons' logs, and reports a timeline. One `Lab` owns
+//! everything it creates, each phase a method; its `Drop` takes it all down in a fixed order
+//! (VM, console reader, daemons, per-MAC files, namespace), whatever happened.
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, LazyLock};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{bail, Context, Result};
-use indicatif::ProgressBar;
 use regex::Regex;
 
+use crate::config::Config;
 use crate::ctx::Ctx;
-use crate::image;
+use crate::distro::Profile;
+use crate::host::{Host, Mac};
+use crate::image::{self, BootEntry};
 use crate::lab::netns::{self, Netns};
-use crate::lab::qemu::{self, Firmware, Net, Ovmf, VmOpts};
+use crate::lab::qemu::{self, Accel, Firmware, Net, Ovmf, VmOpts};
 use crate::lab::timeline::{Stage, Timeline};
-use crate::root::Out;
-use crate::runner::find_program;
-use crate::runner::Runner;
+use crate::progress::Progress;
+use crate::render::Templates;
+use crate::root::Root;
+use crate::runner::{find_program, Runner};
 use crate::serve::supervise::{self, Line, Spec, Supervisor};
 use crate::serve::{describe, READY};
 use crate::Exit;
@@ -32,6 +36,8 @@ pub const TAP: &str = "pxk-tap0";
 const STALL: Duration = Duration::from_secs(90);
 /// QEMU may ignore SIGTERM (it does under kvm_pvm); SIGKILL follows after this.
 const QEMU_GRACE: Duration = Duration::from_secs(3);
+/// How long `pxe-kit serve` gets to have every daemon listening.
+const SERVE_WITHIN: Duration = Duration::from_secs(30);
 
 /// Relay ports on the namespace's own loopback (nothing else listens there).
 const RELAY_PORT: u16 = 40000;
@@ -71,31 +77,6 @@ impl Default for VmChoice {
 }
 
 impl VmChoice {
-    /// From `lab boot`'s flags: --secure-boot implies UEFI without the iPXE ROM.
-    pub fn from_args(a: &crate::cli::LabBootArgs) -> Result<VmChoice> {
-        if let Some(ms) = a.latency {
-            if !(0.0..=10_000.0).contains(&ms) {
-                bail!("--latency {ms} is out of range; give milliseconds between 0 and 10000");
-            }
-        }
-        if a.no_ipxe_rom && !(a.uefi || a.secure_boot) {
-            bail!("--no-ipxe-rom needs --uefi: SeaBIOS cannot boot from the network without the NIC's iPXE ROM");
-        }
-        let firmware = if a.secure_boot {
-            Firmware::SecureBoot
-        } else if a.uefi {
-            Firmware::Uefi
-        } else {
-            Firmware::Bios
-        };
-        Ok(VmChoice {
-            firmware,
-            ipxe_rom: !(a.no_ipxe_rom || a.secure_boot),
-            latency_ms: a.latency.filter(|ms| *ms > 0.0),
-            direct: a.direct,
-        })
-    }
-
     /// How the lab reports the VM: "UEFI Secure Boot, no iPXE ROM, 2.5 ms each way".
     pub fn describe(&self) -> String {
         let mut s = if self.direct {
@@ -113,18 +94,6 @@ impl VmChoice {
     }
 }
 
-/// A spinner on stderr, hidden when stderr is not a terminal or with -q.
-pub fn spinner(out: Out, msg: &str) -> ProgressBar {
-    use std::io::IsTerminal;
-    if out.quiet || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let pb = ProgressBar::new_spinner();
-    pb.set_message(msg.to_string());
-    pb.enable_steady_tick(Duration::from_millis(120));
-    pb
-}
-
 /// The lab's work directory: logs and runtime files, removed unless kept.
 pub struct WorkDir {
     dir: Option<tempfile::TempDir>,
@@ -137,18 +106,23 @@ impl WorkDir {
             .prefix(prefix)
             .tempdir()
             .context("creating the lab's work directory")?;
-        // apache's workers and in.tftpd run unprivileged and must traverse it.
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
-            .with_context(|| format!("setting mode of {}", dir.path().display()))?;
         let path = dir.path().to_path_buf();
-        Ok(WorkDir {
+        let w = WorkDir {
             dir: Some(dir),
             path,
-        })
+        };
+        // apache's workers and in.tftpd run unprivileged and must traverse it.
+        w.root()?.set_mode(Path::new("/"), 0o755)?;
+        Ok(w)
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The work directory as a tree to write in.
+    pub fn root(&self) -> Result<Root> {
+        Root::new(&self.path, false, Default::default())
     }
 
     /// Keeps the directory after exit.
@@ -159,223 +133,299 @@ impl WorkDir {
     }
 }
 
-/// A per-MAC pxelinux config that boots one image, removed when dropped.
-struct MacConfig {
-    path: PathBuf,
-}
-
-impl Drop for MacConfig {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
 static SERVE_LINE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(\w+)\s*\| (.*)$").expect("regex"));
 
+/// One lab boot and everything it created.
+struct Lab<'a> {
+    ctx: &'a Ctx,
+    o: &'a BootOpts,
+    cfg: Config,
+    profile: Profile,
+    /// The image booted and its menu entry.
+    entry: BootEntry,
+    mac: String,
+    accel: (Accel, String),
+    qemu: String,
+    wp: PathBuf,
+    log: std::fs::File,
+    pb: Progress,
+    /// The serial console reader: its stop flag and thread.
+    tail: Option<(Arc<AtomicBool>, JoinHandle<()>)>,
+    sup: Supervisor,
+    /// The image is not what this MAC boots by default: it gets per-MAC files of its own.
+    mac_boot: bool,
+    /// Per-MAC boot files written for this boot only (target paths under the root).
+    mac_files: Vec<PathBuf>,
+    ns: Option<Netns>,
+}
+
+impl Drop for Lab<'_> {
+    fn drop(&mut self) {
+        // The VM first (it may ignore SIGTERM), then the console reader, the daemons, this
+        // boot's per-MAC files, and last the namespace, which kills whatever is left in it.
+        self.sup.stop("qemu", QEMU_GRACE);
+        if let Some((stop, t)) = self.tail.take() {
+            stop.store(true, Ordering::SeqCst);
+            let _ = t.join();
+        }
+        self.sup.stop_all(Duration::from_secs(5));
+        for f in self.mac_files.drain(..) {
+            let _ = self.ctx.root.remove(&f);
+        }
+        if let Some(mut ns) = self.ns.take() {
+            if let Err(e) = ns.remove() {
+                eprintln!("pxe-kit: warning: removing the lab namespace: {e:#}");
+            }
+        }
+        self.pb.finish();
+    }
+}
+
+/// Boots a blank VM from the server of `ctx` and reports the timeline.
 pub fn boot(ctx: &Ctx, o: &BootOpts, work: &mut WorkDir) -> Result<Exit> {
-    if !nix::unistd::geteuid().is_root() {
-        bail!("pxe-kit lab creates network namespaces and must run as root; use sudo");
-    }
-    let cfg = ctx.require_config()?;
-    let profile = ctx.profile(Some(&cfg));
-    let images = image::load_all(&ctx.root)?;
-    // A MAC configured with add-host boots through its own pxelinux file (lab::perhost).
-    let choice = crate::lab::perhost::choose(&cfg, &o.mac, o.image.as_deref())?;
-    let name = choice.image.clone();
-    if name == "local" {
-        bail!(
-            "the menu boots the local disk by default; pass --image NAME (one of: {})",
-            image_names(&images)
-        );
-    }
-    let Some(_) = images.iter().find(|m| m.name == name) else {
-        bail!(
-            "no image named {name:?}; pick one of: {}",
-            image_names(&images)
-        );
-    };
-    if cfg.boot.serial.is_none() {
-        ctx.out.say("warning: boot.serial is not set, so the kernel's console is not on the serial port the lab watches; set boot: {serial: {port: 0, baud: 115200}}");
-    }
-    let qemu_bin = find_program("qemu-system-x86_64").with_context(|| {
-        "qemu-system-x86_64 not found; install it: apt-get install -y qemu-system-x86 ipxe-qemu seabios"
-    })?;
-    let mac = qemu::parse_mac(&o.mac)?;
-    let runner = Runner::new(true, false, ctx.out);
-    for n in netns::sweep_stale(&runner)? {
-        ctx.out.say(format!("removed the stale lab namespace {n}"));
-    }
-    let (accel, why) = qemu::host_accel();
-    ctx.out.say(format!(
-        "lab: QEMU uses {} ({why}); {}",
-        accel.name(),
-        o.vm.describe()
-    ));
-    let ovmf_files = match o.vm.firmware {
-        Firmware::Bios => None,
-        fw => Some(qemu::find_ovmf(fw)?),
-    };
+    let mut lab = Lab::new(ctx, o, work.path())?;
+    lab.write_mac_files()?;
+    lab.start_network()?;
+    lab.start_server()?;
+    lab.start_radvd()?;
+    let net = lab.link()?;
+    let t0 = lab.start_vm(net)?;
+    let (tl, verdict) = lab.watch(t0)?;
+    lab.stop_vm();
+    let image = lab.entry.label.clone();
+    drop(lab);
+    finish(ctx, o, work, &image, tl, verdict)
+}
 
-    // Boot the requested image rather than the menu default: a config for this MAC only.
-    let _mac_cfg = if !choice.host_file && name != cfg.boot.default {
-        let entries = image::boot_entries(&cfg, &profile, &images);
-        let e = entries
-            .iter()
-            .find(|e| e.label == name)
-            .expect("image was found above");
-        let mut text =
-            String::from("# Generated by pxe-kit lab for one boot; removed afterwards.\n");
-        if let Some(s) = cfg.boot.serial {
-            text += &format!("SERIAL {} {}\n", s.port, s.baud);
+impl<'a> Lab<'a> {
+    /// Checks everything that can be checked before anything is created.
+    fn new(ctx: &'a Ctx, o: &'a BootOpts, wp: &Path) -> Result<Lab<'a>> {
+        if !nix::unistd::geteuid().is_root() {
+            bail!("pxe-kit lab creates network namespaces and must run as root; use sudo");
         }
-        text += &format!(
-            "DEFAULT {0}\nLABEL {0}\n    KERNEL {1}\n    APPEND initrd={2} {3}\n    IPAPPEND 2\n",
-            e.label, e.kernel, e.initrd, e.args
-        );
-        let rel = profile
-            .pxelinux_cfg_dir()
-            .join(format!("01-{}", mac.replace(':', "-")));
-        ctx.root.write(&rel, text.as_bytes(), 0o644)?;
-        Some(MacConfig {
-            path: ctx.root.path(&rel),
+        let cfg = ctx.require_config()?;
+        let profile = ctx.profile(Some(&cfg));
+        let images = image::load_all(&ctx.root)?;
+        // A MAC configured with add-host boots through its own per-machine files.
+        let choice = crate::lab::perhost::choose(&cfg, &o.mac, o.image.as_deref())?;
+        if choice.image == "local" {
+            bail!(
+                "the menu boots the local disk by default; pass --image NAME (one of: {})",
+                image::names(&images)
+            );
+        }
+        let Some(entry) = image::boot_entries(&cfg, &profile, &images)
+            .into_iter()
+            .find(|e| e.label == choice.image)
+        else {
+            bail!(
+                "no image named {:?}; pick one of: {}",
+                choice.image,
+                image::names(&images)
+            );
+        };
+        if cfg.boot.serial.is_none() {
+            ctx.out.say("warning: boot.serial is not set, so the kernel's console is not on the serial port the lab watches; set boot: {serial: {port: 0, baud: 115200}}");
+        }
+        let qemu = find_program("qemu-system-x86_64").with_context(|| {
+            "qemu-system-x86_64 not found; install it: apt-get install -y qemu-system-x86 ipxe-qemu seabios"
+        })?;
+        let mac = qemu::parse_mac(&o.mac)?;
+        if o.vm.firmware != Firmware::Bios {
+            qemu::find_ovmf(o.vm.firmware)?;
+        }
+        let runner = Runner::new(true, false, ctx.out);
+        for n in netns::sweep_stale(&runner)? {
+            ctx.out.say(format!("removed the stale lab namespace {n}"));
+        }
+        let accel = qemu::host_accel();
+        ctx.out.say(format!(
+            "lab: QEMU uses {} ({}); {}",
+            accel.0.name(),
+            accel.1,
+            o.vm.describe()
+        ));
+        let log = std::fs::File::create(wp.join("lab.log"))
+            .with_context(|| format!("creating {}", wp.join("lab.log").display()))?;
+        let mac_boot = !choice.host_file && choice.image != cfg.boot.default;
+        Ok(Lab {
+            ctx,
+            o,
+            cfg,
+            profile,
+            entry,
+            mac,
+            accel,
+            qemu,
+            wp: wp.to_path_buf(),
+            log,
+            pb: Progress::spinner(ctx.out, "preparing the lab"),
+            tail: None,
+            sup: Supervisor::new(),
+            mac_boot,
+            mac_files: Vec::new(),
+            ns: None,
         })
-    } else {
-        None
-    };
+    }
 
-    let tftp_root = ctx.root.path(&profile.tftp_root);
-    let direct = if o.vm.direct {
-        let entries = image::boot_entries(&cfg, &profile, &images);
-        let e = entries
-            .iter()
-            .find(|e| e.label == name)
-            .expect("image was found above");
-        let mut append = e.args.clone();
-        if let Some(s) = cfg.boot.serial {
-            // What the loaders' SERIAL line would have given the kernel.
-            let console = format!("console=ttyS{},{}", s.port, s.baud);
-            if !append.contains(&console) {
-                append += &format!(" {console}");
-            }
+    /// Boots the requested image rather than the menu default: the per-machine files of a
+    /// host with this MAC, rendered as `add-host` renders them, removed after the boot.
+    fn write_mac_files(&mut self) -> Result<()> {
+        if !self.mac_boot {
+            return Ok(());
         }
-        Some(qemu::Direct {
-            kernel: tftp_root.join(&e.kernel),
-            initrd: tftp_root.join(&e.initrd),
-            append,
-        })
-    } else {
-        None
-    };
-
-    let wp = work.path().to_path_buf();
-    let serial_log = wp.join("serial.log");
-    let mut log = std::fs::File::create(wp.join("lab.log"))
-        .with_context(|| format!("creating {}", wp.join("lab.log").display()))?;
-
-    supervise::install_stop_handler()?;
-    let pb = spinner(ctx.out, "creating the lab network");
-    let mut ns = Netns::create(
-        runner,
-        &cfg.interface,
-        TAP,
-        cfg.server_ip,
-        cfg.subnet.prefix_len(),
-    )?;
-    // Declared after the namespace so it is dropped (children stopped) before it.
-    let mut sup = Supervisor::new();
-
-    pb.set_message("starting dhcpd, in.tftpd and apache (pxe-kit serve)");
-    let exe = std::env::current_exe().context("finding pxe-kit's own binary")?;
-    let distro = format!("{:?}", ctx.distro).to_lowercase();
-    let serve = ns.exec_argv(&[
-        exe.display().to_string(),
-        "--root".into(),
-        ctx.root.base().display().to_string(),
-        "--config".into(),
-        ctx.config_display().display().to_string(),
-        "--distro".into(),
-        distro,
-        "serve".into(),
-        "--run-dir".into(),
-        wp.join("serve").display().to_string(),
-    ]);
-    sup.spawn(&Spec::new("serve", &serve))?;
-    let t_start = SystemTime::now();
-    let ready_by = Instant::now() + Duration::from_secs(20);
-    loop {
-        if supervise::stop_requested() {
-            bail!("interrupted; the lab was cleaned up");
-        }
-        if let Some(l) = sup.recv(Duration::from_millis(200)) {
-            let (who, text) = split_serve(&l);
-            log_line(&mut log, t_start, &who, &text);
-            if ctx.out.verbose {
-                pb.println(format!("{who:<7}| {text}"));
+        let host = Host {
+            mac: Some(self.mac.parse::<Mac>()?),
+            ip: None,
+            hostname: None,
+            image: self.entry.label.clone(),
+        };
+        let mut cfg = self.cfg.clone();
+        cfg.hosts = vec![host];
+        let images = image::load_all(&self.ctx.root)?;
+        let entries = image::boot_entries(&cfg, &self.profile, &images);
+        let files = crate::plan::host_files(
+            &cfg,
+            &self.profile,
+            &Templates::load(&self.ctx.root)?,
+            &entries,
+        )?;
+        for f in files {
+            // A file of pxe-kit's (a lab boot killed before its cleanup) may be replaced; a
+            // file the user wrote may not.
+            if let Some(old) = self.ctx.root.read_opt(&f.path)? {
+                if !crate::root::is_generated(&old) {
+                    bail!(
+                        "{} exists and was not written by pxe-kit; the lab will not overwrite it: boot another --mac",
+                        f.path.display()
+                    );
+                }
             }
-            if who == "serve" && text.starts_with(READY) {
-                break;
-            }
+            self.ctx.root.write(&f.path, &f.content, f.mode)?;
+            self.mac_files.push(f.path);
         }
-        if let Some((n, st)) = sup.reap() {
-            while let Some(l) = sup.recv(Duration::from_millis(100)) {
+        Ok(())
+    }
+
+    fn start_network(&mut self) -> Result<()> {
+        supervise::install_stop_handler()?;
+        self.pb.set_message("creating the lab network");
+        self.ns = Some(Netns::create(
+            Runner::new(true, false, self.ctx.out),
+            &self.cfg.interface,
+            TAP,
+            self.cfg.server_ip,
+            self.cfg.subnet.prefix_len(),
+        )?);
+        Ok(())
+    }
+
+    fn ns(&self) -> &Netns {
+        self.ns.as_ref().expect("the network is started first")
+    }
+
+    /// `pxe-kit serve` inside the namespace; returns once it says every daemon listens.
+    fn start_server(&mut self) -> Result<()> {
+        self.pb
+            .set_message("starting dhcpd, in.tftpd and apache (pxe-kit serve)");
+        let exe = std::env::current_exe().context("finding pxe-kit's own binary")?;
+        let ctx = self.ctx;
+        let serve = self.ns().exec_argv(&[
+            exe.display().to_string(),
+            "--root".into(),
+            ctx.root.base().display().to_string(),
+            "--config".into(),
+            ctx.config_display().display().to_string(),
+            "--distro".into(),
+            format!("{:?}", ctx.distro).to_lowercase(),
+            "serve".into(),
+            "--run-dir".into(),
+            self.wp.join("serve").display().to_string(),
+        ]);
+        self.sup.spawn(&Spec::new("serve", &serve))?;
+        let t_start = SystemTime::now();
+        let ready_by = Instant::now() + SERVE_WITHIN;
+        loop {
+            if supervise::stop_requested() {
+                bail!("interrupted; the lab was cleaned up");
+            }
+            if let Some(l) = self.sup.recv(Duration::from_millis(200)) {
                 let (who, text) = split_serve(&l);
-                log_line(&mut log, t_start, &who, &text);
+                self.log_line(t_start, &who, &text);
+                if who == "serve" && text.starts_with(READY) {
+                    return Ok(());
+                }
             }
-            bail!(
-                "{n} {} before the daemons were up: {}",
-                describe(&st),
-                sup.tail("serve").join(" | ")
-            );
-        }
-        if Instant::now() > ready_by {
-            bail!(
-                "the daemons did not come up within 20 s; see {}",
-                wp.join("lab.log").display()
-            );
+            if let Some((n, st)) = self.sup.reap() {
+                while let Some(l) = self.sup.recv(Duration::from_millis(100)) {
+                    let (who, text) = split_serve(&l);
+                    self.log_line(t_start, &who, &text);
+                }
+                bail!(
+                    "{n} {} before the daemons were up: {}",
+                    describe(&st),
+                    self.sup.tail("serve").join(" | ")
+                );
+            }
+            if Instant::now() > ready_by {
+                bail!(
+                    "the daemons did not come up within {} s; see {}",
+                    SERVE_WITHIN.as_secs(),
+                    self.wp.join("lab.log").display()
+                );
+            }
         }
     }
 
-    match find_program("radvd") {
-        Some(radvd) => {
-            let conf = wp.join("radvd.conf");
-            std::fs::write(&conf, radvd_conf(&cfg.interface))
-                .with_context(|| format!("writing {}", conf.display()))?;
-            let argv = ns.exec_argv(&[
-                radvd,
-                "-n".into(),
-                "-m".into(),
-                "stderr".into(),
-                "-C".into(),
-                conf.display().to_string(),
-                "-p".into(),
-                wp.join("radvd.pid").display().to_string(),
-            ]);
-            sup.spawn(&Spec::new("radvd", &argv))?;
-        }
-        None => ctx.out.say(
-            "warning: radvd is not installed; iPXE will wait ~13 s for an IPv6 router advertisement (apt-get install -y radvd)",
-        ),
+    /// Router advertisements on the lab bridge: without them iPXE waits ~13 s for IPv6.
+    fn start_radvd(&mut self) -> Result<()> {
+        let Some(radvd) = find_program("radvd") else {
+            self.ctx.out.say(
+                "warning: radvd is not installed; iPXE will wait ~13 s for an IPv6 router advertisement (apt-get install -y radvd)",
+            );
+            return Ok(());
+        };
+        let conf = Path::new("/radvd.conf");
+        let work = Root::new(&self.wp, false, Default::default())?;
+        work.write(conf, radvd_conf(&self.cfg.interface).as_bytes(), 0o644)?;
+        let argv = self.ns().exec_argv(&[
+            radvd,
+            "-n".into(),
+            "-m".into(),
+            "stderr".into(),
+            "-C".into(),
+            work.path(conf).display().to_string(),
+            "-p".into(),
+            self.wp.join("radvd.pid").display().to_string(),
+        ]);
+        self.sup.spawn(&Spec::new("radvd", &argv))?;
+        Ok(())
     }
 
-    let net = match o.vm.latency_ms {
-        None => Net::Tap(TAP.into()),
-        Some(ms) => match ns.add_latency(TAP, ms) {
+    /// How the VM's NIC reaches the bridge: the tap, delayed by netem or by the relay.
+    fn link(&mut self) -> Result<Net> {
+        let Some(ms) = self.o.vm.latency_ms else {
+            return Ok(Net::Tap(TAP.into()));
+        };
+        match self.ns().add_latency(TAP, ms) {
             Ok(()) => {
-                ctx.out.say(format!(
+                self.ctx.out.say(format!(
                     "lab: netem delays the VM's traffic {ms} ms each way (round trip {} ms)",
                     2.0 * ms
                 ));
-                Net::Tap(TAP.into())
+                Ok(Net::Tap(TAP.into()))
             }
             Err(e) => {
                 // This kernel has no netem (or ifb/u32/mirred): delay the frames ourselves.
-                ctx.out.say(format!(
+                let e = format!("{e:#}");
+                self.ctx.out.say(format!(
                     "lab: netem is not available here ({}); a userspace relay delays the VM's frames {ms} ms each way (round trip {} ms)",
-                    first_line(&format!("{e:#}")),
+                    e.lines().next().unwrap_or(&e),
                     2.0 * ms
                 ));
-                let argv = ns.exec_argv(&[
+                let exe = std::env::current_exe().context("finding pxe-kit's own binary")?;
+                let argv = self.ns().exec_argv(&[
                     exe.display().to_string(),
                     "lab".into(),
                     "relay".into(),
@@ -388,150 +438,199 @@ pub fn boot(ctx: &Ctx, o: &BootOpts, work: &mut WorkDir) -> Result<Exit> {
                     "--delay-ms".into(),
                     ms.to_string(),
                 ]);
-                sup.spawn(&Spec::new("relay", &argv))?;
-                Net::Udp {
+                self.sup.spawn(&Spec::new("relay", &argv))?;
+                Ok(Net::Udp {
                     local: RELAY_QEMU_PORT,
                     remote: RELAY_PORT,
-                }
-            }
-        },
-    };
-    let ovmf = match ovmf_files {
-        Some((code, template)) => {
-            // Each VM gets fresh variables: boot entries OVMF records must not leak between runs.
-            let vars = wp.join("OVMF_VARS.fd");
-            std::fs::copy(&template, &vars)
-                .with_context(|| format!("copying {} to {}", template.display(), vars.display()))?;
-            Some(Ovmf { code, vars })
-        }
-        None => None,
-    };
-    let vm = VmOpts {
-        accel,
-        memory_mib: o.memory_mib,
-        mac: mac.clone(),
-        serial_log: serial_log.clone(),
-        firmware: o.vm.firmware,
-        ovmf,
-        ipxe_rom: o.vm.ipxe_rom,
-        net,
-        direct,
-    };
-    let mut argv = qemu::argv(&vm);
-    argv[0] = qemu_bin;
-    let qemu_argv = ns.exec_argv(&argv);
-    ctx.out
-        .detail(format!("> {}", crate::runner::shell_join(&qemu_argv)));
-    std::fs::write(&serial_log, b"")
-        .with_context(|| format!("creating {}", serial_log.display()))?;
-    let t0 = SystemTime::now();
-    sup.spawn(&Spec::new("qemu", &qemu_argv))?;
-    let tail_stop = Arc::new(AtomicBool::new(false));
-    let tail = tail_console(serial_log.clone(), sup.sender(), tail_stop.clone());
-    pb.set_message(format!("booting a blank VM ({}): power on", accel.name()));
-
-    let mut tl = Timeline::new(t0, o.pattern.clone());
-    let size_of = |f: &str| -> Option<u64> {
-        std::fs::metadata(tftp_root.join(f))
-            .ok()
-            .filter(|m| m.is_file())
-            .map(|m| m.len())
-    };
-    let started = Instant::now();
-    let mut last_activity = Instant::now();
-    let mut shown = Stage::PowerOn;
-    let verdict: Result<(), String> = loop {
-        if supervise::stop_requested() {
-            break Err("interrupted (Ctrl-C or SIGTERM)".into());
-        }
-        if let Some(l) = sup.recv(Duration::from_millis(200)) {
-            last_activity = Instant::now();
-            let (who, text) = split_serve(&l);
-            log_line(&mut log, t0, &who, &text);
-            if ctx.out.verbose {
-                pb.println(format!("{who:<7}| {text}"));
-            }
-            tl.feed(&who, &text, l.at, &size_of);
-            if tl.reached != shown {
-                shown = tl.reached;
-                pb.set_message(format!(
-                    "booting a blank VM ({}): {} after {:.0} s",
-                    accel.name(),
-                    shown.doing(),
-                    started.elapsed().as_secs_f64()
-                ));
-            }
-            if tl.success {
-                break Ok(());
-            }
-            if let Some((_, line)) = &tl.failure {
-                break Err(line.clone());
+                })
             }
         }
-        if let Some((n, st)) = sup.reap() {
-            // The console may still hold the last lines.
-            std::thread::sleep(Duration::from_millis(300));
-            while let Some(l) = sup.recv(Duration::from_millis(200)) {
-                let (who, text) = split_serve(&l);
-                log_line(&mut log, t0, &who, &text);
-                tl.feed(&who, &text, l.at, &size_of);
-            }
-            if tl.success {
-                break Ok(());
-            }
-            if n == "radvd" {
-                ctx.out.say(format!(
-                    "warning: radvd {}: {}",
-                    describe(&st),
-                    sup.tail("radvd").join(" | ")
-                ));
-                continue;
-            }
-            let why = sup.tail(&n).last().cloned().unwrap_or_default();
-            break Err(format!(
-                "{n} {} before the marker appeared{}",
-                describe(&st),
-                if why.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({why})")
-                }
-            ));
-        }
-        if started.elapsed() > o.timeout {
-            break Err(format!("timed out after {} s", o.timeout.as_secs()));
-        }
-        // A loader fetching the kernel and initrd over TFTP says nothing until it is done,
-        // which takes minutes on a slow link: only the overall timeout applies then.
-        let stall = if tl.reached == Stage::KernelLoad {
-            o.timeout
-        } else {
-            STALL.min(o.timeout)
-        };
-        if last_activity.elapsed() > stall {
-            break Err(format!(
-                "stalled: no output from the VM or the daemons for {} s",
-                stall.as_secs()
-            ));
-        }
-    };
-    let elapsed = SystemTime::now().duration_since(t0).unwrap_or_default();
-    pb.set_message("stopping the VM and the daemons");
-    if let Some(st) = sup.stop("qemu", QEMU_GRACE) {
-        ctx.out.detail(format!("qemu {}", describe(&st)));
     }
-    tail_stop.store(true, Ordering::SeqCst);
-    let _ = tail.join();
-    sup.stop_all(Duration::from_secs(5));
-    drop(sup);
-    ns.remove()?;
-    pb.finish_and_clear();
 
-    let total = tl
-        .events()
-        .last()
-        .map(|e| e.t)
-        .unwrap_or(elapsed.as_secs_f64());
+    /// Powers the VM on; returns the moment it did.
+    fn start_vm(&mut self, net: Net) -> Result<SystemTime> {
+        let work = Root::new(&self.wp, false, Default::default())?;
+        let ovmf = match self.o.vm.firmware {
+            Firmware::Bios => None,
+            fw => {
+                let (code, template) = qemu::find_ovmf(fw)?;
+                // Each VM gets fresh variables: boot entries OVMF records must not leak
+                // between runs.
+                let vars = Path::new("/OVMF_VARS.fd");
+                let bytes = std::fs::read(&template)
+                    .with_context(|| format!("reading {}", template.display()))?;
+                work.write(vars, &bytes, 0o644)?;
+                Some(Ovmf {
+                    code,
+                    vars: work.path(vars),
+                })
+            }
+        };
+        let tftp_root = self.ctx.root.path(&self.profile.tftp_root);
+        let direct = self.o.vm.direct.then(|| {
+            let mut append = self.entry.args.clone();
+            if let Some(s) = self.cfg.boot.serial {
+                // What the loaders' SERIAL line would have given the kernel.
+                let console = format!("console=ttyS{},{}", s.port, s.baud);
+                if !append.contains(&console) {
+                    append += &format!(" {console}");
+                }
+            }
+            qemu::Direct {
+                kernel: tftp_root.join(&self.entry.kernel),
+                initrd: tftp_root.join(&self.entry.initrd),
+                append,
+            }
+        });
+        let serial_log = self.wp.join("serial.log");
+        let vm = VmOpts {
+            accel: self.accel.0,
+            memory_mib: self.o.memory_mib,
+            mac: self.mac.clone(),
+            serial_log: serial_log.clone(),
+            firmware: self.o.vm.firmware,
+            ovmf,
+            ipxe_rom: self.o.vm.ipxe_rom,
+            net,
+            direct,
+        };
+        let mut argv = qemu::argv(&vm);
+        argv[0] = self.qemu.clone();
+        let qemu_argv = self.ns().exec_argv(&argv);
+        self.ctx
+            .out
+            .detail(format!("> {}", crate::runner::shell_join(&qemu_argv)));
+        work.write(Path::new("/serial.log"), b"", 0o644)?;
+        let t0 = SystemTime::now();
+        self.sup.spawn(&Spec::new("qemu", &qemu_argv))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let t = tail_console(serial_log, self.sup.sender(), stop.clone());
+        self.tail = Some((stop, t));
+        self.pb.set_message(format!(
+            "booting a blank VM ({}): power on",
+            self.accel.0.name()
+        ));
+        Ok(t0)
+    }
+
+    /// Feeds the timeline until the marker, a failure, a stall or the timeout.
+    fn watch(&mut self, t0: SystemTime) -> Result<(Timeline, Result<(), String>)> {
+        let mut tl = Timeline::new(t0, self.o.pattern.clone());
+        let tftp_root = self.ctx.root.path(&self.profile.tftp_root);
+        let size_of = |f: &str| -> Option<u64> {
+            std::fs::metadata(tftp_root.join(f))
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+        };
+        let started = Instant::now();
+        let mut last_activity = Instant::now();
+        let mut shown = Stage::PowerOn;
+        let verdict = loop {
+            if supervise::stop_requested() {
+                break Err("interrupted (Ctrl-C or SIGTERM)".into());
+            }
+            if let Some(l) = self.sup.recv(Duration::from_millis(200)) {
+                last_activity = Instant::now();
+                let (who, text) = split_serve(&l);
+                self.log_line(t0, &who, &text);
+                tl.feed(&who, &text, l.at, &size_of);
+                if tl.reached != shown {
+                    shown = tl.reached;
+                    self.pb.set_message(format!(
+                        "booting a blank VM ({}): {} after {:.0} s",
+                        self.accel.0.name(),
+                        shown.doing(),
+                        started.elapsed().as_secs_f64()
+                    ));
+                }
+                if tl.success {
+                    break Ok(());
+                }
+                if let Some((_, line)) = &tl.failure {
+                    break Err(line.clone());
+                }
+            }
+            if let Some((n, st)) = self.sup.reap() {
+                // The console may still hold the last lines.
+                std::thread::sleep(Duration::from_millis(300));
+                while let Some(l) = self.sup.recv(Duration::from_millis(200)) {
+                    let (who, text) = split_serve(&l);
+                    self.log_line(t0, &who, &text);
+                    tl.feed(&who, &text, l.at, &size_of);
+                }
+                if tl.success {
+                    break Ok(());
+                }
+                if n == "radvd" {
+                    self.ctx.out.say(format!(
+                        "warning: radvd {}: {}",
+                        describe(&st),
+                        self.sup.tail("radvd").join(" | ")
+                    ));
+                    continue;
+                }
+                let why = self.sup.tail(&n).last().cloned().unwrap_or_default();
+                break Err(format!(
+                    "{n} {} before the marker appeared{}",
+                    describe(&st),
+                    if why.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({why})")
+                    }
+                ));
+            }
+            if started.elapsed() > self.o.timeout {
+                break Err(format!("timed out after {} s", self.o.timeout.as_secs()));
+            }
+            // A loader fetching the kernel and initrd over TFTP says nothing until it is
+            // done, which takes minutes on a slow link: only the overall timeout applies then.
+            let stall = if tl.reached == Stage::KernelLoad {
+                self.o.timeout
+            } else {
+                STALL.min(self.o.timeout)
+            };
+            if last_activity.elapsed() > stall {
+                break Err(format!(
+                    "stalled: no output from the VM or the daemons for {} s",
+                    stall.as_secs()
+                ));
+            }
+        };
+        Ok((tl, verdict))
+    }
+
+    fn stop_vm(&mut self) {
+        self.pb.set_message("stopping the VM and the daemons");
+        if let Some(st) = self.sup.stop("qemu", QEMU_GRACE) {
+            self.ctx.out.detail(format!("qemu {}", describe(&st)));
+        }
+    }
+
+    fn log_line(&mut self, t0: SystemTime, who: &str, text: &str) {
+        let t = SystemTime::now()
+            .duration_since(t0)
+            .unwrap_or_default()
+            .as_secs_f64();
+        let _ = writeln!(self.log, "[{t:8.3}] {who:<7}| {text}");
+        if self.ctx.out.verbose {
+            self.pb.println(format!("{who:<7}| {text}"));
+        }
+    }
+}
+
+/// The report after everything is stopped: the timeline and the verdict.
+fn finish(
+    ctx: &Ctx,
+    o: &BootOpts,
+    work: &mut WorkDir,
+    image: &str,
+    tl: Timeline,
+    verdict: Result<(), String>,
+) -> Result<Exit> {
+    let accel = qemu::host_accel().0;
+    let total = tl.events().last().map(|e| e.t).unwrap_or_default();
     let mut report = format!(
         "boot timeline (seconds since power-on, {}, {}):\n{}",
         accel.name(),
@@ -541,7 +640,7 @@ pub fn boot(ctx: &Ctx, o: &BootOpts, work: &mut WorkDir) -> Result<Exit> {
     let exit = match verdict {
         Ok(()) => {
             report += &format!(
-                "lab boot: OK: /{}/ appeared on the serial console {total:.1} s after power-on ({}, {}; image {name})\nboot phases: {}\n",
+                "lab boot: OK: /{}/ appeared on the serial console {total:.1} s after power-on ({}, {}; image {image})\nboot phases: {}\n",
                 o.pattern.as_str(),
                 accel.name(),
                 o.vm.describe(),
@@ -565,33 +664,21 @@ pub fn boot(ctx: &Ctx, o: &BootOpts, work: &mut WorkDir) -> Result<Exit> {
     if !ctx.out.quiet || exit != Exit::Ok {
         print!("{report}");
     }
-    let _ = log.write_all(report.as_bytes());
+    let log = work.path().join("lab.log");
+    if let Ok(mut f) = std::fs::OpenOptions::new().append(true).open(&log) {
+        let _ = f.write_all(report.as_bytes());
+    }
     if o.keep {
         work.keep();
         ctx.out.say(format!(
             "lab: logs kept in {} (lab.log, serial.log, serve/httpd.conf, radvd.conf)",
-            wp.display()
+            work.path().display()
         ));
     } else if exit != Exit::Ok {
         ctx.out
             .say("lab: rerun with --keep to keep the logs and the serial console");
     }
     Ok(exit)
-}
-
-fn first_line(s: &str) -> &str {
-    s.lines().next().unwrap_or(s)
-}
-
-fn image_names(images: &[image::Manifest]) -> String {
-    if images.is_empty() {
-        return "(none; add one with `pxe-kit add-image`)".into();
-    }
-    images
-        .iter()
-        .map(|m| m.name.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The lab's `serve` prefixes each daemon's lines with `name| `; its own lines are `serve`.
@@ -604,14 +691,6 @@ fn split_serve(l: &Line) -> (String, String) {
     (l.who.clone(), l.text.clone())
 }
 
-fn log_line(log: &mut std::fs::File, t0: SystemTime, who: &str, text: &str) {
-    let t = SystemTime::now()
-        .duration_since(t0)
-        .unwrap_or_default()
-        .as_secs_f64();
-    let _ = writeln!(log, "[{t:8.3}] {who:<7}| {text}");
-}
-
 /// Router advertisements on the lab bridge: without them iPXE waits ~13 s for IPv6. No
 /// default route is announced (lifetime 0): the lab has no uplink.
 pub fn radvd_conf(bridge: &str) -> String {
@@ -621,11 +700,7 @@ pub fn radvd_conf(bridge: &str) -> String {
 }
 
 /// Follows the serial log QEMU writes, sending each complete line (the rest when stopped).
-fn tail_console(
-    path: PathBuf,
-    tx: Sender<Line>,
-    stop: Arc<AtomicBool>,
-) -> std::thread::JoinHandle<()> {
+fn tail_console(path: PathBuf, tx: Sender<Line>, stop: Arc<AtomicBool>) -> JoinHandle<()> {
     std::thread::spawn(move || {
         let Ok(mut f) = std::fs::File::open(&path) else {
             return;
@@ -689,41 +764,6 @@ mod tests {
             at: SystemTime::now(),
         };
         assert_eq!(split_serve(&l).0, "qemu");
-    }
-
-    fn args(extra: &[&str]) -> crate::cli::LabBootArgs {
-        use clap::Parser;
-        let mut v = vec!["pxe-kit", "lab", "boot"];
-        v.extend_from_slice(extra);
-        match crate::cli::Cli::try_parse_from(v).unwrap().command {
-            crate::cli::Command::Lab(l) => match l.command {
-                crate::cli::LabCommand::Boot(b) => b,
-                _ => unreachable!(),
-            },
-            _ => unreachable!(),
-        }
-    }
-
-    #[test]
-    fn secure_boot_implies_uefi_without_the_ipxe_rom() {
-        let v = VmChoice::from_args(&args(&["--secure-boot"])).unwrap();
-        assert_eq!(v.firmware, Firmware::SecureBoot);
-        assert!(!v.ipxe_rom);
-        assert_eq!(v.describe(), "UEFI Secure Boot, no iPXE ROM");
-        let v = VmChoice::from_args(&args(&["--uefi", "--latency", "2.5"])).unwrap();
-        assert_eq!(v.firmware, Firmware::Uefi);
-        assert!(v.ipxe_rom);
-        assert_eq!(v.describe(), "UEFI, 2.5 ms each way");
-        let v = VmChoice::from_args(&args(&["--latency", "0"])).unwrap();
-        assert_eq!(v.latency_ms, None, "0 ms is no delay at all");
-        assert!(VmChoice::from_args(&args(&["--no-ipxe-rom"])).is_err());
-        assert!(VmChoice::from_args(&args(&["--latency=-1"])).is_err());
-        assert_eq!(
-            VmChoice::from_args(&args(&["--direct"]))
-                .unwrap()
-                .describe(),
-            "direct kernel boot"
-        );
     }
 
     #[test]

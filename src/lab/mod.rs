@@ -1,8 +1,7 @@
-//! `pxe-kit serve` helpers and the lab: a private network namespace, the daemons in it, a
-//! blank VM booting through them, the boot timeline, the demo image and libvirt XML.
+//! The lab: blank VMs booting through the real daemons (`serve`) in a private network
+//! namespace, the boot timeline, the demo images and libvirt XML for the same setup.
 pub mod boot;
 pub mod demo;
-pub mod demo_nfs;
 pub mod libvirt;
 pub mod netns;
 pub mod perhost;

@@ -241,6 +241,8 @@ pub fn prepare(ctx: &Ctx, plan: &Plan, run: &Root) -> Result<()> {
     for d in ["empty", "dev"] {
         run.create_dir_all(&Path::new("/").join(d))?;
     }
+    // A syslog socket left by an earlier serve with this run directory.
+    run.remove(Path::new("/dev/log"))?;
     for (rel, text) in &plan.run_files {
         run.write(&Path::new("/").join(rel), text.as_bytes(), 0o644)?;
     }
@@ -252,9 +254,7 @@ pub fn prepare(ctx: &Ctx, plan: &Plan, run: &Root) -> Result<()> {
 pub fn run(ctx: &Ctx, plan: &Plan) -> Result<()> {
     supervise::install_stop_handler()?;
     let mut sup = Supervisor::new();
-    let sock = plan.run_dir.join("dev/log");
-    let _ = std::fs::remove_file(&sock);
-    daemons::listen_syslog(&sock, "tftpd", sup.sender())?;
+    daemons::listen_syslog(&plan.run_dir.join("dev/log"), "tftpd", sup.sender())?;
     let mut pids = Vec::new();
     for d in &plan.daemons {
         ctx.out.detail(format!("> {}", shell_join(&d.spec.argv)));

@@ -1,4 +1,6 @@
 //! Helpers shared by the integration tests: staged roots, running the binary, tree snapshots.
+// Tests build fixtures, run the binary and tools directly: no Root or Runner here.
+#![allow(clippy::disallowed_methods)]
 #![allow(dead_code)]
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
