@@ -10,15 +10,8 @@ use std::process::Command;
 use common::*;
 use sha2::{Digest, Sha256};
 
-fn tools_present() -> bool {
-    let ok = host_has_syslinux()
-        && which("xorriso").is_some()
-        && which("mksquashfs").is_some()
-        && which("cpio").is_some();
-    if !ok {
-        eprintln!("skipped: needs syslinux, xorriso, mksquashfs and cpio (.ci/install-deps installs them)");
-    }
-    ok
+fn tools_missing() -> Option<String> {
+    syslinux_missing().or_else(|| missing(false, &["xorriso", "mksquashfs", "cpio"], &[]))
 }
 
 fn sha(p: &Path) -> String {
@@ -172,35 +165,35 @@ fn check_import(names: &[&str], layout: &Layout, label: &str) {
 
 #[test]
 fn lorax_iso_with_rock_ridge_imports() {
-    if tools_present() {
+    if !skip(tools_missing()) {
         check_import(&[], &LORAX, "lorax-rr");
     }
 }
 
 #[test]
 fn kiwi_iso_with_rock_ridge_imports() {
-    if tools_present() {
+    if !skip(tools_missing()) {
         check_import(&[], &KIWI, "kiwi-rr");
     }
 }
 
 #[test]
 fn joliet_only_iso_imports() {
-    if tools_present() {
+    if !skip(tools_missing()) {
         check_import(&["-rockridge", "off", "-joliet", "on"], &LORAX, "joliet");
     }
 }
 
 #[test]
 fn plain_iso9660_names_import() {
-    if tools_present() {
+    if !skip(tools_missing()) {
         check_import(&["-rockridge", "off", "-joliet", "off"], &KIWI, "plain");
     }
 }
 
 #[test]
 fn bad_isos_are_refused_and_change_nothing() {
-    if !tools_present() {
+    if skip(tools_missing()) {
         return;
     }
     let t = staged_with_config();
@@ -265,7 +258,7 @@ fn bad_isos_are_refused_and_change_nothing() {
 
 #[test]
 fn iso_initrd_without_livenet_is_not_trusted() {
-    if !tools_present() {
+    if skip(tools_missing()) {
         return;
     }
     let t = staged_with_config();
@@ -297,7 +290,7 @@ fn iso_initrd_without_livenet_is_not_trusted() {
 
 #[test]
 fn kernel_and_root_tree_form_with_given_initrd() {
-    if !tools_present() {
+    if skip(tools_missing()) {
         return;
     }
     let t = staged_with_config();
@@ -355,7 +348,7 @@ fn kernel_and_root_tree_form_with_given_initrd() {
 
 #[test]
 fn import_killed_half_way_leaves_previous_state() {
-    if !tools_present() {
+    if skip(tools_missing()) {
         return;
     }
     let t = staged_with_config();
@@ -466,10 +459,7 @@ fn third_party_isos_are_read_and_refused() {
         "/usr/lib/grub-rescue/grub-rescue-cdrom.iso",
         "/usr/lib/memtest86+/memtest86+x64.iso",
     ];
-    if !tools_present() || !isos.iter().all(|p| Path::new(p).is_file()) {
-        eprintln!(
-            "skipped: needs ipxe, grub-rescue-pc and memtest86+ (.ci/install-deps installs them)"
-        );
+    if skip(tools_missing().or_else(|| missing(false, &[], &isos))) {
         return;
     }
     let t = staged_with_config();
@@ -512,8 +502,7 @@ fn third_party_isos_are_read_and_refused() {
 
 #[test]
 fn erofs_root_is_recognised_by_magic() {
-    if !tools_present() || which("mkfs.erofs").is_none() {
-        eprintln!("skipped: needs mkfs.erofs (erofs-utils)");
+    if skip(tools_missing().or_else(|| missing(false, &["mkfs.erofs"], &[]))) {
         return;
     }
     let t = staged_with_config();

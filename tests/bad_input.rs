@@ -44,8 +44,7 @@ fn with(extra: &[&str], replace: Option<(&str, &str)>) -> Vec<String> {
 
 #[test]
 fn bad_flags_are_refused_cleanly() {
-    if !host_has_syslinux() {
-        eprintln!("skipped: no syslinux on the host");
+    if skip(syslinux_missing()) {
         return;
     }
     let t = stage_fedora();
@@ -106,8 +105,7 @@ fn bad_flags_are_refused_cleanly() {
 
 #[test]
 fn bad_yaml_is_refused_cleanly() {
-    if !host_has_syslinux() {
-        eprintln!("skipped: no syslinux on the host");
+    if skip(syslinux_missing()) {
         return;
     }
     let t = stage_debian();
@@ -185,8 +183,7 @@ fn bad_roots_and_missing_boot_loader() {
 
 #[test]
 fn live_mode_refuses_non_root_and_unknown_interfaces() {
-    if !is_root() || which("setpriv").is_none() {
-        eprintln!("skipped: needs root (to drop to nobody) and setpriv");
+    if skip(missing(true, &["setpriv"], &[])) {
         return;
     }
     // As nobody on the live system: refused before anything is touched.

@@ -22,74 +22,30 @@ const NS_IF: &str = "pxkd0";
 const SERVER: &str = "10.88.0.1";
 const IMAGES: usize = 10;
 
-fn skip_reason() -> Option<String> {
-    if !is_root() {
-        return Some("needs root (network namespace, daemons on ports 67/69/80)".into());
-    }
-    for p in [
-        "dhcpd",
-        "in.tftpd",
-        "apache2",
-        "mksquashfs",
-        "cpio",
-        "iptables",
-        "ip",
-    ] {
-        if which(p).is_none() {
-            return Some(format!("needs {p} (.ci/install-deps installs isc-dhcp-server tftpd-hpa apache2 squashfs-tools cpio iptables iproute2)"));
-        }
-    }
-    if !host_has_syslinux() {
-        return Some("needs pxelinux and syslinux-common".into());
-    }
-    None
-}
-
-/// A fake but well-formed bzImage (setup header with a version string).
-fn fake_kernel(p: &Path, seed: u32) {
-    let mut k = vec![0u8; 0x1000];
-    k[0x202..0x206].copy_from_slice(b"HdrS");
-    k[0x20E..0x210].copy_from_slice(&(0x400u16).to_le_bytes());
-    let v = b"6.9.0-test";
-    k[0x600..0x600 + v.len()].copy_from_slice(v);
-    k.extend((0..50_000u32).map(|i| ((i * 7 + seed) % 251) as u8));
-    std::fs::write(p, k).unwrap();
-}
-
-/// A newc cpio initramfs carrying dracut's livenet and dmsquash-live markers.
-fn fake_initrd(p: &Path) {
-    let d = tempfile::tempdir().unwrap();
-    let files = [
-        "usr/lib/modules/6.9.0-test/modules.dep",
-        "init",
-        "usr/sbin/livenetroot",
-        "usr/sbin/dmsquash-live-root",
-    ];
-    for f in &files {
-        write(d.path(), f, "x\n");
-    }
-    let out = std::fs::File::create(p).unwrap();
-    let mut c = Command::new("cpio")
-        .args(["-o", "-H", "newc", "--quiet"])
-        .current_dir(d.path())
-        .stdin(Stdio::piped())
-        .stdout(out)
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(
-        c.stdin.as_mut().unwrap(),
-        (files.join("\n") + "\n").as_bytes(),
+fn missing_here() -> Option<String> {
+    missing(
+        true,
+        &[
+            "dhcpd",
+            "in.tftpd",
+            "apache2",
+            "mksquashfs",
+            "cpio",
+            "iptables",
+            "ip",
+        ],
+        &[],
     )
-    .unwrap();
-    assert!(c.wait().unwrap().success());
+    .or_else(syslinux_missing)
 }
 
-/// The namespace and every process in it, removed however the test ends.
+/// The daemons serving the staged root in the test's namespace, stopped however the test
+/// ends (the namespace then takes whatever is left).
 struct Lab {
-    ns: String,
+    daemons: BTreeMap<&'static str, Child>,
     root: tempfile::TempDir,
     run: tempfile::TempDir,
-    daemons: BTreeMap<&'static str, Child>,
+    ns: Netns,
 }
 
 impl Drop for Lab {
@@ -98,30 +54,7 @@ impl Drop for Lab {
             let _ = c.kill();
             let _ = c.wait();
         }
-        if let Ok(o) = Command::new("ip")
-            .args(["netns", "pids", &self.ns])
-            .output()
-        {
-            for pid in String::from_utf8_lossy(&o.stdout).split_whitespace() {
-                if let Ok(p) = pid.parse::<i32>() {
-                    let _ = nix::sys::signal::kill(
-                        nix::unistd::Pid::from_raw(p),
-                        nix::sys::signal::Signal::SIGKILL,
-                    );
-                }
-            }
-        }
-        let _ = Command::new("ip").args(["netns", "del", &self.ns]).status();
     }
-}
-
-fn sh(argv: &[&str]) {
-    let o = Command::new(argv[0]).args(&argv[1..]).output().unwrap();
-    assert!(
-        o.status.success(),
-        "{argv:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
 }
 
 impl Lab {
@@ -131,7 +64,7 @@ impl Lab {
 
     fn in_ns(&self, argv: &[&str]) -> std::process::Output {
         Command::new("ip")
-            .args(["netns", "exec", &self.ns])
+            .args(["netns", "exec", &self.ns.name])
             .args(argv)
             .output()
             .unwrap()
@@ -143,7 +76,7 @@ impl Lab {
             .args([
                 "netns",
                 "exec",
-                &self.ns,
+                &self.ns.name,
                 BIN,
                 "--root",
                 self.r().to_str().unwrap(),
@@ -199,7 +132,7 @@ impl Lab {
         };
         let _ = std::fs::remove_file(self.run.path().join("dhcpd.pid"));
         let child = Command::new("ip")
-            .args(["netns", "exec", &self.ns])
+            .args(["netns", "exec", &self.ns.name])
             .args(&argv)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -273,12 +206,12 @@ fn setup() -> Lab {
     ));
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
-    fake_initrd(&w.join("initrd.img"));
+    fake_initrd(&w.join("initrd.img"), true);
     write(w, "tree/etc/os-release", "ID=demo\n");
     write(w, "tree/sbin/init", "#!/bin/sh\necho hello\n");
     for i in 0..IMAGES {
         let k = w.join(format!("vmlinuz{i}"));
-        fake_kernel(&k, i as u32);
+        fake_kernel_seeded(&k, "6.9.0-test", i as u32);
         write(w, &format!("tree/etc/image-{i}"), &format!("image {i}\n"));
         ok(&run(
             r,
@@ -299,30 +232,19 @@ fn setup() -> Lab {
     write(r, "var/lib/dhcp/dhcpd.leases", "");
 
     let mut lab = Lab {
-        ns: format!("pxk-test-doctor-{}", std::process::id()),
+        daemons: BTreeMap::new(),
         root,
         run: tempfile::tempdir().unwrap(),
-        daemons: BTreeMap::new(),
+        ns: Netns::new("doctor"),
     };
     std::fs::set_permissions(lab.run.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    sh(&["ip", "netns", "add", &lab.ns]);
-    let n = lab.ns.clone();
-    sh(&["ip", "-n", &n, "link", "set", "lo", "up"]);
-    sh(&[
-        "ip", "-n", &n, "link", "add", NS_IF, "type", "veth", "peer", "name", "pxkd0p",
+    lab.ns.ip(&[
+        "link", "add", NS_IF, "type", "veth", "peer", "name", "pxkd0p",
     ]);
-    sh(&[
-        "ip",
-        "-n",
-        &n,
-        "addr",
-        "add",
-        &format!("{SERVER}/24"),
-        "dev",
-        NS_IF,
-    ]);
-    sh(&["ip", "-n", &n, "link", "set", "pxkd0p", "up"]);
-    sh(&["ip", "-n", &n, "link", "set", NS_IF, "up"]);
+    lab.ns
+        .ip(&["addr", "add", &format!("{SERVER}/24"), "dev", NS_IF]);
+    lab.ns.ip(&["link", "set", "pxkd0p", "up"]);
+    lab.ns.ip(&["link", "set", NS_IF, "up"]);
     for d in ["dhcpd", "tftpd", "httpd"] {
         lab.start(d);
     }
@@ -352,20 +274,6 @@ fn check<'a>(j: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
         .unwrap_or_else(|| panic!("no check {id}"))
 }
 
-/// Asserts every check is ok or a skip with its reason.
-#[track_caller]
-fn assert_healthy(code: i32, j: &serde_json::Value, what: &str) {
-    for c in j["checks"].as_array().unwrap() {
-        let st = c["status"].as_str().unwrap();
-        assert!(
-            st == "ok" || (st == "skip" && !c["summary"].as_str().unwrap().is_empty()),
-            "{what}: {} is {st}: {c:#}",
-            c["id"]
-        );
-    }
-    assert_eq!(code, 0, "{what}: {j:#}");
-}
-
 /// Asserts `id` has `status` and its fix text mentions `needle`; returns the other non-ok ids.
 #[track_caller]
 fn assert_check(j: &serde_json::Value, id: &str, status: &str, needle: &str) {
@@ -387,8 +295,7 @@ fn assert_check(j: &serde_json::Value, id: &str, status: &str, needle: &str) {
 
 #[test]
 fn doctor_sees_each_break_in_a_served_namespace() {
-    if let Some(why) = skip_reason() {
-        eprintln!("skipping: {why}");
+    if skip(missing_here()) {
         return;
     }
     let mut lab = setup();
@@ -618,8 +525,7 @@ fn doctor_sees_each_break_in_a_served_namespace() {
 
 #[test]
 fn staged_root_exit_codes_schema_and_list() {
-    if !host_has_syslinux() || which("dhcpd").is_none() {
-        eprintln!("skipping: needs pxelinux, syslinux-common and isc-dhcp-server");
+    if skip(syslinux_missing().or_else(|| missing(false, &["dhcpd"], &[]))) {
         return;
     }
     let t = stage_debian();

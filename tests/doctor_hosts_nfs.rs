@@ -16,12 +16,8 @@ const HOST_FILE: &str = "srv/tftp/pxelinux.cfg/01-52-54-00-12-34-56";
 const EXPORTS: &str = "etc/exports.d/pxe-kit-terminal.exports";
 const DHCPD: &str = "etc/dhcp/dhcpd.conf";
 
-fn tools() -> bool {
-    let ok = host_has_syslinux() && which("cpio").is_some();
-    if !ok {
-        eprintln!("skipped: needs syslinux and cpio (.ci/install-deps installs them)");
-    }
-    ok
+fn tools_missing() -> Option<String> {
+    syslinux_missing().or_else(|| missing(false, &["cpio"], &[]))
 }
 
 /// A newc cpio initramfs with dracut's nfs module marker (`nfsroot`), or without it.
@@ -93,22 +89,9 @@ fn assert_check(j: &serde_json::Value, id: &str, status: &str, needle: &str, fix
     }
 }
 
-#[track_caller]
-fn assert_healthy(code: i32, j: &serde_json::Value, what: &str) {
-    for c in j["checks"].as_array().unwrap() {
-        let st = c["status"].as_str().unwrap();
-        assert!(
-            st == "ok" || (st == "skip" && !c["summary"].as_str().unwrap().is_empty()),
-            "{what}: {} is {st}: {c:#}",
-            c["id"]
-        );
-    }
-    assert_eq!(code, 0, "{what}");
-}
-
 #[test]
 fn doctor_sees_broken_hosts_and_nfs_exports_and_fix_restores_them() {
-    if !tools() {
+    if skip(tools_missing()) {
         return;
     }
     let t = stage_debian();

@@ -2,6 +2,8 @@
 //! `UPDATE_GOLDEN=1 cargo test --test golden` rewrites them after an intended change.
 // Tests build fixtures, run the binary and tools directly: no Root or Runner here.
 #![allow(clippy::disallowed_methods)]
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use pxe_kit::config::{Config, Serial, Transfer, UefiLoader};
@@ -111,7 +113,7 @@ fn golden_dhcpd_conf_passes_real_dhcpd() {
         .into_iter()
         .find(|p| Path::new(p).is_file())
     else {
-        eprintln!("skipped: dhcpd not installed");
+        common::skip(Some("needs dhcpd (isc-dhcp-server)".into()));
         return;
     };
     for d in ["fedora", "debian", "debian-classic"] {

@@ -7,12 +7,8 @@ use std::path::Path;
 
 use common::*;
 
-fn tools() -> bool {
-    let ok = host_has_syslinux() && which("cpio").is_some();
-    if !ok {
-        eprintln!("skipped: needs syslinux and cpio (.ci/install-deps installs them)");
-    }
-    ok
+fn tools_missing() -> Option<String> {
+    syslinux_missing().or_else(|| missing(false, &["cpio"], &[]))
 }
 
 /// A staged server with one live image `compute` (fake kernel, initrd with livenet markers).
@@ -37,7 +33,7 @@ fn tftp(fedora: bool) -> &'static str {
 
 #[test]
 fn per_mac_and_hex_ip_hosts_with_fixed_leases() {
-    if !tools() {
+    if skip(tools_missing()) {
         return;
     }
     for fedora in [true, false] {
@@ -155,7 +151,7 @@ fn per_mac_and_hex_ip_hosts_with_fixed_leases() {
 
 #[test]
 fn host_bad_input_is_refused_cleanly() {
-    if !tools() {
+    if skip(tools_missing()) {
         return;
     }
     let (t, w) = server(false);
@@ -309,7 +305,7 @@ fn host_bad_input_is_refused_cleanly() {
 
 #[test]
 fn nfs_root_image_exports_read_only_and_boots_with_nfs_root() {
-    if !tools() {
+    if skip(tools_missing()) {
         return;
     }
     for fedora in [true, false] {

@@ -7,10 +7,7 @@ use common::*;
 
 macro_rules! need_syslinux {
     () => {
-        if !host_has_syslinux() {
-            eprintln!(
-                "skipped: the host lacks pxelinux/syslinux-common (.ci/install-deps installs them)"
-            );
+        if skip(syslinux_missing()) {
             return;
         }
     };
@@ -221,8 +218,7 @@ fn user_file_is_backed_up_once() {
 #[test]
 fn failing_dhcpd_config_is_never_installed() {
     need_syslinux!();
-    if which("dhcpd").is_none() {
-        eprintln!("skipped: dhcpd not installed");
+    if skip(missing(false, &["dhcpd"], &[])) {
         return;
     }
     let t = stage_fedora();

@@ -1,6 +1,7 @@
 //! Builds real dracut images and checks that `pxe_kit::initrd` finds the modules in them.
 // Tests build fixtures, run the binary and tools directly: no Root or Runner here.
 #![allow(clippy::disallowed_methods)]
+mod common;
 
 use pxe_kit::initrd;
 use std::path::{Path, PathBuf};
@@ -41,11 +42,13 @@ fn dracut_available() -> bool {
 /// Returns the image path, or `None` (after saying why) when the test must skip.
 fn build(dir: &Path, modules: &str) -> Option<PathBuf> {
     if !dracut_available() {
-        eprintln!("SKIP: dracut is not installed");
+        common::skip(Some("needs dracut".into()));
         return None;
     }
     let Some(kver) = installed_kernel() else {
-        eprintln!("SKIP: no kernel with modules.dep under /lib/modules");
+        common::skip(Some(
+            "needs a kernel with modules.dep under /lib/modules (linux-image-amd64)".into(),
+        ));
         return None;
     };
     // An empty config dir keeps the host's dracut.conf.d from adding modules

@@ -1,8 +1,9 @@
 //! Reads ISO images mastered by the real xorriso and checks every file byte for byte.
 //!
-//! The tests skip (with a printed reason) only when xorriso is not installed.
+//! Without xorriso the tests skip with the reason (and fail under `CI=true`).
 // Tests build fixtures, run the binary and tools directly: no Root or Runner here.
 #![allow(clippy::disallowed_methods)]
+mod common;
 
 use pxe_kit::copyhash::{copy_hashed, hash_file};
 use pxe_kit::iso9660::{Entry, Iso, NameKind};
@@ -12,15 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn have_xorriso() -> bool {
-    let ok = Command::new("xorriso")
-        .arg("-version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        eprintln!("SKIPPED: xorriso is not installed, cannot master test images");
-    }
-    ok
+    !common::skip(common::missing(false, &["xorriso"], &[]))
 }
 
 /// Deterministic, incompressible-looking content so a misplaced block cannot go unnoticed.

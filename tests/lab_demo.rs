@@ -6,67 +6,32 @@
 //! QEMU present (about 90 s + 45 s under TCG).
 // Tests build fixtures, run the binary and tools directly: no Root or Runner here.
 #![allow(clippy::disallowed_methods)]
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Mutex;
 
-const BIN: &str = env!("CARGO_BIN_EXE_pxe-kit");
+use common::*;
 
 /// The labs share the CPU (TCG) and the leftover checks look at the whole host: one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
-fn skip_reason() -> Option<&'static str> {
-    if !nix::unistd::geteuid().is_root() {
-        return Some("needs root (network namespaces)");
-    }
-    if !Path::new("/usr/bin/qemu-system-x86_64").exists() {
-        return Some("needs qemu-system-x86");
-    }
-    None
-}
-
-fn run(args: &[&str]) -> (i32, String) {
-    let o = Command::new(BIN).args(args).output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    (o.status.code().unwrap_or(-1), text)
-}
-
-/// No lab namespace, no lab interface on the host, no QEMU or daemon of ours running.
-fn assert_nothing_left() {
-    let ns = Command::new("ip").args(["netns", "list"]).output().unwrap();
-    let ns = String::from_utf8_lossy(&ns.stdout);
-    assert!(!ns.contains("pxk-lab-"), "lab namespace left: {ns}");
-    for link in ["pxk-br0", "pxk-tap0"] {
-        let st = Command::new("ip")
-            .args(["link", "show", link])
-            .output()
-            .unwrap();
-        assert!(!st.status.success(), "{link} exists in the root namespace");
-    }
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
-            continue;
-        };
-        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-        assert!(
-            !cmd.contains("pxe-kit-lab") && !cmd.contains("pxe-kit-demo."),
-            "process left: {cmd}"
-        );
-    }
+/// The work directory a lab demo printed ("staged in N s under ROOT": ROOT's parent).
+fn work_of(out: &str) -> PathBuf {
+    out.lines()
+        .find_map(|l| l.split("staged in ").nth(1))
+        .and_then(|r| r.split(" under ").nth(1))
+        .and_then(|r| Path::new(r.trim()).parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| panic!("no staged root in:\n{out}"))
 }
 
 #[test]
 fn lab_demo_boots_a_blank_vm_to_the_marker() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(why) = skip_reason() {
-        eprintln!("skipping: {why}");
+    if skip(lab_missing(&[], &[])) {
         return;
     }
-    let (code, out) = run(&["lab", "demo", "--timeout", "240"]);
+    let (pid, code, out) = run_bin(&["lab", "demo", "--timeout", "240"]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("PXE-KIT-DEMO-OK"), "{out}");
     for needle in [
@@ -95,32 +60,17 @@ fn lab_demo_boots_a_blank_vm_to_the_marker() {
         .find(|l| l.contains("pxe-kit/demo/vmlinuz -> 200"))
         .unwrap();
     assert!(kernel.contains("MiB/s"), "{kernel}");
-    assert_nothing_left();
+    lab_leftovers(Some(pid), &work_of(&out)).unwrap();
 }
 
 #[test]
 fn a_missing_kernel_fails_at_the_tftp_kernel_stage() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(why) = skip_reason() {
-        eprintln!("skipping: {why}");
+    if skip(lab_missing(&[], &[])) {
         return;
     }
-    let (code, out) = run(&["lab", "demo", "--no-boot"]);
-    assert_eq!(code, 0, "{out}");
-    let root: PathBuf = out
-        .lines()
-        .find_map(|l| l.split("pxe-kit --root ").nth(1))
-        .and_then(|r| r.split_whitespace().next())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| panic!("no staged root in:\n{out}"));
-    let work = root.parent().unwrap().to_path_buf();
-    struct Cleanup(PathBuf);
-    impl Drop for Cleanup {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-    let _c = Cleanup(work);
+    let demo = StagedDemo::new();
+    let root = demo.root.clone();
     // The classic chain: pxelinux.0 and TFTP for every client, iPXE or not.
     let yaml = root.join("etc/pxe-kit/pxe-kit.yaml");
     let text = std::fs::read_to_string(&yaml).unwrap();
@@ -133,25 +83,11 @@ fn a_missing_kernel_fails_at_the_tftp_kernel_stage() {
     lines.insert(at, "  ipxe: false".into());
     lines.insert(at, "  transfer: tftp".into());
     std::fs::write(&yaml, lines.join("\n") + "\n").unwrap();
-    let (code, out) = run(&[
-        "--root",
-        root.to_str().unwrap(),
-        "--distro",
-        "debian",
-        "-q",
-        "init",
-    ]);
+    let (_, code, out) = run_bin(&["--root", demo.r(), "--distro", "debian", "-q", "init"]);
     assert_eq!(code, 0, "{out}");
     std::fs::remove_file(root.join("srv/tftp/pxe-kit/demo/vmlinuz")).unwrap();
 
-    let (code, out) = run(&[
-        "--root",
-        root.to_str().unwrap(),
-        "lab",
-        "boot",
-        "--timeout",
-        "120",
-    ]);
+    let (pid, code, out) = run_bin(&["--root", demo.r(), "lab", "boot", "--timeout", "120"]);
     assert_eq!(code, 1, "{out}");
     assert!(
         out.contains("lab boot: FAILED at the kernel+initrd stage"),
@@ -168,5 +104,5 @@ fn a_missing_kernel_fails_at_the_tftp_kernel_stage() {
         out.contains("Loading pxe-kit/demo/vmlinuz") && out.contains("failed"),
         "{out}"
     );
-    assert_nothing_left();
+    lab_leftovers(Some(pid), &root).unwrap();
 }

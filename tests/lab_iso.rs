@@ -6,11 +6,13 @@
 //! boot, about 60–90 s).
 // Tests build fixtures, run the binary and tools directly: no Root or Runner here.
 #![allow(clippy::disallowed_methods)]
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_pxe-kit");
+use common::*;
+
 /// The demo root is a plain tree in the squashfs, which the slim initramfs mounts with
 /// overlayfs (see the lab recipe).
 const APPEND: &str = "rd.live.overlay.overlayfs=1 rd.shell=0 panic=5";
@@ -27,88 +29,13 @@ fn output(cmd: &mut Command) -> (i32, String) {
     )
 }
 
-/// Nothing of one lab run is left: not its namespace (named by the lab's pid), not a daemon
-/// serving its staged root, not a lab interface in the root namespace. Other labs that may run
-/// on the same machine are not this test's business.
-fn nothing_left(pid: u32, root: &Path) -> Result<(), String> {
-    let ns = output(Command::new("ip").args(["netns", "list"])).1;
-    if ns
-        .lines()
-        .any(|l| l.split_whitespace().next() == Some(format!("pxk-lab-{pid}").as_str()))
-    {
-        return Err(format!("lab namespace pxk-lab-{pid} left: {ns}"));
-    }
-    for link in ["pxk-br0", "pxk-tap0"] {
-        if Command::new("ip")
-            .args(["link", "show", link])
-            .output()
-            .unwrap()
-            .status
-            .success()
-        {
-            return Err(format!("{link} exists in the root namespace"));
-        }
-    }
-    let root = root.display().to_string();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
-            continue;
-        };
-        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-        if cmd.contains(&root) && !cmd.contains("cargo") {
-            return Err(format!("process left: {cmd}"));
-        }
-    }
-    Ok(())
-}
-
-/// Runs a lab command, returning its pid, exit code and output.
-fn lab(args: &[&str]) -> (u32, i32, String) {
-    let child = Command::new(BIN)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let o = child.wait_with_output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    (pid, o.status.code().unwrap_or(-1), text)
-}
-
-/// Removes the demo's work directory even when an assertion fails.
-struct Work(PathBuf);
-impl Drop for Work {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 #[test]
 fn live_iso_imports_and_boots_then_interrupt_cleans_up() {
-    if !nix::unistd::geteuid().is_root()
-        || !Path::new("/usr/bin/qemu-system-x86_64").exists()
-        || !Path::new("/usr/bin/xorriso").exists()
-    {
-        eprintln!("skipped: needs root, qemu-system-x86 and xorriso");
+    if skip(lab_missing(&["xorriso"], &[])) {
         return;
     }
-    let (code, out) = output(Command::new(BIN).args(["lab", "demo", "--no-boot"]));
-    assert_eq!(code, 0, "{out}");
-    let root = PathBuf::from(
-        out.lines()
-            .find_map(|l| {
-                l.split_once("staged in ")
-                    .and_then(|(_, r)| r.split_once(" under "))
-                    .map(|(_, p)| p.trim().to_string())
-            })
-            .unwrap_or_else(|| panic!("no staged root in: {out}")),
-    );
-    let _work = Work(root.parent().unwrap().to_path_buf());
+    let demo = StagedDemo::new();
+    let root = demo.root.clone();
 
     // A Fedora-layout live ISO made from the demo image's files.
     let tree = root.parent().unwrap().join("iso-tree");
@@ -139,9 +66,9 @@ fn live_iso_imports_and_boots_then_interrupt_cleans_up() {
     assert_eq!(code, 0, "{out}");
 
     let r = root.to_str().unwrap();
-    let (code, out) = output(Command::new(BIN).args(["--root", r, "remove-image", "demo"]));
+    let (_, code, out) = run_bin(&["--root", r, "remove-image", "demo"]);
     assert_eq!(code, 0, "{out}");
-    let (code, out) = output(Command::new(BIN).args([
+    let (_, code, out) = run_bin(&[
         "--root",
         r,
         "add-image",
@@ -151,24 +78,24 @@ fn live_iso_imports_and_boots_then_interrupt_cleans_up() {
         "--default",
         "--append",
         APPEND,
-    ]));
+    ]);
     assert_eq!(code, 0, "{out}");
     assert!(
         out.contains("image demolive: squashfs root") && out.contains("initrd from iso"),
         "{out}"
     );
 
-    let (pid, code, out) = lab(&["--root", r, "lab", "boot", "--timeout", "300"]);
+    let (pid, code, out) = run_bin(&["--root", r, "lab", "boot", "--timeout", "300"]);
     assert_eq!(code, 0, "boot from the imported ISO failed:\n{out}");
     assert!(out.contains("PXE-KIT-DEMO-OK"), "{out}");
     assert!(
         out.contains("GET /pxe-kit/demolive/squashfs.img -> 200"),
         "root=live URL not fetched:\n{out}"
     );
-    nothing_left(pid, &root).unwrap();
+    lab_leftovers(Some(pid), &root).unwrap();
 
     // Interrupted half-way: Ctrl-C (SIGINT) tears the lab down.
-    let mut child = Command::new(BIN)
+    let mut child = Command::new(common::BIN)
         .args(["--root", r, "lab", "boot", "--timeout", "300"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -198,7 +125,7 @@ fn live_iso_imports_and_boots_then_interrupt_cleans_up() {
     // The supervisor kills QEMU with SIGKILL after its grace period; give it that long.
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        match nothing_left(child.id(), &root) {
+        match lab_leftovers(Some(child.id()), &root) {
             Ok(()) => break,
             Err(e) if Instant::now() > deadline => panic!("{e}"),
             Err(_) => std::thread::sleep(Duration::from_millis(500)),

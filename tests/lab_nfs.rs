@@ -8,67 +8,18 @@
 #![allow(clippy::disallowed_methods)]
 mod common;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use common::*;
 
 const MAC: &str = "52:54:00:77:00:20";
 
-fn boot_skip_reason() -> Option<&'static str> {
-    if !is_root() {
-        return Some("needs root (network namespaces)");
-    }
-    if which("qemu-system-x86_64").is_none() {
-        return Some("needs qemu-system-x86 (.ci/install-deps installs it)");
-    }
-    if which("ganesha.nfsd").is_none() {
-        return Some("needs nfs-ganesha and nfs-ganesha-vfs (.ci/install-deps installs them)");
-    }
-    None
-}
-
-/// Nothing of this run is left: its namespace (named after its pid), its work directory, and
-/// no process mentions the work directory (ganesha, dhcpd, QEMU all ran with paths in it).
-fn assert_nothing_left(pid: u32, work: &Path) {
-    let ns = Command::new("ip").args(["netns", "list"]).output().unwrap();
-    let ns = String::from_utf8_lossy(&ns.stdout);
-    assert!(
-        !ns.lines()
-            .any(|l| l.split_whitespace().next() == Some(&format!("pxk-lab-{pid}"))),
-        "lab namespace left: {ns}"
-    );
-    assert!(!work.exists(), "work directory left: {}", work.display());
-    let w = work.display().to_string();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
-            continue;
-        };
-        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-        assert!(!cmd.contains(&w), "process left: {cmd}");
-    }
-}
-
 #[test]
 fn a_configured_mac_boots_its_nfs_root_through_its_own_pxelinux_file() {
-    if let Some(why) = boot_skip_reason() {
-        eprintln!("skipping: {why}");
+    if skip(lab_missing(&["ganesha.nfsd"], &[])) {
         return;
     }
-    let child = Command::new(BIN)
-        .args(["lab", "demo", "--nfs", "--mac", MAC, "--timeout", "240"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let o = child.wait_with_output().unwrap();
-    let out = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert_eq!(o.status.code(), Some(0), "{out}");
+    let (pid, code, out) = run_bin(&["lab", "demo", "--nfs", "--mac", MAC, "--timeout", "240"]);
+    assert_eq!(code, 0, "{out}");
     for needle in [
         "menu default local",
         // The fixed lease from add-host --ip.
@@ -105,19 +56,20 @@ fn a_configured_mac_boots_its_nfs_root_through_its_own_pxelinux_file() {
         .and_then(|r| r.split(" under ").nth(1))
         .and_then(|r| Path::new(r.trim()).parent().map(Path::to_path_buf))
         .unwrap_or_else(|| panic!("no staged root in:\n{out}"));
-    assert_nothing_left(pid, &work);
+    lab_leftovers(Some(pid), &work).unwrap();
+    assert!(!work.exists(), "work directory left: {}", work.display());
 }
 
 #[test]
 fn serve_runs_ganesha_for_nfs_root_images() {
-    for prog in ["dhcpd", "in.tftpd", "apache2", "ganesha.nfsd"] {
-        if which(prog).is_none() {
-            eprintln!("skipping: needs {prog} (.ci/install-deps installs it)");
-            return;
-        }
-    }
-    if !host_has_syslinux() {
-        eprintln!("skipping: needs syslinux (.ci/install-deps installs it)");
+    if skip(
+        missing(
+            false,
+            &["dhcpd", "in.tftpd", "apache2", "ganesha.nfsd"],
+            &[],
+        )
+        .or_else(syslinux_missing),
+    ) {
         return;
     }
     let t = stage_debian();

@@ -5,62 +5,24 @@
 //! under TCG. Runs only as root with QEMU, OVMF, shim-signed and grub-efi-amd64-signed.
 // Tests build fixtures, run the binary and tools directly: no Root or Runner here.
 #![allow(clippy::disallowed_methods)]
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_pxe-kit");
-
-fn skip_reason() -> Option<&'static str> {
-    if !nix::unistd::geteuid().is_root() {
-        return Some("needs root (network namespaces)");
-    }
-    for (f, why) in [
-        ("/usr/bin/qemu-system-x86_64", "needs qemu-system-x86"),
-        ("/usr/share/OVMF/OVMF_CODE_4M.secboot.fd", "needs ovmf"),
-        ("/usr/lib/shim/shimx64.efi.signed", "needs shim-signed"),
-        (
-            "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed",
-            "needs grub-efi-amd64-signed",
-        ),
-    ] {
-        if !Path::new(f).exists() {
-            return Some(why);
-        }
-    }
-    None
-}
-
-fn run(args: &[&str]) -> (i32, String) {
-    let o = Command::new(BIN).args(args).output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    (o.status.code().unwrap_or(-1), text)
-}
+use common::*;
 
 #[test]
 fn secure_boot_boots_the_demo_through_shim_and_grub() {
-    if let Some(why) = skip_reason() {
-        eprintln!("skipping: {why}");
+    if skip(lab_missing(
+        &[],
+        &[
+            "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd",
+            "/usr/lib/shim/shimx64.efi.signed",
+            "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed",
+        ],
+    )) {
         return;
     }
-    let (code, out) = run(&["lab", "demo", "--no-boot"]);
-    assert_eq!(code, 0, "{out}");
-    let root: PathBuf = out
-        .lines()
-        .find_map(|l| l.split("pxe-kit --root ").nth(1))
-        .and_then(|r| r.split_whitespace().next())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| panic!("no staged root in:\n{out}"));
-    struct Cleanup(PathBuf);
-    impl Drop for Cleanup {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-    let _c = Cleanup(root.parent().unwrap().to_path_buf());
+    let demo = StagedDemo::new();
+    let root = demo.root.clone();
 
     // Debian's signed network GRUB has no http module and may load none under Secure Boot:
     // kernel and initrd over TFTP.
@@ -83,10 +45,10 @@ fn secure_boot_boots_the_demo_through_shim_and_grub() {
     };
     std::fs::write(&yaml, text).unwrap();
     let r = root.to_str().unwrap();
-    let (code, out) = run(&["--root", r, "--distro", "debian", "-q", "init"]);
+    let (_, code, out) = run_bin(&["--root", r, "--distro", "debian", "-q", "init"]);
     assert_eq!(code, 0, "{out}");
 
-    let (code, out) = run(&[
+    let (pid, code, out) = run_bin(&[
         "--root",
         r,
         "lab",
@@ -118,9 +80,5 @@ fn secure_boot_boots_the_demo_through_shim_and_grub() {
         .find(|l| l.contains("pxe-kit/demo/vmlinuz ("))
         .unwrap();
     assert!(kernel.contains("MiB/s"), "{kernel}");
-    let ns = Command::new("ip").args(["netns", "list"]).output().unwrap();
-    assert!(
-        !String::from_utf8_lossy(&ns.stdout).contains("pxk-lab-"),
-        "lab namespace left"
-    );
+    lab_leftovers(Some(pid), &root).unwrap();
 }

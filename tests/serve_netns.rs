@@ -11,52 +11,13 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_pxe-kit");
+use common::*;
 
-fn skip_reason() -> Option<&'static str> {
-    if !nix::unistd::geteuid().is_root() {
-        return Some("needs root (network namespaces)");
-    }
-    for p in ["/usr/sbin/dhcpd", "/usr/sbin/in.tftpd", "/usr/sbin/apache2"] {
-        if !std::path::Path::new(p).exists() {
-            return Some("needs isc-dhcp-server, tftpd-hpa and apache2");
-        }
-    }
-    if !common::host_has_syslinux() {
-        return Some("needs pxelinux, syslinux-common, shim-signed and grub-efi-amd64-signed");
-    }
-    None
-}
-
-/// Deletes the test's namespace (and anything in it) however the test ends.
-struct Ns(String);
-impl Drop for Ns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
-fn ip(args: &[&str]) {
-    let st = Command::new("ip").args(args).status().unwrap();
-    assert!(st.success(), "ip {args:?} failed");
-}
-
-fn in_ns(ns: &str, script: &str) -> String {
-    let o = Command::new("ip")
-        .args(["netns", "exec", ns, "bash", "-c", script])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-#[test]
-fn serve_runs_the_daemons_in_a_netns_and_stops_on_sigterm() {
-    if let Some(why) = skip_reason() {
-        eprintln!("skipping: {why}");
-        return;
-    }
+/// A staged Debian server whose settings name the bridge `pxk-st0` with 10.79.0.1, after
+/// `init`.
+fn served_root() -> tempfile::TempDir {
     // A Debian server root with the stock boot loader files (tests/common).
-    let t = common::stage_debian();
+    let t = stage_debian();
     // apache's workers and in.tftpd run unprivileged: the staged root must be traversable.
     std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let r = t.path();
@@ -78,23 +39,32 @@ fn serve_runs_the_daemons_in_a_netns_and_stops_on_sigterm() {
         "{}",
         String::from_utf8_lossy(&init.stderr)
     );
+    t
+}
+
+#[test]
+fn serve_runs_the_daemons_in_a_netns_and_stops_on_sigterm() {
+    if skip(missing(true, &["dhcpd", "in.tftpd", "apache2", "ip"], &[]).or_else(syslinux_missing)) {
+        return;
+    }
+    let t = served_root();
+    let r = t.path();
+    let w = |rel: &str, text: &str| write(r, rel, text);
     w(
         "var/www/html/pxe-kit/hello.txt",
         "hello from pxe-kit serve\n",
     );
 
-    let ns = Ns(format!("pxk-test-serve-{}", std::process::id()));
-    ip(&["netns", "add", &ns.0]);
-    ip(&["-n", &ns.0, "link", "set", "lo", "up"]);
-    ip(&["-n", &ns.0, "link", "add", "pxk-st0", "type", "bridge"]);
-    ip(&["-n", &ns.0, "addr", "add", "10.79.0.1/24", "dev", "pxk-st0"]);
-    ip(&["-n", &ns.0, "link", "set", "pxk-st0", "up"]);
+    let ns = Netns::new("serve");
+    ns.ip(&["link", "add", "pxk-st0", "type", "bridge"]);
+    ns.ip(&["addr", "add", "10.79.0.1/24", "dev", "pxk-st0"]);
+    ns.ip(&["link", "set", "pxk-st0", "up"]);
 
     let mut child = Command::new("ip")
         .args([
             "netns",
             "exec",
-            &ns.0,
+            &ns.name,
             BIN,
             "--root",
             r.to_str().unwrap(),
@@ -136,23 +106,18 @@ fn serve_runs_the_daemons_in_a_netns_and_stops_on_sigterm() {
         out.join("\n")
     );
 
-    let body = in_ns(
-        &ns.0,
+    let body = ns.bash(
         "exec 3<>/dev/tcp/10.79.0.1/80; printf 'GET /pxe-kit/hello.txt HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3",
     );
     assert!(body.starts_with("HTTP/1.1 200"), "{body}");
     assert!(body.contains("hello from pxe-kit serve"), "{body}");
     // Everything outside pxe-kit's directory is refused.
-    let denied = in_ns(
-        &ns.0,
+    let denied = ns.bash(
         "exec 3<>/dev/tcp/10.79.0.1/80; printf 'GET /etc/passwd HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3",
     );
     assert!(!denied.starts_with("HTTP/1.1 200"), "{denied}");
     // A TFTP read request: in.tftpd logs it to our syslog socket, serve prints it.
-    in_ns(
-        &ns.0,
-        "printf '\\0\\1pxelinux.0\\0octet\\0' > /dev/udp/10.79.0.1/69",
-    );
+    ns.bash("printf '\\0\\1pxelinux.0\\0octet\\0' > /dev/udp/10.79.0.1/69");
     assert!(wait_for(&mut out, "httpd| ", 10), "{}", out.join("\n"));
     assert!(
         wait_for(&mut out, "GET /pxe-kit/hello.txt HTTP/1.0\" 200", 10),
@@ -188,15 +153,59 @@ fn serve_runs_the_daemons_in_a_netns_and_stops_on_sigterm() {
         "serve exited with {status:?}:\n{}",
         out.join("\n")
     );
-    let pids = Command::new("ip")
-        .args(["netns", "pids", &ns.0])
-        .output()
-        .unwrap();
-    assert!(
-        String::from_utf8_lossy(&pids.stdout).trim().is_empty(),
-        "processes left in {}",
-        ns.0
-    );
+    assert!(ns.pids().is_empty(), "processes left in {}", ns.name);
     // Nothing was written outside the staged root: the leases file is under it.
     assert!(r.join("var/lib/dhcp/dhcpd.leases").exists());
+}
+
+/// A daemon that cannot listen (another process holds tcp/80 on the server address) makes
+/// serve give up naming it, instead of saying ready.
+#[test]
+fn serve_names_the_daemon_that_did_not_start() {
+    if skip(
+        missing(
+            true,
+            &["dhcpd", "in.tftpd", "apache2", "ip", "python3"],
+            &[],
+        )
+        .or_else(syslinux_missing),
+    ) {
+        return;
+    }
+    let t = served_root();
+    let ns = Netns::new("serve-busy");
+    ns.ip(&["link", "add", "pxk-st0", "type", "bridge"]);
+    ns.ip(&["addr", "add", "10.79.0.1/24", "dev", "pxk-st0"]);
+    ns.ip(&["link", "set", "pxk-st0", "up"]);
+    let mut squatter = Command::new("ip")
+        .args(["netns", "exec", &ns.name, "python3", "-c"])
+        .arg("import socket,time\ns=socket.socket()\ns.bind(('10.79.0.1',80))\ns.listen()\nprint('bound',flush=True)\ntime.sleep(120)")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(squatter.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "bound");
+    let o = Command::new("ip")
+        .args(["netns", "exec", &ns.name, BIN, "--root"])
+        .arg(t.path())
+        .arg("serve")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let _ = squatter.kill();
+    let _ = squatter.wait();
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(o.status.code(), Some(2), "{out}\n{err}");
+    assert!(!out.contains("pxe-kit serve: ready"), "{out}");
+    assert!(
+        err.contains("httpd exited") && err.contains("before it listened"),
+        "{err}"
+    );
+    assert!(ns.pids().is_empty(), "processes left in {}", ns.name);
 }

@@ -1,6 +1,7 @@
 //! Fetches files from a real tftpd-hpa on 127.0.0.1 with `pxe_kit::tftp`.
 // Tests build fixtures, run the binary and tools directly: no Root or Runner here.
 #![allow(clippy::disallowed_methods)]
+mod common;
 
 use pxe_kit::tftp::{fetch, TftpOptions};
 use sha2::{Digest, Sha256};
@@ -39,22 +40,10 @@ impl Write for HashWriter {
     }
 }
 
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
 /// Returns `None` (after saying why) when the test must skip.
 fn start(dir: &Path) -> Option<Daemon> {
-    if !Path::new(TFTPD).exists() {
-        eprintln!("SKIP: {TFTPD} is not installed");
-        return None;
-    }
-    if !is_root() {
-        eprintln!("SKIP: in.tftpd drops privileges to nobody, which needs root");
+    // in.tftpd drops privileges to nobody, which needs root.
+    if common::skip(common::missing(true, &[], &[TFTPD])) {
         return None;
     }
     // Another process may grab the probed port before the daemon binds it.

@@ -14,8 +14,7 @@ fn image(r: &Path) {
 
 #[test]
 fn default_chain_is_http_with_shim_grub_and_ipxe() {
-    if !host_has_syslinux() || which("cpio").is_none() {
-        eprintln!("skipped: needs syslinux, shim-signed, grub-efi-amd64-signed and cpio");
+    if skip(syslinux_missing().or_else(|| missing(false, &["cpio"], &[]))) {
         return;
     }
     let t = stage_fedora();
@@ -147,11 +146,8 @@ fn classic_chain_is_tftp_and_syslinux_efi() {
             "usr/lib/syslinux/modules/efi64/libcom32.c32",
         ),
     ];
-    if !host_has_syslinux()
-        || which("cpio").is_none()
-        || !efi.iter().all(|(s, _)| Path::new(s).is_file())
-    {
-        eprintln!("skipped: needs syslinux, syslinux-efi and cpio");
+    let efi_files: Vec<&str> = efi.iter().map(|(s, _)| *s).collect();
+    if skip(syslinux_missing().or_else(|| missing(false, &["cpio"], &efi_files))) {
         return;
     }
     let t = stage_debian();

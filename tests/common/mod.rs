@@ -9,11 +9,136 @@ use std::time::SystemTime;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_pxe-kit");
 
+/// `CI=true` (what CI sets): every prerequisite of every test must be there.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// What a test does when a prerequisite is missing (`why`): off CI it skips, saying why;
+/// under `CI=true` it fails with the reason, because a skip there would be a pass that proved
+/// nothing. Returns true when the test must stop.
+#[track_caller]
+pub fn skip(why: Option<String>) -> bool {
+    let Some(why) = why else { return false };
+    if in_ci() {
+        panic!("CI=true but a prerequisite is missing: {why} (.ci/install-deps installs the packages; the VM and namespace tests run as root)");
+    }
+    eprintln!("skipped: {why}");
+    true
+}
+
+/// The first missing prerequisite among: root (when `root`), `programs` on PATH or in sbin,
+/// `files`; `None` when all are there.
+pub fn missing(root: bool, programs: &[&str], files: &[&str]) -> Option<String> {
+    if root && !is_root() {
+        return Some("needs root".into());
+    }
+    if let Some(p) = programs.iter().find(|p| which(p).is_none()) {
+        return Some(format!("needs {p} on PATH"));
+    }
+    files
+        .iter()
+        .find(|f| !Path::new(f).exists())
+        .map(|f| format!("needs {f}"))
+}
+
+/// A network namespace of the test's own, deleted with every process in it however the
+/// test ends.
+pub struct Netns {
+    pub name: String,
+}
+
+impl Netns {
+    /// `pxk-test-TAG-PID`, created now, with its loopback up.
+    pub fn new(tag: &str) -> Netns {
+        let ns = Netns {
+            name: format!("pxk-test-{tag}-{}", std::process::id()),
+        };
+        sh(&["ip", "netns", "add", &ns.name]);
+        ns.ip(&["link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// `ip -n NS ARGS`, which must succeed.
+    pub fn ip(&self, args: &[&str]) {
+        let mut v = vec!["ip", "-n", &self.name];
+        v.extend_from_slice(args);
+        sh(&v);
+    }
+
+    /// A bash script run inside the namespace; its stdout.
+    pub fn bash(&self, script: &str) -> String {
+        let o = Command::new("ip")
+            .args(["netns", "exec", &self.name, "bash", "-c", script])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    /// PIDs of the processes still in the namespace.
+    pub fn pids(&self) -> Vec<i32> {
+        let o = Command::new("ip")
+            .args(["netns", "pids", &self.name])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout)
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect()
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        for p in self.pids() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(p),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+/// Runs a command that must succeed.
+#[track_caller]
+pub fn sh(argv: &[&str]) {
+    let o = Command::new(argv[0]).args(&argv[1..]).output().unwrap();
+    assert!(
+        o.status.success(),
+        "{argv:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// A doctor --json report where every check is ok or a skip that says why, and exit 0.
+#[track_caller]
+pub fn assert_healthy(code: i32, j: &serde_json::Value, what: &str) {
+    for c in j["checks"].as_array().unwrap() {
+        let st = c["status"].as_str().unwrap();
+        assert!(
+            st == "ok" || (st == "skip" && !c["summary"].as_str().unwrap().is_empty()),
+            "{what}: {} is {st}: {c:#}",
+            c["id"]
+        );
+    }
+    assert_eq!(code, 0, "{what}: {j:#}");
+}
+
 /// The Debian host's syslinux files, which the tests stage at the path each profile reads.
 const HOST_PXELINUX: &str = "/usr/lib/PXELINUX/pxelinux.0";
 const HOST_LPXELINUX: &str = "/usr/lib/PXELINUX/lpxelinux.0";
 const HOST_MODULES: &str = "/usr/lib/syslinux/modules/bios";
 const MODULES: &[&str] = &["ldlinux.c32", "menu.c32", "libutil.c32", "libcom32.c32"];
+
+/// Why the host cannot stage a server root (tests/common copies its syslinux, shim and GRUB).
+pub fn syslinux_missing() -> Option<String> {
+    (!host_has_syslinux()).then(|| {
+        "needs pxelinux, syslinux-common, shim-signed, grub-efi-amd64-signed and grub-efi-amd64-bin".into()
+    })
+}
 
 pub fn host_has_syslinux() -> bool {
     Path::new(HOST_PXELINUX).is_file()
@@ -249,11 +374,16 @@ pub fn directives(text: &str) -> String {
 
 /// A fake but well-formed bzImage: the setup header with a version string.
 pub fn fake_kernel(p: &Path, version: &str) {
+    fake_kernel_seeded(p, version, 0);
+}
+
+/// `fake_kernel` whose bytes differ by `seed` (images that must not share a checksum).
+pub fn fake_kernel_seeded(p: &Path, version: &str, seed: u32) {
     let mut k = vec![0u8; 0x1000];
     k[0x202..0x206].copy_from_slice(b"HdrS");
     k[0x20E..0x210].copy_from_slice(&(0x400u16).to_le_bytes());
     k[0x600..0x600 + version.len()].copy_from_slice(version.as_bytes());
-    k.extend((0..50_000u32).map(|i| (i * 7 % 251) as u8));
+    k.extend((0..50_000u32).map(|i| ((i * 7 + seed) % 251) as u8));
     std::fs::write(p, k).unwrap();
 }
 
@@ -304,4 +434,102 @@ pub fn add_fake_image(root: &Path, args: &[&str]) -> tempfile::TempDir {
     argv.extend_from_slice(args);
     ok(&run(root, &argv));
     w
+}
+
+/// What every VM test needs besides its own extras: root (namespaces) and QEMU.
+pub fn lab_missing(extra_programs: &[&str], extra_files: &[&str]) -> Option<String> {
+    let mut programs = vec!["qemu-system-x86_64", "ip"];
+    programs.extend_from_slice(extra_programs);
+    missing(true, &programs, extra_files)
+}
+
+/// Runs pxe-kit (no `--root` added); its pid, exit code and stdout+stderr.
+pub fn run_bin(args: &[&str]) -> (u32, i32, String) {
+    let child = Command::new(BIN)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let o = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    (pid, o.status.code().unwrap_or(-1), text)
+}
+
+/// A demo server staged by `lab demo --no-boot`; its work directory goes when dropped.
+pub struct StagedDemo {
+    pub root: PathBuf,
+}
+
+impl StagedDemo {
+    pub fn new() -> StagedDemo {
+        let (_, code, out) = run_bin(&["lab", "demo", "--no-boot"]);
+        assert_eq!(code, 0, "{out}");
+        let root: PathBuf = out
+            .lines()
+            .find_map(|l| l.split("pxe-kit --root ").nth(1))
+            .and_then(|r| r.split_whitespace().next())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| panic!("no staged root in:\n{out}"));
+        StagedDemo { root }
+    }
+
+    /// The demo's work directory (the root's parent).
+    pub fn work(&self) -> &Path {
+        self.root.parent().unwrap()
+    }
+
+    pub fn r(&self) -> &str {
+        self.root.to_str().unwrap()
+    }
+}
+
+impl Drop for StagedDemo {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(self.work());
+    }
+}
+
+/// Nothing of one lab run is left: its namespace (named after the lab's pid; any lab's when
+/// `pid` is None), no lab interface in the root namespace, no process whose command line
+/// mentions `path` (its staged root or work directory: every daemon and QEMU ran with it).
+pub fn lab_leftovers(pid: Option<u32>, path: &Path) -> Result<(), String> {
+    let o = Command::new("ip").args(["netns", "list"]).output().unwrap();
+    let ns = String::from_utf8_lossy(&o.stdout).into_owned();
+    let left = ns.lines().any(|l| {
+        let n = l.split_whitespace().next().unwrap_or("");
+        match pid {
+            Some(p) => n == format!("pxk-lab-{p}"),
+            None => n.starts_with("pxk-lab-"),
+        }
+    });
+    if left {
+        return Err(format!("lab namespace left: {ns}"));
+    }
+    for link in ["pxk-br0", "pxk-tap0"] {
+        let st = Command::new("ip")
+            .args(["link", "show", link])
+            .output()
+            .unwrap();
+        if st.status.success() {
+            return Err(format!("{link} exists in the root namespace"));
+        }
+    }
+    let p = path.display().to_string();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
+            continue;
+        };
+        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+        if cmd.contains(&p) && !cmd.contains("cargo") {
+            return Err(format!("process left: {cmd}"));
+        }
+    }
+    Ok(())
 }
