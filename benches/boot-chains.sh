@@ -30,18 +30,30 @@
 # grub-efi-amd64-signed, syslinux-efi):
 #     bash benches/boot-chains.sh
 #     BENCH_ROUNDS=3 BENCH_DELAYS="0 2.5" BENCH_CHAINS="a b d" bash benches/boot-chains.sh
+#     bash benches/boot-chains.sh --quick   # chains b and d at 0 ms, one round (~2 min): what
+#                                           # CI runs so the bench cannot rot
 # Environment:
 #   BENCH_ROUNDS   boots per cell; the median is reported (default 1)
 #   BENCH_DELAYS   one-way delays in ms (default "0 0.25 2.5")
 #   BENCH_CHAINS   chains to run, from "a b b' c d" (default all)
 #   PXE_KIT        pxe-kit binary (default: build ./target/release/pxe-kit and use that)
-# Exit status: 0 when the benchmark ran (whatever the times), 2 when it could not run.
+# Exit status: 0 when every boot reached the marker (whatever the times), 1 when a boot
+# failed (the table has holes: the bench no longer measures what it says), 2 when it could
+# not run.
 set -Eeuo pipefail
 trap 'echo "boot-chains bench: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 
+QUICK=0
+[ "${1:-}" = --quick ] && QUICK=1
 ROUNDS=${BENCH_ROUNDS:-1}
-DELAYS=${BENCH_DELAYS:-0 0.25 2.5}
-CHAINS=${BENCH_CHAINS:-a b b\' c d}
+if [ $QUICK = 1 ]; then
+    DELAYS=${BENCH_DELAYS:-0}
+    CHAINS=${BENCH_CHAINS:-b d}
+else
+    DELAYS=${BENCH_DELAYS:-0 0.25 2.5}
+    CHAINS=${BENCH_CHAINS:-a b b\' c d}
+fi
+FAILED=0
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 T_START=$EPOCHREALTIME
 
@@ -112,6 +124,7 @@ for chain in $CHAINS; do
                 times+=("$t")
                 echo "  chain $chain, ${delay} ms: $t s (round $round)"
             else
+                FAILED=$((FAILED + 1))
                 echo "  chain $chain, ${delay} ms: FAILED (round $round): $(grep -m1 'lab boot: FAILED' "$out" || tail -1 "$out")"
             fi
         done
@@ -167,3 +180,7 @@ for chain in $CHAINS; do
 done
 echo
 printf 'boot-chains bench: done in %.0f s\n' "$(awk -v a="$T_START" -v b="$EPOCHREALTIME" 'BEGIN {print b - a}')"
+if [ "$FAILED" -gt 0 ]; then
+    echo "boot-chains bench: $FAILED boot(s) failed; their cells are empty (logs above)" >&2
+    exit 1
+fi
