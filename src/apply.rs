@@ -318,6 +318,11 @@ fn remove_stale(ctx: &Ctx, profile: &Profile, files: &[FileSpec]) -> Result<Vec<
             present.push((p, head[..head.len().min(512)].to_vec()));
         }
     }
+    // The neighbour-table settings of a subnet that has since shrunk.
+    let neigh = Path::new(plan::NEIGH_SYSCTL);
+    if let Some(head) = ctx.root.read_opt(neigh)? {
+        present.push((neigh.to_path_buf(), head));
+    }
     let stale = plan::stale_host_files(files, &present);
     for p in &stale {
         ctx.root.remove(p)?;

@@ -34,8 +34,10 @@ pub struct Config {
     /// Seconds; dhcpd's max-lease-time is twice this.
     #[serde(default = "default_lease_time")]
     pub lease_time: u32,
-    /// dhcpd pings an address before offering it; off saves ~1 s per offer on labs.
-    #[serde(default = "default_true")]
+    /// dhcpd pings an address before offering it and waits a whole second for an answer.
+    /// Off by default: under a boot storm the stall delays every new machine and dhcpd drops
+    /// the DISCOVERs a client repeats meanwhile (see dhcpd.conf's comment).
+    #[serde(default)]
     pub ping_check: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tftp_launcher: Option<Launcher>,
@@ -279,13 +281,30 @@ impl Config {
             domain_search: Vec::new(),
             time_offset: None,
             lease_time: default_lease_time(),
-            ping_check: true,
+            ping_check: false,
             tftp_launcher: None,
             tftp_root: None,
             http_dir: None,
             boot: Boot::default(),
             hosts: Vec::new(),
         }
+    }
+
+    /// How many machines may boot at once: every pool address and every fixed host outside
+    /// it.
+    pub fn machines(&self) -> u32 {
+        let pool = u32::from(self.range.end).saturating_sub(u32::from(self.range.start)) + 1;
+        let fixed = self
+            .hosts
+            .iter()
+            .filter(|h| h.ip.is_some_and(|ip| !self.range.contains(ip)))
+            .count() as u32;
+        pool + fixed
+    }
+
+    /// Host addresses in the subnet.
+    pub fn subnet_hosts(&self) -> u32 {
+        (1u32 << (32 - u32::from(self.subnet.prefix_len()))).saturating_sub(2)
     }
 
     pub fn load(path: &Path, text: &str) -> Result<Config> {

@@ -112,6 +112,9 @@ pub struct Profile {
     pub dhcpd_bin: &'static str,
     pub httpd_service: &'static str,
     pub httpd_dropin: PathBuf,
+    /// Where httpd logs the requests for pxe-kit's paths in pxe-kit's format (`pxe-kit status`
+    /// reads it); `None` when httpd logs elsewhere (`serve` reads its stdout).
+    pub httpd_access_log: Option<PathBuf>,
     /// Command that enables the drop-in (Debian's a2enconf), with the file it creates.
     pub httpd_enable: Option<(Vec<&'static str>, PathBuf)>,
     pub httpd_test: Vec<&'static str>,
@@ -240,6 +243,11 @@ impl Profile {
             } else {
                 "apache2.service"
             },
+            httpd_access_log: Some(if rh {
+                "/var/log/httpd/pxe-kit-access.log".into()
+            } else {
+                "/var/log/apache2/pxe-kit-access.log".into()
+            }),
             httpd_dropin: if rh {
                 "/etc/httpd/conf.d/pxe-kit.conf".into()
             } else {

@@ -23,6 +23,7 @@ pub mod root;
 pub mod runner;
 pub mod serve;
 pub mod tftp;
+pub mod track;
 
 /// Process exit codes, shared by every subcommand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -100,6 +100,9 @@ pub fn files(
         Some(Service::Httpd),
         false,
     )?;
+    if vars.neigh.is_some() {
+        tpl(NEIGH_SYSCTL.into(), "neigh-sysctl.conf.j2", None, false)?;
+    }
     out.push(menu_file(
         cfg,
         profile,
@@ -126,6 +129,9 @@ pub fn files(
     }
     Ok(out)
 }
+
+/// The neighbour-table settings for subnets larger than the kernel's default table.
+pub const NEIGH_SYSCTL: &str = "/etc/sysctl.d/90-pxe-kit-neigh.conf";
 
 /// The boot menu alone, which add-image and remove-image re-render.
 pub fn menu_file(
@@ -357,6 +363,8 @@ pub enum Group {
     Systemd,
     Services,
     Nfs,
+    /// Loading kernel settings (the neighbour table).
+    Sysctl,
 }
 
 impl Group {
@@ -477,6 +485,17 @@ pub fn system_steps(
         steps.extend(relabel_step(profile, &paths));
     }
     steps.extend(firewall_steps(cfg, profile));
+    if changed
+        .iter()
+        .any(|f| f.path == std::path::Path::new(NEIGH_SYSCTL))
+    {
+        steps.push(step(
+            Group::Sysctl,
+            "loading the neighbour-table settings",
+            &["sysctl", "-p", NEIGH_SYSCTL],
+            None,
+        ));
+    }
     if let Some((argv, _)) = &profile.httpd_enable {
         steps.push(step(
             Group::HttpdConf,

@@ -12,6 +12,10 @@ use serde::Serialize;
 
 use crate::config::{Config, Transfer, UefiLoader};
 
+/// The access log format pxe-kit's httpd logs in and `track` reads: request start (epoch
+/// seconds with milliseconds), client, request line, status, bytes sent, microseconds taken.
+pub const ACCESS_FORMAT: &str = r#""%{sec}t.%{msec_frac}t %a \"%r\" %>s %B %D""#;
+
 /// URL path under which httpd serves the TFTP root's image directory, so HTTP-capable
 /// loaders fetch the very files TFTP would serve.
 pub const TFTP_URL_PREFIX: &str = "/pxe-kit-tftp";
@@ -49,6 +53,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../templates/pxelinux-host.cfg.j2"),
     ),
     ("exports.j2", include_str!("../templates/exports.j2")),
+    (
+        "neigh-sysctl.conf.j2",
+        include_str!("../templates/neigh-sysctl.conf.j2"),
+    ),
     ("grub.cfg.j2", include_str!("../templates/grub.cfg.j2")),
     ("boot.ipxe.j2", include_str!("../templates/boot.ipxe.j2")),
 ];
@@ -206,6 +214,17 @@ pub struct Vars {
     pub tftp_root: String,
     pub http_dir: String,
     pub http_prefix: String,
+    /// httpd's log of pxe-kit's requests, and its format.
+    pub access_log: Option<String>,
+    pub access_format: String,
+    /// How many machines may boot at once: the addresses the pool and the fixed hosts hold.
+    pub machine_count: u32,
+    /// httpd's workers for that many machines, and the processes that carry them.
+    pub http_workers: u32,
+    pub http_server_limit: u32,
+    /// The kernel's neighbour-table thresholds for that many machines, when its defaults
+    /// (gc_thresh2 512) are too small.
+    pub neigh: Option<[u32; 3]>,
     pub menu: Menu,
     /// Per-machine dhcpd host blocks: hosts with both a MAC and a fixed address.
     pub hosts: Vec<HostVars>,
@@ -307,6 +326,15 @@ impl Vars {
             tftp_root: profile.tftp_root.display().to_string(),
             http_dir: profile.http_dir.display().to_string(),
             http_prefix: profile.http_prefix.into(),
+            access_log: profile
+                .httpd_access_log
+                .as_ref()
+                .map(|p| p.display().to_string()),
+            access_format: ACCESS_FORMAT.into(),
+            machine_count: cfg.machines(),
+            http_workers: http_workers(cfg.machines()),
+            http_server_limit: http_workers(cfg.machines()) / THREADS_PER_CHILD,
+            neigh: neigh_thresholds(cfg.subnet_hosts()),
             menu: Menu {
                 title: cfg.boot.title.clone(),
                 timeout: cfg.boot.timeout,
@@ -328,9 +356,37 @@ impl Vars {
     }
 }
 
+/// Apache event MPM threads per process (its default).
+const THREADS_PER_CHILD: u32 = 25;
+
+/// Enough workers that every machine booting at once gets a connection (each fetches its
+/// files one after the other), a step of 25 above that for doctor and people, within Apache's
+/// default 150 and xCAT's advice of 1000.
+pub fn http_workers(machines: u32) -> u32 {
+    let want = machines + THREADS_PER_CHILD;
+    let rounded = want.div_ceil(THREADS_PER_CHILD) * THREADS_PER_CHILD;
+    rounded.clamp(150, 1000)
+}
+
+/// The kernel keeps 512 neighbours before it starts evicting (gc_thresh2) and refuses more
+/// than 1024 (gc_thresh3): a subnet with more hosts than that needs room for all of them, or
+/// a booting rack's ARP entries push each other out and packets wait for fresh resolutions.
+pub fn neigh_thresholds(subnet_hosts: u32) -> Option<[u32; 3]> {
+    (subnet_hosts > 512).then(|| [subnet_hosts, subnet_hosts * 2, subnet_hosts * 4])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn workers_and_neighbours_follow_the_machines() {
+        assert_eq!(http_workers(10), 150);
+        assert_eq!(http_workers(500), 525);
+        assert_eq!(http_workers(100_000), 1000);
+        assert_eq!(neigh_thresholds(254), None);
+        assert_eq!(neigh_thresholds(1022), Some([1022, 2044, 4088]));
+    }
 
     #[test]
     fn filters_escape_or_refuse() {

@@ -40,6 +40,10 @@ fn vars_for(name: &str, cfg: &Config, profile: &Profile) -> Vars {
     if name == "pxelinux-host.cfg.j2" {
         vars.host = Some(HostVars::new(&cfg.hosts[0], &[entry()]));
     }
+    if name == "neigh-sysctl.conf.j2" {
+        // Written only for subnets larger than the kernel's table: as for a /22.
+        vars.neigh = pxe_kit::render::neigh_thresholds(1022);
+    }
     if name == "exports.j2" {
         vars.image = "terminal".into();
         vars.export_path = "/srv/stateless/terminal".into();

@@ -3,69 +3,15 @@
 //! their arrival times go in, the caller supplies file sizes.
 use std::collections::VecDeque;
 use std::sync::LazyLock;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use regex::Regex;
 
 /// The demo image's marker, the default success pattern.
 pub const DEMO_MARKER: &str = "PXE-KIT-DEMO-OK";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Stage {
-    PowerOn,
-    Dhcp,
-    Loader,
-    KernelLoad,
-    KernelStart,
-    Initramfs,
-    /// An NFS-root client's mount, seen in the NFS server's log.
-    NfsRoot,
-    RootImage,
-    Userspace,
-}
-
-impl Stage {
-    pub fn label(self) -> &'static str {
-        match self {
-            Stage::PowerOn => "firmware",
-            Stage::Dhcp => "DHCP",
-            // TFTP or HTTP, depending on the chain: events carry their own transport.
-            Stage::Loader => "loader",
-            Stage::KernelLoad => "kernel+initrd",
-            Stage::KernelStart => "kernel",
-            Stage::Initramfs => "initramfs",
-            Stage::NfsRoot => "NFS",
-            Stage::RootImage => "HTTP",
-            Stage::Userspace => "userspace",
-        }
-    }
-
-    pub fn doing(self) -> &'static str {
-        match self {
-            Stage::PowerOn => "firmware and the NIC's boot ROM",
-            Stage::Dhcp => "DHCP",
-            Stage::Loader => "fetching the boot loader",
-            Stage::KernelLoad => "fetching the kernel and initrd",
-            Stage::KernelStart => "kernel start",
-            Stage::Initramfs => "the initramfs",
-            Stage::NfsRoot => "mounting the root over NFS",
-            Stage::RootImage => "fetching the root image over HTTP",
-            Stage::Userspace => "userspace",
-        }
-    }
-
-    fn next(self) -> Stage {
-        match self {
-            Stage::PowerOn => Stage::Dhcp,
-            Stage::Dhcp => Stage::Loader,
-            Stage::Loader => Stage::KernelLoad,
-            Stage::KernelLoad => Stage::KernelStart,
-            Stage::KernelStart => Stage::Initramfs,
-            Stage::Initramfs => Stage::RootImage,
-            Stage::NfsRoot | Stage::RootImage | Stage::Userspace => Stage::Userspace,
-        }
-    }
-}
+pub use crate::track::Stage;
+use crate::track::What;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
@@ -92,13 +38,6 @@ pub struct Timeline {
     console: VecDeque<String>,
 }
 
-static DHCP: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(DHCPOFFER|DHCPACK) on (\S+) to (\S+)").expect("regex"));
-static RRQ: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"RRQ from (\S+) filename (\S+)").expect("regex"));
-static ACCESS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"^(\d+\.\d+) (\S+) "(\S+) (\S+)[^"]*" (\d{3}) (\d+|-) (\d+)$"#).expect("regex")
-});
 static LOADING: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"Loading ([^\s.]\S*?)\.{2,}.*o+k+$").expect("regex"));
 /// iPXE's failure line: `URL... Error text (https://ipxe.org/XXXXXXXX)`.
@@ -177,24 +116,6 @@ fn event(t: f64, stage: Stage, what: String) -> Event {
     }
 }
 
-/// What an HTTP request fetched: an iPXE script or a file of the TFTP root served over HTTP
-/// (`/pxe-kit-tftp/…`: loaders, kernels, initrds) belong to the loader and kernel stages; the
-/// rest is the root image.
-pub fn http_stage(path: &str) -> Stage {
-    let path = path.split('?').next().unwrap_or(path);
-    if path.ends_with(".ipxe") {
-        return Stage::Loader;
-    }
-    match path
-        .strip_prefix(crate::render::TFTP_URL_PREFIX)
-        .and_then(|p| p.strip_prefix('/'))
-    {
-        Some(rel) if rel.starts_with("pxe-kit/") => Stage::KernelLoad,
-        Some(_) => Stage::Loader,
-        None => Stage::RootImage,
-    }
-}
-
 impl Timeline {
     pub fn new(t0: SystemTime, marker: Regex) -> Timeline {
         Timeline {
@@ -244,81 +165,88 @@ impl Timeline {
         at: SystemTime,
         size_of: &dyn Fn(&str) -> Option<u64>,
     ) {
-        let t = secs_between(self.t0, at);
-        match who {
-            "dhcpd" => {
-                if let Some(c) = DHCP.captures(text) {
-                    let what = format!("{} {} to {}", &c[1], &c[2], &c[3]);
-                    self.push(event(t, Stage::Dhcp, what));
-                }
+        if who == "console" {
+            let t = secs_between(self.t0, at);
+            return self.console_line(&clean_console(text), t);
+        }
+        let Some(seen) = crate::track::parse(who, text, at) else {
+            return;
+        };
+        let t = secs_between(self.t0, seen.at);
+        match seen.what {
+            What::Offer { ip, mac } => {
+                self.push(event(t, Stage::Dhcp, format!("DHCPOFFER {ip} to {mac}")))
             }
-            "tftpd" => {
-                if let Some(c) = RRQ.captures(text) {
-                    let file = c[2].trim_start_matches('/').to_string();
-                    let image_file = file.starts_with("pxe-kit/");
-                    let size = size_of(&file);
-                    // pxelinux probes many config names that do not exist; show only real
-                    // files and the image's own files (whose absence is the news).
-                    if size.is_none() && !image_file {
-                        return;
-                    }
-                    let stage = if image_file {
-                        Stage::KernelLoad
-                    } else {
-                        Stage::Loader
-                    };
-                    let what = match size {
-                        Some(b) => format!("{file} ({})", human_bytes(b)),
-                        None => format!("{file} (not found on the server)"),
-                    };
-                    // A loader retrying a missing file would flood the timeline.
-                    let repeat = size.is_none()
-                        && self.events.last().and_then(|e| e.file.as_deref()) == Some(&file);
-                    if !repeat {
-                        if stage == Stage::KernelLoad {
-                            self.close_tftp_transfer(t);
-                        }
-                        self.push(Event {
-                            file: Some(file),
-                            bytes: size,
-                            via: Some("TFTP"),
-                            ..event(t, stage, what)
-                        });
+            What::Ack { ip, mac } => {
+                self.push(event(t, Stage::Dhcp, format!("DHCPACK {ip} to {mac}")))
+            }
+            What::Tftp { file, .. } => self.tftp(t, file, size_of),
+            What::Http {
+                method,
+                path,
+                status,
+                bytes,
+                start,
+                secs,
+                ..
+            } => {
+                let mut what = format!("{method} {path} -> {status}");
+                if let Some(b) = bytes {
+                    what += &format!(", {}", human_bytes(b));
+                    if let Some(s) = secs {
+                        what += &format!(" in {s:.2} s");
                     }
                 }
+                let stage = crate::track::file_stage(&path, true);
+                self.push(Event {
+                    t: start.map(|s| secs_between(self.t0, s)).unwrap_or(t),
+                    stage,
+                    what,
+                    file: Some(path),
+                    bytes,
+                    secs,
+                    via: Some("HTTP"),
+                });
             }
-            "httpd" => {
-                if let Some(c) = ACCESS.captures(text) {
-                    let start: f64 = c[1].parse().unwrap_or(0.0);
-                    let start = UNIX_EPOCH + Duration::from_secs_f64(start);
-                    let bytes: Option<u64> = c[6].parse().ok();
-                    let secs = c[7].parse::<f64>().ok().map(|us| us / 1e6);
-                    let mut what = format!("{} {} -> {}", &c[3], &c[4], &c[5]);
-                    if let Some(b) = bytes {
-                        what += &format!(", {}", human_bytes(b));
-                        if let Some(s) = secs {
-                            what += &format!(" in {s:.2} s");
-                        }
-                    }
-                    let stage = http_stage(&c[4]);
-                    self.push(Event {
-                        t: secs_between(self.t0, start),
-                        stage,
-                        what,
-                        file: Some(c[4].to_string()),
-                        bytes,
-                        secs,
-                        via: Some("HTTP"),
-                    });
-                }
+            What::NfsMount { ip, version } => self.push(event(
+                t,
+                Stage::NfsRoot,
+                format!("{version} client {ip} mounted its root"),
+            )),
+            What::Discover { .. } | What::DhcpError { .. } | What::TftpError { .. } => {}
+        }
+    }
+
+    /// A TFTP read request: pxelinux probes many config names that do not exist; show only
+    /// real files and the image's own files (whose absence is the news).
+    fn tftp(&mut self, t: f64, file: String, size_of: &dyn Fn(&str) -> Option<u64>) {
+        let image_file = file.starts_with("pxe-kit/");
+        let size = size_of(&file);
+        if size.is_none() && !image_file {
+            return;
+        }
+        let stage = if image_file {
+            Stage::KernelLoad
+        } else {
+            Stage::Loader
+        };
+        let what = match size {
+            Some(b) => format!("{file} ({})", human_bytes(b)),
+            None => format!("{file} (not found on the server)"),
+        };
+        // A loader retrying a missing file would flood the timeline.
+        let repeat =
+            size.is_none() && self.events.last().and_then(|e| e.file.as_deref()) == Some(&file);
+        if !repeat {
+            if stage == Stage::KernelLoad {
+                self.close_tftp_transfer(t);
             }
-            crate::serve::nfs::WHO => {
-                if let Some(what) = crate::serve::nfs::timeline_text(text) {
-                    self.push(event(t, Stage::NfsRoot, what));
-                }
-            }
-            "console" => self.console_line(&clean_console(text), t),
-            _ => {}
+            self.push(Event {
+                file: Some(file),
+                bytes: size,
+                via: Some("TFTP"),
+                ..event(t, stage, what)
+            });
         }
     }
 
@@ -388,7 +316,7 @@ impl Timeline {
             // Only a kernel or initrd iPXE could not fetch is fatal: a missing per-host script
             // or boot.ipxe has a fallback.
             if let Some(c) = IPXE_FAIL.captures(line) {
-                if http_stage(&c[2]) == Stage::KernelLoad {
+                if crate::track::file_stage(&c[2], true) == Stage::KernelLoad {
                     self.failure = Some((Stage::KernelLoad, line.to_string()));
                     return;
                 }
@@ -516,6 +444,7 @@ impl Timeline {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
 
     fn at(t0: SystemTime, s: f64) -> SystemTime {
         t0 + Duration::from_secs_f64(s)
@@ -712,13 +641,22 @@ mod tests {
 
     #[test]
     fn ipxe_script_and_kernel_over_http_are_loader_and_kernel_stages() {
-        assert_eq!(http_stage("/pxe-kit/boot.ipxe"), Stage::Loader);
         assert_eq!(
-            http_stage("/pxe-kit-tftp/pxe-kit/demo/vmlinuz"),
+            crate::track::file_stage("/pxe-kit/boot.ipxe", true),
+            Stage::Loader
+        );
+        assert_eq!(
+            crate::track::file_stage("/pxe-kit-tftp/pxe-kit/demo/vmlinuz", true),
             Stage::KernelLoad
         );
-        assert_eq!(http_stage("/pxe-kit-tftp/ldlinux.c32"), Stage::Loader);
-        assert_eq!(http_stage("/pxe-kit/demo/squashfs.img"), Stage::RootImage);
+        assert_eq!(
+            crate::track::file_stage("/pxe-kit-tftp/ldlinux.c32", true),
+            Stage::Loader
+        );
+        assert_eq!(
+            crate::track::file_stage("/pxe-kit/demo/squashfs.img", true),
+            Stage::RootImage
+        );
         let t0 = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         let mut tl = Timeline::new(t0, Regex::new(DEMO_MARKER).unwrap());
         tl.feed(

@@ -10,6 +10,7 @@ use std::time::SystemTime;
 use anyhow::{bail, Context, Result};
 
 use crate::distro::Distro;
+use crate::render::ACCESS_FORMAT;
 use crate::runner::find_program;
 use crate::serve::supervise::Line;
 
@@ -134,10 +135,6 @@ pub fn httpd_argv(bin: &str, conf: &Path) -> Vec<String> {
         "-DFOREGROUND".into(),
     ]
 }
-
-/// Access-log format: request start (epoch seconds with milliseconds), client, request line,
-/// status, bytes sent, microseconds taken. `timeline` parses it.
-pub const ACCESS_FORMAT: &str = r#""%{sec}t.%{msec_frac}t %a \"%r\" %>s %B %D""#;
 
 /// A self-contained apache config: only the modules pxe-kit needs, listening on the server
 /// address, logs to stdout/stderr, everything denied but pxe-kit's drop-in (given rendered,

@@ -146,6 +146,8 @@ impl Plan {
         // The drop-in init installs, rendered again with its paths mapped under the root.
         let mut mapped = profile.clone();
         mapped.http_dir = plan.http_dir.clone();
+        // serve's apache logs to its stdout, which serve reads and keeps (see `run`).
+        mapped.httpd_access_log = None;
         // HTTP-capable loaders fetch kernels from the TFTP root's image directory too.
         mapped.tftp_root = plan.tftp_root.clone();
         let dropin = Templates::load(&ctx.root)?

@@ -170,27 +170,6 @@ impl Serve {
     }
 }
 
-/// A ganesha log line (`: COMPONENT :LEVEL :message`) worth a timeline event: a client's
-/// NFSv4 mount, seen as the client record ganesha creates for it (`Created client name
-/// [::ffff:10.77.0.50-(20:Linux NFSv4.2 (none))]`, CLIENTID at DEBUG). The server's own start
-/// is not one: it precedes power-on.
-pub fn timeline_text(line: &str) -> Option<String> {
-    let body = line.trim().trim_start_matches(':').trim_start();
-    let mut parts = body.splitn(3, " :");
-    let (component, _level, msg) = (parts.next()?, parts.next()?, parts.next()?);
-    if component.trim() != "CLIENT ID" {
-        return None;
-    }
-    let rec = msg.strip_prefix("Created client name [")?;
-    let (addr, name) = rec.split_once("-(")?;
-    let addr = addr.strip_prefix("::ffff:").unwrap_or(addr);
-    let version = name
-        .split(|c: char| c.is_whitespace() || c == ':' || c == ')')
-        .find(|w| w.starts_with("NFSv"))
-        .unwrap_or("NFSv4");
-    Some(format!("{version} client {addr} mounted its root"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,26 +280,5 @@ mod tests {
             v.join(" "),
             "/usr/bin/ganesha.nfsd -F -L STDOUT -f /run/x/ganesha.conf -p /run/x/ganesha.pid"
         );
-    }
-
-    #[test]
-    fn log_lines_become_timeline_events() {
-        assert_eq!(
-            timeline_text(": NFS STARTUP :EVENT :             NFS SERVER INITIALIZED"),
-            None
-        );
-        assert_eq!(
-            timeline_text(
-                ": CLIENT ID :DEBUG :Created client name [::ffff:10.77.0.50-(20:Linux NFSv4.2 (none))]"
-            )
-            .as_deref(),
-            Some("NFSv4.2 client 10.77.0.50 mounted its root")
-        );
-        assert_eq!(
-            timeline_text(": CLIENT ID :DEBUG :CREATE_SESSION client addr=::ffff:10.77.0.50"),
-            None
-        );
-        assert_eq!(timeline_text(": DBUS :CRIT :dbus_bus_get failed"), None);
-        assert_eq!(timeline_text("garbage"), None);
     }
 }
