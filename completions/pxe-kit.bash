@@ -52,6 +52,9 @@ _pxe__kit() {
             pxe__kit,serve)
                 cmd="pxe__kit__subcmd__serve"
                 ;;
+            pxe__kit,status)
+                cmd="pxe__kit__subcmd__status"
+                ;;
             pxe__kit__subcmd__help,add-host)
                 cmd="pxe__kit__subcmd__help__subcmd__add__subcmd__host"
                 ;;
@@ -87,6 +90,9 @@ _pxe__kit() {
                 ;;
             pxe__kit__subcmd__help,serve)
                 cmd="pxe__kit__subcmd__help__subcmd__serve"
+                ;;
+            pxe__kit__subcmd__help,status)
+                cmd="pxe__kit__subcmd__help__subcmd__status"
                 ;;
             pxe__kit__subcmd__help__subcmd__lab,boot)
                 cmd="pxe__kit__subcmd__help__subcmd__lab__subcmd__boot"
@@ -146,7 +152,7 @@ _pxe__kit() {
 
     case "${cmd}" in
         pxe__kit)
-            opts="-v -q -h -V --root --config --dry-run --distro --verbose --quiet --help --version init add-image images remove-image add-host hosts remove-host serve lab doctor generate-docs help"
+            opts="-v -q -h -V --root --config --dry-run --distro --verbose --quiet --help --version init add-image images remove-image add-host hosts remove-host status serve lab doctor generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -316,7 +322,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__help)
-            opts="init add-image images remove-image add-host hosts remove-host serve lab doctor generate-docs help"
+            opts="init add-image images remove-image add-host hosts remove-host status serve lab doctor generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -554,6 +560,20 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__help__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pxe__subcmd__kit__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1099,6 +1119,36 @@ _pxe__kit() {
             fi
             case "${prev}" in
                 --run-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --distro)
+                    COMPREPLY=($(compgen -W "fedora rhel debian" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pxe__subcmd__kit__subcmd__status)
+            opts="-v -q -h --since --watch --json --root --config --dry-run --distro --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --since)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -121,6 +121,9 @@ pub enum Command {
     Hosts(HostsArgs),
     /// Remove a machine's boot entry and fixed lease.
     RemoveHost(RemoveHostArgs),
+    /// Each machine's last boot stage (address, loader, kernel and initramfs, root image),
+    /// with times and errors, read from the daemons' logs.
+    Status(StatusArgs),
     /// Run the DHCP, TFTP and HTTP daemons in the foreground with pxe-kit's configs
     /// (for hosts whose PID 1 is not systemd, containers and labs).
     Serve(ServeArgs),
@@ -221,6 +224,19 @@ pub struct GenerateDocsArgs {
     /// Directory that receives man/ and completions/.
     #[arg(long, default_value = ".")]
     pub out: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// How far back to read the logs (e.g. 30m, 2h, 1day).
+    #[arg(long, default_value = "1h", value_name = "DURATION")]
+    pub since: humantime::Duration,
+    /// Redraw every 2 seconds until interrupted.
+    #[arg(long)]
+    pub watch: bool,
+    /// Machine-readable output.
+    #[arg(long, conflicts_with = "watch")]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Default, Args)]

@@ -22,6 +22,7 @@ pub mod render;
 pub mod root;
 pub mod runner;
 pub mod serve;
+pub mod status;
 pub mod tftp;
 pub mod track;
 

@@ -290,6 +290,23 @@ impl Root {
         std::os::unix::fs::symlink(target, &p).with_context(|| format!("linking {}", p.display()))
     }
 
+    /// A log file opened for appending (created with its directory), `None` under --dry-run.
+    pub fn append(&self, abs: &Path) -> Result<Option<fs::File>> {
+        if self.dry_run {
+            return Ok(None);
+        }
+        let p = self.path(abs);
+        if let Some(dir) = p.parent() {
+            fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&p)
+            .map(Some)
+            .with_context(|| format!("opening {}", p.display()))
+    }
+
     /// Starts bringing a set of files into the tree whole or not at all (see `Staging`).
     pub fn staging(&self) -> Staging<'_> {
         Staging {

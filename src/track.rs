@@ -475,15 +475,19 @@ impl Tracker {
             What::TftpError { ip, why } => {
                 let i = self.by_ip(*ip, t);
                 let m = &mut self.machines[i];
-                // pxelinux probes per-machine names that need not exist: only a refusal after
-                // the last request names a real failure.
-                let file = m
+                // tftpd logs the request, then the refusal: the file was not fetched after
+                // all. pxelinux probes per-machine names that need not exist, so only a
+                // refused kernel or initrd is the machine's error.
+                let Some(k) = m.steps.iter().rposition(|s| s.what.starts_with("TFTP ")) else {
+                    return;
+                };
+                let file = m.steps.remove(k).what["TFTP ".len()..].to_string();
+                m.stage = m
                     .steps
                     .iter()
-                    .rev()
-                    .find(|s| s.what.starts_with("TFTP "))
-                    .map(|s| s.what.trim_start_matches("TFTP ").to_string())
-                    .unwrap_or_default();
+                    .map(|s| s.stage)
+                    .max()
+                    .unwrap_or(Stage::PowerOn);
                 if file_stage(&file, false) == Stage::KernelLoad {
                     m.error = Some(format!("TFTP {file}: {why}"));
                 }

@@ -104,5 +104,18 @@ fn a_missing_kernel_fails_at_the_tftp_kernel_stage() {
         out.contains("Loading pxe-kit/demo/vmlinuz") && out.contains("failed"),
         "{out}"
     );
+    // `status` reads serve's log of that boot: the machine got past its loader, and the
+    // kernel it asked for was refused.
+    let (_, code, st) = run_bin(&["--root", demo.r(), "status"]);
+    assert_eq!(code, 0, "{st}");
+    let line = st
+        .lines()
+        .find(|l| l.starts_with("52:54:00:77:00:10"))
+        .unwrap_or_else(|| panic!("the VM is not in:\n{st}"));
+    assert!(
+        line.contains("loader fetched")
+            && line.contains("TFTP pxe-kit/demo/vmlinuz: File not found"),
+        "{line}"
+    );
     lab_leftovers(Some(pid), &root).unwrap();
 }

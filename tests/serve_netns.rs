@@ -129,6 +129,20 @@ fn serve_runs_the_daemons_in_a_netns_and_stops_on_sigterm() {
         "{}",
         out.join("\n")
     );
+    // serve keeps what the daemons said; `status` reads it back per machine.
+    let st = ok(&run(r, &["status", "--json"]));
+    let j: serde_json::Value = serde_json::from_str(&st).unwrap();
+    let m = j["machines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["ip"] == "10.79.0.1")
+        .unwrap_or_else(|| panic!("no machine 10.79.0.1 in {j:#}"));
+    let steps = m["steps"].to_string();
+    assert!(
+        steps.contains("TFTP pxelinux.0") && steps.contains("GET /pxe-kit/hello.txt -> 200"),
+        "{m:#}"
+    );
 
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),

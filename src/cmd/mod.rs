@@ -10,6 +10,7 @@ pub mod lab;
 pub mod remove_host;
 pub mod remove_image;
 pub mod serve;
+pub mod status;
 
 use anyhow::Result;
 
@@ -36,6 +37,7 @@ pub fn dispatch(cli: Cli) -> Result<Exit> {
         Command::Hosts(a) => hosts::run(a, &ctx),
         Command::RemoveHost(a) => remove_host::run(a, &ctx),
         Command::Serve(a) => serve::run(a, &ctx),
+        Command::Status(a) => status::run(a, &ctx),
         Command::Doctor(a) => doctor::run(a, &ctx),
         Command::GenerateDocs(_) | Command::Lab(_) => unreachable!("handled above"),
     }

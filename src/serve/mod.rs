@@ -262,9 +262,17 @@ pub fn run(ctx: &Ctx, plan: &Plan) -> Result<()> {
         ctx.out.detail(format!("> {}", shell_join(&d.spec.argv)));
         pids.push((d, sup.spawn(&d.spec)?));
     }
-    let say = |l: &Line| {
+    // Every line is kept under the root too: `pxe-kit status` reads which machine did what.
+    let mut log = ctx.root.append(Path::new(crate::status::SERVE_LOG))?;
+    let mut say = |l: &Line| {
         if !ctx.out.quiet {
             println!("{:<5}| {}", l.who, l.text);
+        }
+        if let Some(f) = log.as_mut() {
+            let _ = std::io::Write::write_all(
+                f,
+                crate::status::serve_log_line(l.at, &l.who, &l.text).as_bytes(),
+            );
         }
     };
 
