@@ -7,7 +7,6 @@ use clap::CommandFactory;
 use clap_complete::Shell;
 
 use crate::cli::Cli;
-use crate::root::{Out, Root};
 use crate::Exit;
 
 pub fn run(args: &crate::cli::GenerateDocsArgs) -> Result<Exit> {
@@ -16,14 +15,16 @@ pub fn run(args: &crate::cli::GenerateDocsArgs) -> Result<Exit> {
 }
 
 pub fn write_all(out: &Path) -> Result<()> {
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let root = Root::new(out, false, Out::default())?;
+    for d in ["man", "completions"] {
+        let d = out.join(d);
+        std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
+    }
     let cmd = Cli::command();
-    write_man(&root, &cmd, "pxe-kit")?;
+    write_man(out, &cmd, "pxe-kit")?;
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         let name = format!("pxe-kit-{}", sub.get_name());
         let sub = sub.clone().name(name.clone());
-        write_man(&root, &sub, &name)?;
+        write_man(out, &sub, &name)?;
     }
     for (shell, file) in [
         (Shell::Bash, "pxe-kit.bash"),
@@ -32,16 +33,22 @@ pub fn write_all(out: &Path) -> Result<()> {
     ] {
         let mut buf = Vec::new();
         clap_complete::generate(shell, &mut Cli::command(), "pxe-kit", &mut buf);
-        root.write(&Path::new("/completions").join(file), &buf, 0o644)?;
+        write(&out.join("completions").join(file), &buf)?;
     }
     Ok(())
 }
 
-fn write_man(root: &Root, cmd: &clap::Command, name: &str) -> Result<()> {
+fn write_man(out: &Path, cmd: &clap::Command, name: &str) -> Result<()> {
     let mut buf = Vec::new();
     clap_mangen::Man::new(cmd.clone())
         .render(&mut buf)
         .with_context(|| format!("rendering man page {name}"))?;
-    root.write(&Path::new("/man").join(format!("{name}.1")), &buf, 0o644)?;
-    Ok(())
+    write(&out.join("man").join(format!("{name}.1")), &buf)
+}
+
+/// Build outputs in the source tree, not files of a server: no backup, no --dry-run, so not
+/// through `Root`.
+#[allow(clippy::disallowed_methods)]
+fn write(p: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(p, bytes).with_context(|| format!("writing {}", p.display()))
 }
