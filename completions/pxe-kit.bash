@@ -109,6 +109,12 @@ _pxe__kit() {
             pxe__kit__subcmd__help__subcmd__lab,relay)
                 cmd="pxe__kit__subcmd__help__subcmd__lab__subcmd__relay"
                 ;;
+            pxe__kit__subcmd__help__subcmd__lab,storm)
+                cmd="pxe__kit__subcmd__help__subcmd__lab__subcmd__storm"
+                ;;
+            pxe__kit__subcmd__help__subcmd__lab,storm-clients)
+                cmd="pxe__kit__subcmd__help__subcmd__lab__subcmd__storm__subcmd__clients"
+                ;;
             pxe__kit__subcmd__lab,boot)
                 cmd="pxe__kit__subcmd__lab__subcmd__boot"
                 ;;
@@ -127,6 +133,12 @@ _pxe__kit() {
             pxe__kit__subcmd__lab,relay)
                 cmd="pxe__kit__subcmd__lab__subcmd__relay"
                 ;;
+            pxe__kit__subcmd__lab,storm)
+                cmd="pxe__kit__subcmd__lab__subcmd__storm"
+                ;;
+            pxe__kit__subcmd__lab,storm-clients)
+                cmd="pxe__kit__subcmd__lab__subcmd__storm__subcmd__clients"
+                ;;
             pxe__kit__subcmd__lab__subcmd__help,boot)
                 cmd="pxe__kit__subcmd__lab__subcmd__help__subcmd__boot"
                 ;;
@@ -144,6 +156,12 @@ _pxe__kit() {
                 ;;
             pxe__kit__subcmd__lab__subcmd__help,relay)
                 cmd="pxe__kit__subcmd__lab__subcmd__help__subcmd__relay"
+                ;;
+            pxe__kit__subcmd__lab__subcmd__help,storm)
+                cmd="pxe__kit__subcmd__lab__subcmd__help__subcmd__storm"
+                ;;
+            pxe__kit__subcmd__lab__subcmd__help,storm-clients)
+                cmd="pxe__kit__subcmd__lab__subcmd__help__subcmd__storm__subcmd__clients"
                 ;;
             *)
                 ;;
@@ -448,7 +466,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__help__subcmd__lab)
-            opts="boot demo libvirt-network libvirt-vm relay"
+            opts="boot demo libvirt-network libvirt-vm relay storm storm-clients"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -518,6 +536,34 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__help__subcmd__lab__subcmd__relay)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pxe__subcmd__kit__subcmd__help__subcmd__lab__subcmd__storm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pxe__subcmd__kit__subcmd__help__subcmd__lab__subcmd__storm__subcmd__clients)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -706,7 +752,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__lab)
-            opts="-v -q -h --root --config --dry-run --distro --verbose --quiet --help boot demo libvirt-network libvirt-vm relay help"
+            opts="-v -q -h --root --config --dry-run --distro --verbose --quiet --help boot demo libvirt-network libvirt-vm relay storm storm-clients help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -832,7 +878,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__lab__subcmd__help)
-            opts="boot demo libvirt-network libvirt-vm relay help"
+            opts="boot demo libvirt-network libvirt-vm relay storm storm-clients help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -916,6 +962,34 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__lab__subcmd__help__subcmd__relay)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pxe__subcmd__kit__subcmd__lab__subcmd__help__subcmd__storm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pxe__subcmd__kit__subcmd__lab__subcmd__help__subcmd__storm__subcmd__clients)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1037,6 +1111,94 @@ _pxe__kit() {
                     return 0
                     ;;
                 --delay-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --distro)
+                    COMPREPLY=($(compgen -W "fedora rhel debian" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pxe__subcmd__kit__subcmd__lab__subcmd__storm)
+            opts="-v -q -h --clients --rate --link --image --uefi --sizes --timeout --json --keep --root --config --dry-run --distro --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --clients)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --link)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --uefi)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sizes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --distro)
+                    COMPREPLY=($(compgen -W "fedora rhel debian" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pxe__subcmd__kit__subcmd__lab__subcmd__storm__subcmd__clients)
+            opts="-v -q -h --plan --out --root --config --dry-run --distro --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --plan)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --out)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

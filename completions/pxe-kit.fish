@@ -158,21 +158,23 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand serve" -l dry-run -d 'Sh
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand serve" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand serve" -s q -l quiet -d 'Print errors only'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand serve" -s h -l help -d 'Print help'
-complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay help" -l root -d 'Act on DIR as if it were /: files are read and written under DIR and commands that would change the live system are listed, not run' -r -F
-complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay help" -l config -d 'Settings file [default: <root>/etc/pxe-kit/pxe-kit.yaml]' -r -F
-complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay help" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay storm storm-clients help" -l root -d 'Act on DIR as if it were /: files are read and written under DIR and commands that would change the live system are listed, not run' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay storm storm-clients help" -l config -d 'Settings file [default: <root>/etc/pxe-kit/pxe-kit.yaml]' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay storm storm-clients help" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
 rhel\t''
 debian\t''"
-complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay help" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
-complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay help" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
-complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay help" -s q -l quiet -d 'Print errors only'
-complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay help" -s h -l help -d 'Print help'
-complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay help" -f -a "boot" -d 'Boot a blank VM from this (staged) server inside a private network namespace'
-complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay help" -f -a "demo" -d 'Build a demo image from this host (no downloads), stage a server and boot it'
-complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay help" -f -a "libvirt-network" -d 'Print an isolated libvirt network without DHCP (pxe-kit\'s dhcpd serves it)'
-complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay help" -f -a "libvirt-vm" -d 'Print a libvirt domain that boots from the network with no disk'
-complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay help" -f -a "relay" -d 'Relay the VM\'s frames to the lab tap with a delay (used by `lab boot --latency`)'
-complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay storm storm-clients help" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay storm storm-clients help" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay storm storm-clients help" -s q -l quiet -d 'Print errors only'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay storm storm-clients help" -s h -l help -d 'Print help'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay storm storm-clients help" -f -a "boot" -d 'Boot a blank VM from this (staged) server inside a private network namespace'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay storm storm-clients help" -f -a "demo" -d 'Build a demo image from this host (no downloads), stage a server and boot it'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay storm storm-clients help" -f -a "libvirt-network" -d 'Print an isolated libvirt network without DHCP (pxe-kit\'s dhcpd serves it)'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay storm storm-clients help" -f -a "libvirt-vm" -d 'Print a libvirt domain that boots from the network with no disk'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay storm storm-clients help" -f -a "relay" -d 'Relay the VM\'s frames to the lab tap with a delay (used by `lab boot --latency`)'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay storm storm-clients help" -f -a "storm" -d 'Power on hundreds of simulated PXE machines at once against a served server in the lab\'s private network; report each stage\'s percentiles, DHCP answers, leases per machine and the time until all booted'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay storm storm-clients help" -f -a "storm-clients" -d 'The storm\'s simulated machines (run by `lab storm` inside its namespace)'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay storm storm-clients help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l image -d 'Image to boot [default: the menu default]' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l pattern -d 'Success marker on the serial console [default: the demo\'s marker]' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l timeout -d 'Seconds to wait for the marker' -r
@@ -255,11 +257,42 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_sub
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from relay" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from relay" -s q -l quiet -d 'Print errors only'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from relay" -s h -l help -d 'Print help'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -l clients -d 'How many machines power on' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -l rate -d 'Machines powered on per second (each sends its DHCPDISCOVER then)' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -l link -d 'Limit the server\'s link to this many Mbit/s (tc tbf)' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -l image -d 'Image to boot, with --root [default: the menu default]' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -l uefi -d 'Share of UEFI machines, in percent (the rest are BIOS)' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -l sizes -d 'Sizes of the synthetic image when no --root is given: kernel, initramfs and root, in MiB' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -l timeout -d 'Seconds after which every machine still booting gives up' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -l root -d 'Act on DIR as if it were /: files are read and written under DIR and commands that would change the live system are listed, not run' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -l config -d 'Settings file [default: <root>/etc/pxe-kit/pxe-kit.yaml]' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
+rhel\t''
+debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -l json -d 'Machine-readable report'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -l keep -d 'Keep the storm\'s work directory (logs, the machines\' results) and print where it is'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -s q -l quiet -d 'Print errors only'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -s h -l help -d 'Print help'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm-clients" -l plan -d 'The storm\'s plan (JSON)' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm-clients" -l out -d 'Where the machines\' results go (JSON)' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm-clients" -l root -d 'Act on DIR as if it were /: files are read and written under DIR and commands that would change the live system are listed, not run' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm-clients" -l config -d 'Settings file [default: <root>/etc/pxe-kit/pxe-kit.yaml]' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm-clients" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
+rhel\t''
+debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm-clients" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm-clients" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm-clients" -s q -l quiet -d 'Print errors only'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm-clients" -s h -l help -d 'Print help'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from help" -f -a "boot" -d 'Boot a blank VM from this (staged) server inside a private network namespace'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from help" -f -a "demo" -d 'Build a demo image from this host (no downloads), stage a server and boot it'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from help" -f -a "libvirt-network" -d 'Print an isolated libvirt network without DHCP (pxe-kit\'s dhcpd serves it)'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from help" -f -a "libvirt-vm" -d 'Print a libvirt domain that boots from the network with no disk'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from help" -f -a "relay" -d 'Relay the VM\'s frames to the lab tap with a delay (used by `lab boot --latency`)'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from help" -f -a "storm" -d 'Power on hundreds of simulated PXE machines at once against a served server in the lab\'s private network; report each stage\'s percentiles, DHCP answers, leases per machine and the time until all booted'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from help" -f -a "storm-clients" -d 'The storm\'s simulated machines (run by `lab storm` inside its namespace)'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand doctor" -l root -d 'Act on DIR as if it were /: files are read and written under DIR and commands that would change the live system are listed, not run' -r -F
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand doctor" -l config -d 'Settings file [default: <root>/etc/pxe-kit/pxe-kit.yaml]' -r -F
@@ -302,3 +335,5 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand help; and __fish_seen_su
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand help; and __fish_seen_subcommand_from lab" -f -a "libvirt-network" -d 'Print an isolated libvirt network without DHCP (pxe-kit\'s dhcpd serves it)'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand help; and __fish_seen_subcommand_from lab" -f -a "libvirt-vm" -d 'Print a libvirt domain that boots from the network with no disk'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand help; and __fish_seen_subcommand_from lab" -f -a "relay" -d 'Relay the VM\'s frames to the lab tap with a delay (used by `lab boot --latency`)'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand help; and __fish_seen_subcommand_from lab" -f -a "storm" -d 'Power on hundreds of simulated PXE machines at once against a served server in the lab\'s private network; report each stage\'s percentiles, DHCP answers, leases per machine and the time until all booted'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand help; and __fish_seen_subcommand_from lab" -f -a "storm-clients" -d 'The storm\'s simulated machines (run by `lab storm` inside its namespace)'

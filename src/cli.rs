@@ -266,6 +266,55 @@ pub enum LabCommand {
     /// Relay the VM's frames to the lab tap with a delay (used by `lab boot --latency`).
     #[command(hide = true)]
     Relay(LabRelayArgs),
+    /// Power on hundreds of simulated PXE machines at once against a served server in the
+    /// lab's private network; report each stage's percentiles, DHCP answers, leases per
+    /// machine and the time until all booted.
+    Storm(LabStormArgs),
+    /// The storm's simulated machines (run by `lab storm` inside its namespace).
+    #[command(hide = true)]
+    StormClients(LabStormClientsArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LabStormArgs {
+    /// How many machines power on.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub clients: u32,
+    /// Machines powered on per second (each sends its DHCPDISCOVER then).
+    #[arg(long, default_value_t = 100.0, value_name = "PER_SEC")]
+    pub rate: f64,
+    /// Limit the server's link to this many Mbit/s (tc tbf).
+    #[arg(long, value_name = "MBIT")]
+    pub link: Option<u32>,
+    /// Image to boot, with --root [default: the menu default].
+    #[arg(long, value_name = "NAME")]
+    pub image: Option<String>,
+    /// Share of UEFI machines, in percent (the rest are BIOS).
+    #[arg(long, default_value_t = 50, value_name = "PERCENT")]
+    pub uefi: u32,
+    /// Sizes of the synthetic image when no --root is given: kernel, initramfs and root, in
+    /// MiB.
+    #[arg(long, default_value = "4,16,32", value_name = "K,I,R")]
+    pub sizes: String,
+    /// Seconds after which every machine still booting gives up.
+    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    pub timeout: u64,
+    /// Machine-readable report.
+    #[arg(long)]
+    pub json: bool,
+    /// Keep the storm's work directory (logs, the machines' results) and print where it is.
+    #[arg(long)]
+    pub keep: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LabStormClientsArgs {
+    /// The storm's plan (JSON).
+    #[arg(long)]
+    pub plan: PathBuf,
+    /// Where the machines' results go (JSON).
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]

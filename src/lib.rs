@@ -10,6 +10,7 @@ pub mod distro;
 pub mod doctor;
 pub mod dracut;
 pub mod host;
+pub mod httpc;
 pub mod image;
 pub mod initrd;
 pub mod iso9660;

@@ -16,6 +16,13 @@ use crate::config::{Config, Transfer, UefiLoader};
 /// seconds with milliseconds), client, request line, status, bytes sent, microseconds taken.
 pub const ACCESS_FORMAT: &str = r#""%{sec}t.%{msec_frac}t %a \"%r\" %>s %B %D""#;
 
+/// in.tftpd's options in every launcher pxe-kit writes (and `serve` runs): `-vv` logs each
+/// request and refusal (what `status` reads); `-B 1468` keeps blocks within a 1500-byte MTU
+/// (a block split in fragments is lost whole when one is); `-T 250000` retransmits an
+/// unacknowledged block after 250 ms, not 1 s, so a block dropped on a congested link costs a
+/// quarter of the time.
+pub const TFTPD_OPTIONS: &[&str] = &["-vv", "-B", "1468", "-T", "250000"];
+
 /// URL path under which httpd serves the TFTP root's image directory, so HTTP-capable
 /// loaders fetch the very files TFTP would serve.
 pub const TFTP_URL_PREFIX: &str = "/pxe-kit-tftp";
@@ -217,6 +224,8 @@ pub struct Vars {
     /// httpd's log of pxe-kit's requests, and its format.
     pub access_log: Option<String>,
     pub access_format: String,
+    /// in.tftpd's options beyond the root and address (see `TFTPD_OPTIONS`).
+    pub tftpd_options: String,
     /// How many machines may boot at once: the addresses the pool and the fixed hosts hold.
     pub machine_count: u32,
     /// httpd's workers for that many machines, and the processes that carry them.
@@ -331,6 +340,7 @@ impl Vars {
                 .as_ref()
                 .map(|p| p.display().to_string()),
             access_format: ACCESS_FORMAT.into(),
+            tftpd_options: TFTPD_OPTIONS.join(" "),
             machine_count: cfg.machines(),
             http_workers: http_workers(cfg.machines()),
             http_server_limit: http_workers(cfg.machines()) / THREADS_PER_CHILD,

@@ -36,6 +36,8 @@ pub struct TftpOptions {
     pub timeout: Duration,
     /// How many retransmissions of one packet before giving up.
     pub retries: u32,
+    /// The local address to send from (a simulated client's own), else any.
+    pub local: Option<std::net::IpAddr>,
 }
 
 impl Default for TftpOptions {
@@ -44,6 +46,7 @@ impl Default for TftpOptions {
             blksize: 1468,
             timeout: Duration::from_secs(1),
             retries: 5,
+            local: None,
         }
     }
 }
@@ -80,10 +83,10 @@ pub fn fetch(
     if opts.timeout.is_zero() {
         bail!("TFTP timeout must be non-zero");
     }
-    let bind: SocketAddr = if server.is_ipv4() {
-        "0.0.0.0:0".parse()?
-    } else {
-        "[::]:0".parse()?
+    let bind: SocketAddr = match (opts.local, server.is_ipv4()) {
+        (Some(ip), _) => SocketAddr::new(ip, 0),
+        (None, true) => "0.0.0.0:0".parse()?,
+        (None, false) => "[::]:0".parse()?,
     };
     let sock = UdpSocket::bind(bind).with_context(|| format!("binding UDP socket on {bind}"))?;
     let mut t = Transfer {
@@ -506,6 +509,7 @@ mod tests {
             blksize: 1468,
             timeout: Duration::from_millis(200),
             retries: 3,
+            local: None,
         }
     }
 

@@ -76,6 +76,7 @@ fn wait_ready(d: &mut Daemon) -> bool {
         blksize: 512,
         timeout: Duration::from_millis(100),
         retries: 1,
+        local: None,
     };
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {

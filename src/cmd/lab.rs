@@ -11,6 +11,7 @@ use crate::lab::boot::{self, BootOpts, VmChoice, WorkDir};
 use crate::lab::demo::{self, nfs::NFS_MARKER, DemoOpts};
 use crate::lab::libvirt::{self, BootFrom, Vm};
 use crate::lab::qemu::Firmware;
+use crate::lab::storm::{self, StormOpts};
 use crate::lab::timeline::DEMO_MARKER;
 use crate::Exit;
 
@@ -34,6 +35,41 @@ pub fn run(args: &LabArgs, g: &GlobalArgs) -> Result<Exit> {
             } else {
                 demo::live::run(&o, g.out())
             }
+        }
+        LabCommand::Storm(a) => {
+            let sizes: Vec<u32> = a
+                .sizes
+                .split(',')
+                .map(|s| s.trim().parse())
+                .collect::<Result<_, _>>()
+                .map_err(|_| {
+                    anyhow::anyhow!(
+                        "--sizes {:?}: give three sizes in MiB, e.g. 4,16,32",
+                        a.sizes
+                    )
+                })?;
+            let [k, i, r] = sizes[..] else {
+                bail!(
+                    "--sizes {:?}: give three sizes in MiB, e.g. 4,16,32",
+                    a.sizes
+                );
+            };
+            let o = StormOpts {
+                clients: a.clients,
+                rate: a.rate,
+                link_mbit: a.link,
+                image: a.image.clone(),
+                uefi_percent: a.uefi,
+                sizes_mib: [k, i, r],
+                timeout: Duration::from_secs(a.timeout),
+                json: a.json,
+                keep: a.keep,
+            };
+            storm::run(&g.options(), &o, g.out())
+        }
+        LabCommand::StormClients(a) => {
+            storm::run_clients(&a.plan, &a.out)?;
+            Ok(Exit::Ok)
         }
         LabCommand::Relay(a) => {
             crate::lab::relay::run(

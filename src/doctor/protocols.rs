@@ -205,6 +205,7 @@ fn tftp_check(env: &Env) -> Finding {
         blksize: 1468,
         timeout: Duration::from_millis(250),
         retries: 3,
+        local: None,
     };
     let root = &env.profile.tftp_root;
     let disk: Vec<(String, PathBuf)> = files
@@ -430,6 +431,7 @@ mod tests {
             blksize: 1468,
             timeout: Duration::from_millis(50),
             retries: 1,
+            local: None,
         };
         // 127.0.0.1:69 with nothing listening (or refusing): a failure, not a hang.
         let start = std::time::Instant::now();

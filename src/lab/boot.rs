@@ -329,53 +329,21 @@ impl<'a> Lab<'a> {
     fn start_server(&mut self) -> Result<()> {
         self.pb
             .set_message("starting dhcpd, in.tftpd and apache (pxe-kit serve)");
-        let exe = std::env::current_exe().context("finding pxe-kit's own binary")?;
-        let ctx = self.ctx;
-        let serve = self.ns().exec_argv(&[
-            exe.display().to_string(),
-            "--root".into(),
-            ctx.root.base().display().to_string(),
-            "--config".into(),
-            ctx.config_display().display().to_string(),
-            "--distro".into(),
-            format!("{:?}", ctx.distro).to_lowercase(),
-            "serve".into(),
-            "--run-dir".into(),
-            self.wp.join("serve").display().to_string(),
-        ]);
-        self.sup.spawn(&Spec::new("serve", &serve))?;
         let t_start = SystemTime::now();
-        let ready_by = Instant::now() + SERVE_WITHIN;
-        loop {
-            if supervise::stop_requested() {
-                bail!("interrupted; the lab was cleaned up");
-            }
-            if let Some(l) = self.sup.recv(Duration::from_millis(200)) {
-                let (who, text) = split_serve(&l);
-                self.log_line(t_start, &who, &text);
-                if who == "serve" && text.starts_with(READY) {
-                    return Ok(());
-                }
-            }
-            if let Some((n, st)) = self.sup.reap() {
-                while let Some(l) = self.sup.recv(Duration::from_millis(100)) {
-                    let (who, text) = split_serve(&l);
-                    self.log_line(t_start, &who, &text);
-                }
-                bail!(
-                    "{n} {} before the daemons were up: {}",
-                    describe(&st),
-                    self.sup.tail("serve").join(" | ")
-                );
-            }
-            if Instant::now() > ready_by {
-                bail!(
-                    "the daemons did not come up within {} s; see {}",
-                    SERVE_WITHIN.as_secs(),
-                    self.wp.join("lab.log").display()
-                );
-            }
+        let ns = self.ns.take().expect("the network is started first");
+        let mut lines = Vec::new();
+        let r = start_serve(
+            self.ctx,
+            &ns,
+            &mut self.sup,
+            &self.wp.join("serve"),
+            &mut |who, text| lines.push((who.to_string(), text.to_string())),
+        );
+        self.ns = Some(ns);
+        for (who, text) in lines {
+            self.log_line(t_start, &who, &text);
         }
+        r.map_err(|e| anyhow::anyhow!("{e:#}; see {}", self.wp.join("lab.log").display()))
     }
 
     /// Router advertisements on the lab bridge: without them iPXE waits ~13 s for IPv6.
@@ -620,6 +588,61 @@ impl<'a> Lab<'a> {
     }
 }
 
+/// Runs `pxe-kit serve` for `ctx`'s root inside `ns` under `sup`, its runtime files in
+/// `run_dir`; returns once serve says every daemon listens. Every line goes to `log` first.
+pub(crate) fn start_serve(
+    ctx: &Ctx,
+    ns: &Netns,
+    sup: &mut Supervisor,
+    run_dir: &Path,
+    log: &mut dyn FnMut(&str, &str),
+) -> Result<()> {
+    let exe = std::env::current_exe().context("finding pxe-kit's own binary")?;
+    let serve = ns.exec_argv(&[
+        exe.display().to_string(),
+        "--root".into(),
+        ctx.root.base().display().to_string(),
+        "--config".into(),
+        ctx.config_display().display().to_string(),
+        "--distro".into(),
+        format!("{:?}", ctx.distro).to_lowercase(),
+        "serve".into(),
+        "--run-dir".into(),
+        run_dir.display().to_string(),
+    ]);
+    sup.spawn(&Spec::new("serve", &serve))?;
+    let ready_by = Instant::now() + SERVE_WITHIN;
+    loop {
+        if supervise::stop_requested() {
+            bail!("interrupted; the lab was cleaned up");
+        }
+        if let Some(l) = sup.recv(Duration::from_millis(200)) {
+            let (who, text) = split_serve(&l);
+            log(&who, &text);
+            if who == "serve" && text.starts_with(READY) {
+                return Ok(());
+            }
+        }
+        if let Some((n, st)) = sup.reap() {
+            while let Some(l) = sup.recv(Duration::from_millis(100)) {
+                let (who, text) = split_serve(&l);
+                log(&who, &text);
+            }
+            bail!(
+                "{n} {} before the daemons were up: {}",
+                describe(&st),
+                sup.tail("serve").join(" | ")
+            );
+        }
+        if Instant::now() > ready_by {
+            bail!(
+                "the daemons did not come up within {} s",
+                SERVE_WITHIN.as_secs()
+            );
+        }
+    }
+}
+
 /// The report after everything is stopped: the timeline and the verdict.
 fn finish(
     ctx: &Ctx,
@@ -682,7 +705,7 @@ fn finish(
 }
 
 /// The lab's `serve` prefixes each daemon's lines with `name| `; its own lines are `serve`.
-fn split_serve(l: &Line) -> (String, String) {
+pub(crate) fn split_serve(l: &Line) -> (String, String) {
     if l.who == "serve" {
         if let Some(c) = SERVE_LINE.captures(&l.text) {
             return (c[1].to_string(), c[2].to_string());

@@ -7,4 +7,5 @@ pub mod netns;
 pub mod perhost;
 pub mod qemu;
 pub mod relay;
+pub mod storm;
 pub mod timeline;

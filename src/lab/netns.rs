@@ -12,6 +12,8 @@ use crate::runner::{Cmd, Kind, Runner};
 
 /// Prefix of every namespace the lab creates; the suffix is the creating process's pid.
 pub const PREFIX: &str = "pxk-lab-";
+/// Prefix of a lab's second namespace (the storm's machines), also followed by the pid.
+pub const SECOND_PREFIX: &str = "pxk-labc-";
 
 pub struct Netns {
     pub name: String,
@@ -89,6 +91,32 @@ impl Netns {
             ip(&ns.runner, desc, &args)?;
         }
         Ok(ns)
+    }
+
+    /// An empty namespace of this lab, `pxk-lab-PID` (or, `second`, `pxk-labc-PID`),
+    /// loopback up.
+    pub fn empty(runner: Runner, second: bool) -> Result<Netns> {
+        let prefix = if second { SECOND_PREFIX } else { PREFIX };
+        let name = format!("{prefix}{}", std::process::id());
+        ip(
+            &runner,
+            "creating a lab network namespace",
+            &["netns", "add", &name],
+        )?;
+        let ns = Netns {
+            name,
+            runner,
+            deleted: false,
+        };
+        ns.ip("bringing up lo", &["link", "set", "lo", "up"])?;
+        Ok(ns)
+    }
+
+    /// `ip -n NS ARGS`, which must succeed.
+    pub fn ip(&self, desc: &str, args: &[&str]) -> Result<String> {
+        let mut v = vec!["-n", self.name.as_str()];
+        v.extend_from_slice(args);
+        ip(&self.runner, desc, &v)
     }
 
     /// `argv` run inside the namespace.
@@ -236,7 +264,7 @@ fn remove_ns(runner: &Runner, name: &str) -> Result<()> {
 pub fn lab_names(list: &str) -> Vec<String> {
     list.lines()
         .filter_map(|l| l.split_whitespace().next())
-        .filter(|n| n.starts_with(PREFIX))
+        .filter(|n| n.starts_with(PREFIX) || n.starts_with(SECOND_PREFIX))
         .map(String::from)
         .collect()
 }
@@ -248,6 +276,7 @@ pub fn sweep_stale(runner: &Runner) -> Result<Vec<String>> {
     for n in lab_names(&list) {
         let owner_alive = n
             .strip_prefix(PREFIX)
+            .or_else(|| n.strip_prefix(SECOND_PREFIX))
             .and_then(|p| p.parse::<i32>().ok())
             .is_some_and(|p| std::path::Path::new(&format!("/proc/{p}")).exists());
         if !owner_alive {
@@ -279,7 +308,7 @@ mod tests {
 
     #[test]
     fn finds_lab_namespaces_in_listing() {
-        let l = "pxk-lab-12 (id: 0)\nother\npxk-lab-99\n";
-        assert_eq!(lab_names(l), ["pxk-lab-12", "pxk-lab-99"]);
+        let l = "pxk-lab-12 (id: 0)\nother\npxk-lab-99\npxk-labc-99\n";
+        assert_eq!(lab_names(l), ["pxk-lab-12", "pxk-lab-99", "pxk-labc-99"]);
     }
 }

@@ -117,14 +117,16 @@ pub fn tftpd_argv(bin: &str, user: &str, server: Ipv4Addr, root: &Path) -> Vec<S
     vec![
         bin.into(),
         "-L".into(),
-        "-vv".into(),
         "-s".into(),
         "-u".into(),
         user.into(),
         "-a".into(),
         format!("{server}:69"),
-        root.display().to_string(),
     ]
+    .into_iter()
+    .chain(crate::render::TFTPD_OPTIONS.iter().map(|s| s.to_string()))
+    .chain([root.display().to_string()])
+    .collect()
 }
 
 pub fn httpd_argv(bin: &str, conf: &Path) -> Vec<String> {

@@ -47,7 +47,7 @@ pub fn init_script(marker: &str) -> String {
 }
 
 pub fn run(o: &DemoOpts, out: Out) -> Result<Exit> {
-    super::preflight("lab demo", NEEDS)?;
+    super::preflight("lab demo", &[NEEDS, super::SERVER_AND_VM])?;
     let started = Instant::now();
     let work = WorkDir::new("pxe-kit-demo.")?;
     let wp = work.path().to_path_buf();

@@ -82,11 +82,11 @@ fn is_static(p: &Path) -> bool {
 }
 
 /// Refuses to start without root or without the packages, naming them all at once.
-fn preflight(what: &str, needs: Needs) -> Result<()> {
+pub(crate) fn preflight(what: &str, needs: &[Needs]) -> Result<()> {
     if !nix::unistd::geteuid().is_root() {
-        bail!("pxe-kit {what} builds an initramfs and creates network namespaces; run it as root");
+        bail!("pxe-kit {what} creates network namespaces and runs daemons; run it as root");
     }
-    let missing = missing_from(&[needs, SERVER_AND_VM], &have);
+    let missing = missing_from(needs, &have);
     if !missing.is_empty() {
         bail!(
             "{what} needs packages that are not installed: {}; install them with: apt-get install -y --no-install-recommends {}",
@@ -163,7 +163,7 @@ fn build_rootfs(tree: &Root, init: &str) -> Result<()> {
 
 /// Stages a Debian server root: os-release, the host's boot loader files where the Debian
 /// profile copies them from, and the settings.
-fn stage_server(root: &Path, settings: &str) -> Result<()> {
+pub(crate) fn stage_server(root: &Path, settings: &str) -> Result<()> {
     std::fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
     let staged = Root::new(root, false, Out::default())?;
     staged.write(
@@ -185,7 +185,7 @@ fn stage_server(root: &Path, settings: &str) -> Result<()> {
 }
 
 /// Runs this pxe-kit binary on the staged root, quietly (its output is only shown on failure).
-fn pxe_kit(runner: &Runner, root: &Path, desc: &str, args: &[&str]) -> Result<()> {
+pub(crate) fn pxe_kit(runner: &Runner, root: &Path, desc: &str, args: &[&str]) -> Result<()> {
     let exe = std::env::current_exe().context("finding pxe-kit's own binary")?;
     let mut argv = vec![
         exe.display().to_string(),

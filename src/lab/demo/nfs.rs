@@ -70,7 +70,7 @@ pub fn classic_settings(base: &str) -> String {
 }
 
 pub fn run(o: &DemoOpts, out: Out) -> Result<Exit> {
-    super::preflight("lab demo --nfs", NEEDS)?;
+    super::preflight("lab demo --nfs", &[NEEDS, super::SERVER_AND_VM])?;
     if o.boot.image.as_deref().is_some_and(|i| i != IMAGE) {
         bail!("lab demo --nfs boots image {IMAGE} through the MAC's own entry; drop --image");
     }
