@@ -206,7 +206,9 @@ mod tests {
         assert_eq!(f, vec![7]);
         let took = at - sent;
         assert!(took >= Duration::from_millis(20), "{took:?}");
-        assert!(took < Duration::from_millis(60), "{took:?}");
+        // Delivered on its own (not held until a later frame or the end): a bound far above
+        // the delay, so a loaded CI machine's scheduling cannot fail it.
+        assert!(took < Duration::from_secs(1), "{took:?}");
         drop(tx);
         h.join().unwrap();
     }
