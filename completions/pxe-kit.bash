@@ -196,13 +196,29 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__add__subcmd__host)
-            opts="-v -q -h --image --ip --hostname --root --config --dry-run --distro --verbose --quiet --help"
+            opts="-v -q -h --image --csv --names --ips --macs --ip --hostname --root --config --dry-run --distro --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --csv)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --names)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ips)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --macs)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

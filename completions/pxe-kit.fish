@@ -105,7 +105,11 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand remove-image" -l dry-run
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand remove-image" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand remove-image" -s q -l quiet -d 'Print errors only'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand remove-image" -s h -l help -d 'Print help'
-complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-host" -l image -d 'Image the machine boots' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-host" -l image -d 'Image the machine boots (with --csv: for lines that name none)' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-host" -l csv -d 'Many machines from a CSV file: mac,hostname,ip,image per line (a header line naming the columns is allowed)' -r -F
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-host" -l names -d 'Many machines from a hostlist of names, e.g. node[001-500] (with --ips and/or --macs)' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-host" -l ips -d 'With --names: their addresses, counted up from FIRST (or exactly FIRST-LAST)' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-host" -l macs -d 'With --names: their MACs, counted up from FIRST' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-host" -l ip -d 'Fixed address (a dhcpd host block; outside the dynamic pool)' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-host" -l hostname -d 'Host name handed out with the fixed lease' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-host" -l root -d 'Act on DIR as if it were /: files are read and written under DIR and commands that would change the live system are listed, not run' -r -F

@@ -212,15 +212,15 @@ pub fn conclude(ctx: &Ctx, report: &Report, other_changes: bool) {
         || !report.removed.is_empty()
         || report.config_saved;
     if !planned.is_empty() && (files_changed || ctx.out.verbose || ctx.root.is_live()) {
-        println!(
+        ctx.out.say(format!(
             "{}:",
             ctx.root.verb(
                 "live-system steps (not run under --root)",
                 "commands (dry run, not run)"
             )
-        );
+        ));
         for c in planned {
-            println!("  $ {}    # {}", c.shell(), c.desc);
+            ctx.out.say(format!("  $ {}    # {}", c.shell(), c.desc));
         }
     }
     if !report.changed() && !other_changes {
@@ -287,11 +287,16 @@ fn read_loader(
     Ok(out)
 }
 
-/// Writes every file whose content differs; returns the ones that changed.
+/// Writes every file whose content differs (with one flush for all); returns the ones that
+/// changed.
 pub fn write_files<'a>(ctx: &Ctx, files: &'a [FileSpec]) -> Result<Vec<&'a FileSpec>> {
+    let batch: Vec<(&Path, &[u8], u32)> = files
+        .iter()
+        .map(|f| (f.path.as_path(), f.content.as_slice(), f.mode))
+        .collect();
     let mut changed = Vec::new();
-    for f in files {
-        match ctx.root.write(&f.path, &f.content, f.mode)? {
+    for (f, c) in files.iter().zip(ctx.root.write_many(&batch)?) {
+        match c {
             Change::Unchanged => ctx.out.detail(format!("  unchanged {}", f.path.display())),
             c => {
                 let verb = match c {

@@ -447,19 +447,33 @@ pub struct DoctorArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["id", "csv", "names"])))]
 pub struct AddHostArgs {
     /// The machine's MAC address (52:54:00:12:34:56, 52-54-…, 5254.0012.3456) or, for a
     /// machine known by address only, its IPv4 address.
     #[arg(value_name = "MAC|IP")]
-    pub id: String,
-    /// Image the machine boots.
-    #[arg(long)]
-    pub image: String,
+    pub id: Option<String>,
+    /// Image the machine boots (with --csv: for lines that name none).
+    #[arg(long, required_unless_present = "csv")]
+    pub image: Option<String>,
+    /// Many machines from a CSV file: mac,hostname,ip,image per line (a header line naming
+    /// the columns is allowed).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["id", "names"])]
+    pub csv: Option<PathBuf>,
+    /// Many machines from a hostlist of names, e.g. node[001-500] (with --ips and/or --macs).
+    #[arg(long, value_name = "HOSTLIST", conflicts_with = "id")]
+    pub names: Option<String>,
+    /// With --names: their addresses, counted up from FIRST (or exactly FIRST-LAST).
+    #[arg(long, value_name = "FIRST[-LAST]", requires = "names")]
+    pub ips: Option<String>,
+    /// With --names: their MACs, counted up from FIRST.
+    #[arg(long, value_name = "FIRST", requires = "names")]
+    pub macs: Option<String>,
     /// Fixed address (a dhcpd host block; outside the dynamic pool).
-    #[arg(long, value_name = "IP")]
+    #[arg(long, value_name = "IP", requires = "id")]
     pub ip: Option<String>,
     /// Host name handed out with the fixed lease.
-    #[arg(long)]
+    #[arg(long, requires = "id")]
     pub hostname: Option<String>,
 }
 

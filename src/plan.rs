@@ -206,7 +206,11 @@ pub fn host_files(
     templates: &Templates,
     entries: &[BootEntry],
 ) -> Result<Vec<FileSpec>> {
+    use minijinja::{context, value::Serde, Value};
     let mut out = Vec::new();
+    // Every machine's files share the settings' variables, serialised once.
+    let base = Value::from(Serde(Vars::new(cfg, profile, entries.to_vec())));
+    let tpl = "pxelinux-host.cfg.j2";
     for h in &cfg.hosts {
         let hv = HostVars::new(h, entries);
         if hv.entry.is_none() {
@@ -219,19 +223,15 @@ pub fn host_files(
         let Some(name) = h.pxelinux_name() else {
             continue;
         };
-        let mut vars = Vars::new(cfg, profile, entries.to_vec());
-        vars.host = Some(hv);
-        let tpl = "pxelinux-host.cfg.j2";
+        let vars = context! { host => Value::from(Serde(&hv)), ..base.clone() };
         out.push(spec(
             profile.pxelinux_cfg_dir().join(&name),
-            &templates.render(tpl, &vars)?,
+            &templates.render_value(tpl, vars.clone())?,
             tpl,
         ));
         match profile.efi.kind {
             UefiLoader::Syslinux => {
-                vars.efi = true;
-                let text = templates.render(tpl, &vars)?;
-                vars.efi = false;
+                let text = templates.render_value(tpl, context! { efi => true, ..vars.clone() })?;
                 for rel in &profile.efi.config {
                     let dir = profile.tftp_root.join(rel).with_file_name("");
                     out.push(spec(dir.join(&name), &text, tpl));
@@ -241,7 +241,7 @@ pub fn host_files(
             UefiLoader::ShimGrub => {}
         }
         if let (true, Some(mac)) = (cfg.boot.ipxe, h.mac) {
-            let text = templates.render("boot.ipxe.j2", &vars)?;
+            let text = templates.render_value("boot.ipxe.j2", vars)?;
             let file = format!("{}.ipxe", mac.to_string().replace(':', "-"));
             out.push(spec(
                 ipxe_dir(profile).join("hosts").join(file),

@@ -104,6 +104,13 @@ impl Templates {
 
     /// Renders one template; pure.
     pub fn render(&self, name: &str, vars: &Vars) -> Result<String> {
+        self.render_value(name, minijinja::Value::from(minijinja::value::Serde(vars)))
+    }
+
+    /// Renders one template with variables already turned into a value: per-machine files
+    /// share one (the settings, every image and host) and add their machine on top, rather
+    /// than serialising every host once per machine.
+    pub fn render_value(&self, name: &str, vars: minijinja::Value) -> Result<String> {
         let src = self
             .source(name)
             .with_context(|| format!("no template named {name}"))?;
@@ -133,7 +140,7 @@ impl Templates {
              # Change /etc/pxe-kit/pxe-kit.yaml and run `pxe-kit init` instead."
         );
         let tmpl = env.get_template(name).expect("template was just added");
-        tmpl.render(minijinja::context! { header => header, ..minijinja::Value::from(minijinja::value::Serde(vars)) })
+        tmpl.render(minijinja::context! { header => header, ..vars })
             .map_err(|e| anyhow::anyhow!("rendering {origin}: {e:#}"))
     }
 }

@@ -428,7 +428,14 @@ fn doctor_sees_each_break_in_a_served_namespace() {
     // A hand edit of a rendered file: drift with a diff naming the edit.
     let hpa = r.join("etc/default/tftpd-hpa");
     let text = std::fs::read_to_string(&hpa).unwrap();
-    std::fs::write(&hpa, text.replace("--secure", "--secure --create")).unwrap();
+    std::fs::write(
+        &hpa,
+        text.replace(
+            "TFTP_OPTIONS=\"--secure",
+            "TFTP_OPTIONS=\"--secure --create",
+        ),
+    )
+    .unwrap();
     let (code, j) = lab.doctor(&[]);
     assert_eq!(code, 1);
     assert_check(&j, "config.drift", "fail", "/etc/default/tftpd-hpa");
@@ -437,13 +444,13 @@ fn doctor_sees_each_break_in_a_served_namespace() {
         .unwrap()
         .to_string();
     assert!(
-        diff.contains("-TFTP_OPTIONS=\"--secure --create\"")
-            && diff.contains("+TFTP_OPTIONS=\"--secure\""),
+        diff.contains("-TFTP_OPTIONS=\"--secure --create -vv")
+            && diff.contains("+TFTP_OPTIONS=\"--secure -vv"),
         "{diff}"
     );
     let o = lab.in_ns(&[BIN, "--root", r.to_str().unwrap(), "-v", "doctor"]);
     assert!(
-        stdout(&o).contains("+TFTP_OPTIONS=\"--secure\""),
+        stdout(&o).contains("+TFTP_OPTIONS=\"--secure -vv"),
         "-v shows the diff: {}",
         stdout(&o)
     );

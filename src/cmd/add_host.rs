@@ -2,9 +2,10 @@
 //! pxelinux file) and, with `--ip`, gets a fixed lease; the settings change and init applies.
 use std::net::Ipv4Addr;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::apply;
+use crate::bulk;
 use crate::cli::AddHostArgs;
 use crate::config::parse_ip;
 use crate::ctx::Ctx;
@@ -26,55 +27,86 @@ pub fn parse_id(s: &str) -> Result<(Option<Mac>, Option<Ipv4Addr>)> {
 pub fn run(a: &AddHostArgs, ctx: &Ctx) -> Result<Exit> {
     ctx.require_privileges("add-host")?;
     let mut cfg = ctx.require_config()?;
-    let (mac, id_ip) = parse_id(&a.id)?;
+    let new = match (&a.id, &a.csv, &a.names) {
+        (Some(id), ..) => vec![one(a, id)?],
+        (None, Some(csv), _) => {
+            let text = std::fs::read_to_string(csv)
+                .with_context(|| format!("reading {}", csv.display()))?;
+            bulk::from_csv(&text, a.image.as_deref())
+                .with_context(|| format!("{}", csv.display()))?
+        }
+        (None, None, Some(names)) => bulk::from_hostlist(
+            names,
+            a.ips.as_deref(),
+            a.macs.as_deref(),
+            a.image.as_deref().expect("clap requires --image"),
+        )?,
+        (None, None, None) => unreachable!("clap requires one of them"),
+    };
+    let known: Vec<String> = image::load_all(&ctx.root)?
+        .into_iter()
+        .map(|m| m.name)
+        .collect();
+    for h in &new {
+        if !known.contains(&h.image) {
+            bail!(
+                "unknown image {:?} (host {}); add it with `pxe-kit add-image` or pick one of: {}",
+                h.image,
+                h.id(),
+                if known.is_empty() {
+                    "(none yet)".to_string()
+                } else {
+                    known.join(", ")
+                }
+            );
+        }
+    }
+    let mut added = 0;
+    for host in new {
+        let same_id = |h: &Host| match (host.mac, h.mac) {
+            (Some(m), Some(hm)) => m == hm,
+            (None, None) => h.ip == host.ip,
+            _ => false,
+        };
+        match cfg.hosts.iter().find(|h| same_id(h)) {
+            // Already there as given: adding it again changes nothing.
+            Some(old) if *old == host => {}
+            Some(old) => bail!(
+                "host {} exists already (image {}); remove it first with `pxe-kit remove-host {}`",
+                old.id(),
+                old.image,
+                old.id()
+            ),
+            None => {
+                cfg.hosts.push(host);
+                added += 1;
+            }
+        }
+    }
+    // The whole batch is checked before anything is written: one bad line changes nothing.
+    cfg.validate()?;
+    if added > 1 {
+        ctx.out.say(format!("add-host: {added} machines"));
+    }
+    apply::apply_settings(ctx, cfg, "add-host")
+}
+
+/// One machine from the positional MAC or address, with --ip and --hostname.
+fn one(a: &AddHostArgs, id: &str) -> Result<Host> {
+    let (mac, id_ip) = parse_id(id)?;
     let ip = match (&a.ip, id_ip) {
-        (Some(_), Some(_)) => bail!(
-            "--ip goes with a MAC; a machine known by address is given as {} alone",
-            a.id
-        ),
+        (Some(_), Some(_)) => {
+            bail!("--ip goes with a MAC; a machine known by address is given as {id} alone")
+        }
         (Some(s), None) => Some(parse_ip("fixed address", s)?),
         (None, ip) => ip,
     };
-    if image::load(&ctx.root, &a.image)?.is_none() {
-        let known: Vec<String> = image::load_all(&ctx.root)?
-            .into_iter()
-            .map(|m| m.name)
-            .collect();
-        bail!(
-            "unknown image {:?}; add it with `pxe-kit add-image` or pick one of: {}",
-            a.image,
-            if known.is_empty() {
-                "(none yet)".to_string()
-            } else {
-                known.join(", ")
-            }
-        );
-    }
-    let host = Host {
+    Ok(Host {
         mac,
         ip,
         hostname: a.hostname.clone(),
-        image: a.image.clone(),
-    };
-    let same_id = |h: &Host| match (mac, h.mac) {
-        (Some(m), Some(hm)) => m == hm,
-        (None, None) => h.ip == ip,
-        _ => false,
-    };
-    if let Some(old) = cfg.hosts.iter().find(|h| same_id(h)) {
-        if *old == host {
-            return apply::apply_settings(ctx, cfg, "add-host");
-        }
-        bail!(
-            "host {} exists already (image {}); remove it first with `pxe-kit remove-host {}`",
-            old.id(),
-            old.image,
-            old.id()
-        );
-    }
-    cfg.hosts.push(host);
-    cfg.validate()?;
-    apply::apply_settings(ctx, cfg, "add-host")
+        image: a.image.clone().expect("clap requires --image with an id"),
+    })
 }
 
 #[cfg(test)]
