@@ -13,6 +13,7 @@ pub mod host;
 pub mod image;
 pub mod initrd;
 pub mod iso9660;
+pub mod kea;
 pub mod lab;
 pub mod lock;
 pub mod netinfo;

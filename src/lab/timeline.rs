@@ -235,7 +235,7 @@ impl Timeline {
         !self.events.iter().any(|e| e.stage == stage)
     }
 
-    /// Takes one line from `who` (dhcpd, tftpd, httpd, console) that arrived at `at`.
+    /// Takes one line from `who` (dhcpd or kea, tftpd, httpd, console) that arrived at `at`.
     /// `size_of` answers the size of a file in the TFTP root.
     pub fn feed(
         &mut self,
@@ -249,6 +249,12 @@ impl Timeline {
             "dhcpd" => {
                 if let Some(c) = DHCP.captures(text) {
                     let what = format!("{} {} to {}", &c[1], &c[2], &c[3]);
+                    self.push(event(t, Stage::Dhcp, what));
+                }
+            }
+            // Kea's lease messages, read as dhcpd's DHCPOFFER/DHCPACK (see `kea`).
+            crate::kea::WHO => {
+                if let Some(what) = crate::kea::timeline_text(text) {
                     self.push(event(t, Stage::Dhcp, what));
                 }
             }
@@ -572,6 +578,29 @@ mod tests {
         assert!(r.contains("4.0 MiB/s"), "{r}");
         assert!(r.contains("8.0 MiB/s"), "{r}");
         assert!(r.contains("userspace"), "{r}");
+    }
+
+    #[test]
+    fn keas_lease_lines_are_the_dhcp_stage() {
+        let t0 = UNIX_EPOCH;
+        let mut tl = Timeline::new(t0, Regex::new(DEMO_MARKER).unwrap());
+        for (t, text) in [
+            (2.0, "INFO  [kea-dhcp4.dhcp4] DHCP4_STARTED Kea DHCPv4 server version 2.2.0 started"),
+            (3.0, "INFO  [kea-dhcp4.leases] DHCP4_LEASE_ADVERT [hwtype=1 52:54:00:77:00:10], cid=[no info], tid=0x1: lease 10.77.0.100 will be advertised"),
+            (3.1, "INFO  [kea-dhcp4.leases] DHCP4_LEASE_ALLOC [hwtype=1 52:54:00:77:00:10], cid=[no info], tid=0x1: lease 10.77.0.100 has been allocated for 3600 seconds"),
+        ] {
+            tl.feed("kea", text, at(t0, t), &sizes);
+        }
+        assert_eq!(tl.reached, Stage::Dhcp);
+        let ev = tl.events();
+        let what: Vec<&str> = ev.iter().map(|e| e.what.as_str()).collect();
+        assert_eq!(
+            what,
+            [
+                "DHCPOFFER 10.77.0.100 to 52:54:00:77:00:10",
+                "DHCPACK 10.77.0.100 to 52:54:00:77:00:10"
+            ]
+        );
     }
 
     #[test]
