@@ -42,6 +42,14 @@ pub fn checks() -> Vec<Check> {
 fn valid(env: &Env) -> Finding {
     let path = env.ctx.config_display();
     match &env.cfg {
+        Ok(_) if env.profile.check_dhcp_available().is_err() => Finding::fail(
+            format!(
+                "{}: {:#}",
+                path.display(),
+                env.profile.check_dhcp_available().unwrap_err()
+            ),
+            vec![format!("{} init --dhcp-server kea", env.pxe_kit())],
+        ),
         Ok(c) => Finding::ok(format!(
             "{}: interface {}, server {}, subnet {}, pool {}",
             path.display(),
