@@ -68,8 +68,14 @@ struct InterfacesConfig {
     interfaces: Vec<String>,
     /// Raw sockets: answers reach clients that have no address yet (PXE ROMs).
     dhcp_socket_type: &'static str,
-    /// Exit rather than run deaf when the interface is missing or down.
+    /// Kea refuses to open a socket on an interface without carrier ("not running"), which
+    /// dhcpd does not mind; with `require-all` it would then exit. A provisioning NIC whose
+    /// link comes up after the daemon (a switch booting, a bridge whose only port is a VM
+    /// not yet started) must not take DHCP down for good: start anyway and retry every
+    /// `retry-wait-time` ms until the socket opens. A missing interface still fails at once.
     service_sockets_require_all: bool,
+    service_sockets_max_retries: u32,
+    service_sockets_retry_wait_time: u32,
 }
 
 #[derive(Serialize)]
@@ -321,7 +327,9 @@ pub fn render(
             interfaces_config: InterfacesConfig {
                 interfaces: vec![v.interface.clone()],
                 dhcp_socket_type: "raw",
-                service_sockets_require_all: true,
+                service_sockets_require_all: false,
+                service_sockets_max_retries: u32::MAX,
+                service_sockets_retry_wait_time: 5000,
             },
             control_socket: ControlSocket {
                 socket_type: "unix",
