@@ -604,7 +604,8 @@ pub fn lease_files(leases: &Path) -> Vec<std::path::PathBuf> {
     ]
 }
 
-/// A Kea log line as the timeline shows dhcpd's: `DHCPOFFER 10.0.0.100 to 52:54:…` for
+/// A Kea log line as the timeline shows dhcpd's, marked as Kea's: `DHCPOFFER 10.0.0.100 to
+/// 52:54:… (Kea)` for
 /// DHCP4_LEASE_ADVERT (2.2) or DHCP4_LEASE_OFFER (2.5.3+, the same message renamed),
 /// `DHCPACK …` for DHCP4_LEASE_ALLOC. Only the stable parts are matched (the message id,
 /// `[hwtype=N MAC]`, `lease A.B.C.D`): later versions reworded the rest.
@@ -621,7 +622,11 @@ pub fn timeline_text(line: &str) -> Option<String> {
     } else {
         "DHCPOFFER"
     };
-    Some(format!("{kind} {} to {}", &c[3], c[2].to_ascii_lowercase()))
+    Some(format!(
+        "{kind} {} to {} (Kea)",
+        &c[3],
+        c[2].to_ascii_lowercase()
+    ))
 }
 
 #[cfg(test)]
@@ -650,15 +655,15 @@ mod tests {
     fn log_lines_of_2_2_and_later_read_as_offers_and_acks() {
         assert_eq!(
             timeline_text("INFO  [kea-dhcp4.leases] DHCP4_LEASE_ADVERT [hwtype=1 52:54:00:aa:00:02], cid=[no info], tid=0xc340ec6d: lease 10.88.0.11 will be advertised").unwrap(),
-            "DHCPOFFER 10.88.0.11 to 52:54:00:aa:00:02"
+            "DHCPOFFER 10.88.0.11 to 52:54:00:aa:00:02 (Kea)"
         );
         assert_eq!(
             timeline_text("INFO  [kea-dhcp4.leases/4242.1] DHCP4_LEASE_OFFER [hwtype=1 52:54:00:AA:00:02], cid=[01:02], tid=0x1: lease 10.88.0.12 will be offered").unwrap(),
-            "DHCPOFFER 10.88.0.12 to 52:54:00:aa:00:02"
+            "DHCPOFFER 10.88.0.12 to 52:54:00:aa:00:02 (Kea)"
         );
         assert_eq!(
             timeline_text("INFO  [kea-dhcp4.leases] DHCP4_LEASE_ALLOC [hwtype=1 52:54:00:aa:00:02], cid=[no info], tid=0xc340ec6d: lease 10.88.0.11 has been allocated for 3600 seconds").unwrap(),
-            "DHCPACK 10.88.0.11 to 52:54:00:aa:00:02"
+            "DHCPACK 10.88.0.11 to 52:54:00:aa:00:02 (Kea)"
         );
         assert_eq!(
             timeline_text(
