@@ -234,6 +234,6 @@ awk 'NR > 1 { k = $2 " " $3; x[$1, k] = $4; c[$1, k] = $8; keys[k] = 1 }
          }
          print line
        }
-     }' "$W/results" | sort -t/ -k1,1 -k1n
+     }' "$W/results" | sort -k1,1 -k2,2n
 awk -v a="$EPOCHREALTIME" -v b="$T_START" 'BEGIN { printf "\ndhcp bench: done in %.0f s\n", a - b }'
 exit $FAILED
