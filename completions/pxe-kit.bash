@@ -702,7 +702,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__init)
-            opts="-v -q -h --interface --server-ip --subnet --range --router --dns --domain-search --time-offset --tftp-launcher --serial --root --config --dry-run --distro --verbose --quiet --help"
+            opts="-v -q -h --interface --server-ip --subnet --range --router --dns --domain-search --time-offset --tftp-launcher --dhcp-server --serial --root --config --dry-run --distro --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -742,6 +742,10 @@ _pxe__kit() {
                     ;;
                 --tftp-launcher)
                     COMPREPLY=($(compgen -W "socket xinetd tftpd-hpa" -- "${cur}"))
+                    return 0
+                    ;;
+                --dhcp-server)
+                    COMPREPLY=($(compgen -W "isc kea" -- "${cur}"))
                     return 0
                     ;;
                 --serial)
@@ -844,7 +848,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__lab__subcmd__demo)
-            opts="-v -q -h --image --pattern --timeout --keep --mac --memory --uefi --secure-boot --no-ipxe-rom --latency --direct --no-boot --nfs --root --config --dry-run --distro --verbose --quiet --help"
+            opts="-v -q -h --image --pattern --timeout --keep --mac --memory --uefi --secure-boot --no-ipxe-rom --latency --direct --no-boot --dhcp-server --nfs --root --config --dry-run --distro --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -872,6 +876,10 @@ _pxe__kit() {
                     ;;
                 --latency)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dhcp-server)
+                    COMPREPLY=($(compgen -W "isc kea" -- "${cur}"))
                     return 0
                     ;;
                 --root)

@@ -47,7 +47,7 @@ complete -c pxe-kit -n "__fish_pxe_kit_needs_command" -f -a "lab" -d 'Prove the 
 complete -c pxe-kit -n "__fish_pxe_kit_needs_command" -f -a "doctor" -d 'Check that the server works: settings, network, services, TFTP/HTTP for real, menu, images, SELinux labels and firewall; exit 0 healthy, 1 problems found, 2 could not run'
 complete -c pxe-kit -n "__fish_pxe_kit_needs_command" -f -a "generate-docs" -d 'Write man pages and shell completions (used by the build; hidden)'
 complete -c pxe-kit -n "__fish_pxe_kit_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l interface -d 'Provisioning interface (the only one dhcpd serves and the firewall opens)' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l interface -d 'Provisioning interface (the only one the DHCP server serves and the firewall opens)' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l server-ip -d 'This server\'s address on the provisioning network [default: the interface\'s]' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l subnet -d 'Provisioning subnet in CIDR form [default: the interface\'s]' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l range -d 'Dynamic pool, FIRST-LAST [default: the upper half of the subnet]' -r
@@ -58,6 +58,8 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l time-offset -d 
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l tftp-launcher -d 'How TFTP is launched [default: the distribution\'s way]' -r -f -a "socket\t'systemd tftp.socket (current Fedora / RHEL)'
 xinetd\t'xinetd with /etc/xinetd.d/tftp (legacy Fedora, or where xinetd is installed)'
 tftpd-hpa\t'tftpd-hpa with /etc/default/tftpd-hpa (Debian, Ubuntu)'"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l dhcp-server -d 'The DHCP server; switching stops and disables the other one [default: the saved setting, else ISC dhcpd where the release ships it, Kea on RHEL-family 10 and later]' -r -f -a "isc\t'ISC dhcpd (Fedora, EL9, Debian 12; end of life upstream)'
+kea\t'ISC Kea\'s kea-dhcp4 (the only one RHEL 10 and its rebuilds ship)'"
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l serial -d 'Serial console for the boot menu and kernels, PORT,BAUD (e.g. 0,115200)' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l root -d 'Act on DIR as if it were /: files are read and written under DIR and commands that would change the live system are listed, not run' -r -F
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l config -d 'Settings file [default: <root>/etc/pxe-kit/pxe-kit.yaml]' -r -F
@@ -110,7 +112,7 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-host" -l csv -d 'Man
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-host" -l names -d 'Many machines from a hostlist of names, e.g. node[001-500] (with --ips and/or --macs)' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-host" -l ips -d 'With --names: their addresses, counted up from FIRST (or exactly FIRST-LAST)' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-host" -l macs -d 'With --names: their MACs, counted up from FIRST' -r
-complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-host" -l ip -d 'Fixed address (a dhcpd host block; outside the dynamic pool)' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-host" -l ip -d 'Fixed address (a dhcpd host block or Kea reservation; outside the dynamic pool)' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-host" -l hostname -d 'Host name handed out with the fixed lease' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-host" -l root -d 'Act on DIR as if it were /: files are read and written under DIR and commands that would change the live system are listed, not run' -r -F
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-host" -l config -d 'Settings file [default: <root>/etc/pxe-kit/pxe-kit.yaml]' -r -F
@@ -173,7 +175,7 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay storm storm-clients help" -s h -l help -d 'Print help'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay storm storm-clients help" -f -a "boot" -d 'Boot a blank VM from this (staged) server inside a private network namespace'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay storm storm-clients help" -f -a "demo" -d 'Build a demo image from this host (no downloads), stage a server and boot it'
-complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay storm storm-clients help" -f -a "libvirt-network" -d 'Print an isolated libvirt network without DHCP (pxe-kit\'s dhcpd serves it)'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay storm storm-clients help" -f -a "libvirt-network" -d 'Print an isolated libvirt network without DHCP (pxe-kit\'s DHCP server serves it)'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay storm storm-clients help" -f -a "libvirt-vm" -d 'Print a libvirt domain that boots from the network with no disk'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay storm storm-clients help" -f -a "relay" -d 'Relay the VM\'s frames to the lab tap with a delay (used by `lab boot --latency`)'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay storm storm-clients help" -f -a "storm" -d 'Power on hundreds of simulated PXE machines at once against a served server in the lab\'s private network; report each stage\'s percentiles, DHCP answers, leases per machine and the time until all booted'
@@ -205,6 +207,8 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_sub
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l mac -d 'MAC address of the VM\'s NIC' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l memory -d 'VM memory in MiB (the live image is held in RAM)' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l latency -d 'Delay every frame between the VM and the server by MS milliseconds each way (round trip 2 x MS): netem, or a userspace relay where the kernel has no netem' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l dhcp-server -d 'The staged server\'s DHCP server [default: isc]' -r -f -a "isc\t'ISC dhcpd (Fedora, EL9, Debian 12; end of life upstream)'
+kea\t'ISC Kea\'s kea-dhcp4 (the only one RHEL 10 and its rebuilds ship)'"
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l root -d 'Act on DIR as if it were /: files are read and written under DIR and commands that would change the live system are listed, not run' -r -F
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l config -d 'Settings file [default: <root>/etc/pxe-kit/pxe-kit.yaml]' -r -F
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
@@ -220,7 +224,7 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_sub
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -s q -l quiet -d 'Print errors only'
-complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -s h -l help -d 'Print help'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-network" -l name -d 'Network name' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-network" -l bridge -d 'Bridge libvirt creates (the interface pxe-kit serves)' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-network" -l root -d 'Act on DIR as if it were /: files are read and written under DIR and commands that would change the live system are listed, not run' -r -F
@@ -292,7 +296,7 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_sub
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm-clients" -s h -l help -d 'Print help'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from help" -f -a "boot" -d 'Boot a blank VM from this (staged) server inside a private network namespace'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from help" -f -a "demo" -d 'Build a demo image from this host (no downloads), stage a server and boot it'
-complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from help" -f -a "libvirt-network" -d 'Print an isolated libvirt network without DHCP (pxe-kit\'s dhcpd serves it)'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from help" -f -a "libvirt-network" -d 'Print an isolated libvirt network without DHCP (pxe-kit\'s DHCP server serves it)'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from help" -f -a "libvirt-vm" -d 'Print a libvirt domain that boots from the network with no disk'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from help" -f -a "relay" -d 'Relay the VM\'s frames to the lab tap with a delay (used by `lab boot --latency`)'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from help" -f -a "storm" -d 'Power on hundreds of simulated PXE machines at once against a served server in the lab\'s private network; report each stage\'s percentiles, DHCP answers, leases per machine and the time until all booted'
@@ -336,7 +340,7 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand help; and not __fish_see
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand help; and not __fish_seen_subcommand_from init add-image images remove-image add-host hosts remove-host status serve lab doctor generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand help; and __fish_seen_subcommand_from lab" -f -a "boot" -d 'Boot a blank VM from this (staged) server inside a private network namespace'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand help; and __fish_seen_subcommand_from lab" -f -a "demo" -d 'Build a demo image from this host (no downloads), stage a server and boot it'
-complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand help; and __fish_seen_subcommand_from lab" -f -a "libvirt-network" -d 'Print an isolated libvirt network without DHCP (pxe-kit\'s dhcpd serves it)'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand help; and __fish_seen_subcommand_from lab" -f -a "libvirt-network" -d 'Print an isolated libvirt network without DHCP (pxe-kit\'s DHCP server serves it)'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand help; and __fish_seen_subcommand_from lab" -f -a "libvirt-vm" -d 'Print a libvirt domain that boots from the network with no disk'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand help; and __fish_seen_subcommand_from lab" -f -a "relay" -d 'Relay the VM\'s frames to the lab tap with a delay (used by `lab boot --latency`)'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand help; and __fish_seen_subcommand_from lab" -f -a "storm" -d 'Power on hundreds of simulated PXE machines at once against a served server in the lab\'s private network; report each stage\'s percentiles, DHCP answers, leases per machine and the time until all booted'

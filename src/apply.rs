@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::config::Config;
+use crate::config::{Config, DhcpServer};
 use crate::ctx::Ctx;
 use crate::distro::Profile;
 use crate::image::{self, Manifest};
@@ -112,6 +112,7 @@ pub fn announce(ctx: &Ctx, verb: &str, cfg: &Config) {
 pub fn converge(ctx: &Ctx, want: &Desired, opts: &Options) -> Result<Report> {
     let cfg = &want.cfg;
     let profile = ctx.profile(Some(cfg));
+    profile.check_dhcp_available()?;
     if cfg.boot.default != "local" && !want.images.iter().any(|m| m.name == cfg.boot.default) {
         bail!(
             "boot.default {:?} names no image; use `local` or one of: {}",
@@ -127,7 +128,7 @@ pub fn converge(ctx: &Ctx, want: &Desired, opts: &Options) -> Result<Report> {
     // Previewing a fresh live system: the loader files arrive with the packages.
     let loader_pending = pkg == Outcome::Planned && ctx.root.is_live();
     let files = render(ctx, want, &profile, loader_pending)?;
-    validate_dhcpd(ctx, &profile, &files)?;
+    validate_dhcp(ctx, cfg, &profile, &files)?;
 
     let cfg_change = if opts.keep_settings_file {
         Change::Unchanged
@@ -155,7 +156,10 @@ pub fn converge(ctx: &Ctx, want: &Desired, opts: &Options) -> Result<Report> {
     if opts.relabel_trees {
         relabel.extend([profile.tftp_root.as_path(), profile.http_dir.as_path()]);
     }
-    let mut steps = plan::system_steps(cfg, &profile, &changed, &relabel, systemd);
+    // The other DHCP server may be set up here: on a live system the probes tell; on a
+    // staged root its configuration file does.
+    let other_present = ctx.root.is_live() || ctx.root.exists(&profile.other_dhcp().conf);
+    let mut steps = plan::system_steps(cfg, &profile, &changed, &relabel, systemd, other_present);
     if let Some((_, enabled)) = &profile.httpd_enable {
         if ctx.root.exists(enabled) {
             steps.retain(|s| s.group != Group::HttpdConf);
@@ -356,50 +360,71 @@ pub fn per_client_present(root: &Root, profile: &Profile) -> Result<Vec<(PathBuf
     Ok(present)
 }
 
-/// A dhcpd.conf that ISC dhcpd rejects is never installed: test it in a scratch file first.
-fn validate_dhcpd(ctx: &Ctx, profile: &Profile, files: &[FileSpec]) -> Result<()> {
-    let Some(conf) = files.iter().find(|f| f.path == profile.dhcpd_conf) else {
+/// A DHCP configuration its daemon rejects is never installed: `dhcpd -t` or `kea-dhcp4 -t`
+/// on a scratch copy first, and only when it would replace the file in place.
+fn validate_dhcp(ctx: &Ctx, cfg: &Config, profile: &Profile, files: &[FileSpec]) -> Result<()> {
+    let d = &profile.dhcp;
+    let Some(conf) = files.iter().find(|f| f.path == d.conf) else {
         return Ok(());
     };
-    // Only a file that would replace the one in place needs the test.
     if ctx.root.read_opt(&conf.path)?.as_deref() == Some(conf.content.as_slice()) {
         return Ok(());
     }
-    let Some(dhcpd) = find_program("dhcpd") else {
-        ctx.out
-            .say("  note: dhcpd is not installed on this host; dhcpd.conf was not validated");
+    let Some(bin) = find_program(d.comm) else {
+        ctx.out.say(format!(
+            "  note: {} is not installed on this host; {} was not validated",
+            d.comm, d.conf_name
+        ));
         return Ok(());
     };
+    let (content, fix) = match d.server {
+        DhcpServer::Isc => (conf.content.clone(), "the dhcpd.conf.j2 override"),
+        // kea-dhcp4 -t refuses an interface this network namespace lacks (a staged root's):
+        // then the copy without interface names is tested (see kea::without_interfaces).
+        DhcpServer::Kea if crate::netinfo::interface_exists(&cfg.interface) => {
+            (conf.content.clone(), KEA_FIX)
+        }
+        DhcpServer::Kea => (crate::kea::without_interfaces(&conf.content)?, KEA_FIX),
+    };
     let mut tmp = tempfile::Builder::new()
-        .prefix("pxe-kit-dhcpd.")
+        .prefix("pxe-kit-dhcp.")
         .suffix(".conf")
         .tempfile()
-        .context("creating a scratch file for dhcpd -t")?;
-    std::io::Write::write_all(&mut tmp, &conf.content).context("writing the scratch dhcpd.conf")?;
+        .context("creating a scratch file for the DHCP config test")?;
+    std::io::Write::write_all(&mut tmp, &content).context("writing the scratch DHCP config")?;
     let path = tmp.path().display().to_string();
-    let cmd = Cmd::new(
-        Kind::Check,
-        "validating dhcpd.conf",
-        &[dhcpd.as_str(), "-t", "-4", "-cf", &path],
-    );
+    let argv: Vec<&str> = match d.server {
+        DhcpServer::Isc => vec![bin.as_str(), "-t", "-4", "-cf", &path],
+        DhcpServer::Kea => vec![bin.as_str(), "-t", &path],
+    };
+    let test = format!("{} -t", d.comm);
+    let cmd = Cmd::new(Kind::Check, format!("validating {}", d.conf_name), &argv);
     let out = ctx.runner.query(&cmd)?.expect("checks always run");
     if !out.success {
-        // dhcpd names the scratch file; say dhcpd.conf, which is what the user knows.
+        // The daemon names the scratch file; say the file the user knows.
         let detail: Vec<String> = out
             .stderr
             .lines()
             .chain(out.stdout.lines())
-            .filter(|l| l.contains(&path) && l.contains(" line "))
+            .filter(|l| l.contains(&path) && (l.contains(" line ") || l.contains("rror")))
             .take(3)
-            .map(|l| l.replace(&path, "dhcpd.conf"))
+            .map(|l| l.replace(&path, d.conf_name))
             .collect();
         bail!(
-            "rendered dhcpd.conf fails `dhcpd -t` ({}); not installed: fix the settings or the dhcpd.conf.j2 override",
-            if detail.is_empty() { crate::runner::failure(&cmd, &out) } else { detail.join(" | ") }
+            "rendered {} fails `{test}` ({}); not installed: fix the settings or {fix}",
+            d.conf_name,
+            if detail.is_empty() {
+                crate::runner::failure(&cmd, &out)
+            } else {
+                detail.join(" | ")
+            }
         );
     }
     Ok(())
 }
+
+/// Where a Kea configuration that fails its test can be fixed.
+const KEA_FIX: &str = "/etc/pxe-kit/templates/kea-dhcp4.merge.json";
 
 /// Apache's own config test after the drop-in changed; a failing drop-in is rolled back.
 fn check_httpd(ctx: &Ctx, profile: &Profile, old: Option<Vec<u8>>) -> Result<()> {

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::Launcher;
+use crate::config::{DhcpServer, Launcher};
 use crate::ctx::Options;
 use crate::distro::Distro;
 use crate::root::Out;
@@ -13,7 +13,7 @@ use crate::root::Out;
     name = "pxe-kit",
     version,
     about = "Turn a server into a PXE boot server for diskless, stateless machines",
-    long_about = "pxe-kit prepares ISC dhcpd, a TFTP server, httpd and pxelinux so that blank \
+    long_about = "pxe-kit prepares a DHCP server (ISC dhcpd or Kea), a TFTP server, httpd and pxelinux so that blank \
                   machines boot a live image over the network (dracut livenet), checks that \
                   the chain works, and proves it by booting a blank VM."
 )]
@@ -104,6 +104,23 @@ impl From<LauncherArg> for Launcher {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DhcpServerArg {
+    /// ISC dhcpd (Fedora, EL9, Debian 12; end of life upstream).
+    Isc,
+    /// ISC Kea's kea-dhcp4 (the only one RHEL 10 and its rebuilds ship).
+    Kea,
+}
+
+impl From<DhcpServerArg> for DhcpServer {
+    fn from(a: DhcpServerArg) -> DhcpServer {
+        match a {
+            DhcpServerArg::Isc => DhcpServer::Isc,
+            DhcpServerArg::Kea => DhcpServer::Kea,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Set up (or re-apply) the boot server: packages, configs, boot loader, labels,
@@ -139,7 +156,7 @@ pub enum Command {
 
 #[derive(Debug, Clone, Default, Args)]
 pub struct InitArgs {
-    /// Provisioning interface (the only one dhcpd serves and the firewall opens).
+    /// Provisioning interface (the only one the DHCP server serves and the firewall opens).
     #[arg(long, value_name = "IF")]
     pub interface: Option<String>,
     /// This server's address on the provisioning network [default: the interface's].
@@ -166,6 +183,10 @@ pub struct InitArgs {
     /// How TFTP is launched [default: the distribution's way].
     #[arg(long, value_enum)]
     pub tftp_launcher: Option<LauncherArg>,
+    /// The DHCP server; switching stops and disables the other one [default: the saved
+    /// setting, else ISC dhcpd where the release ships it, Kea on RHEL-family 10 and later].
+    #[arg(long, value_enum, value_name = "SERVER")]
+    pub dhcp_server: Option<DhcpServerArg>,
     /// Serial console for the boot menu and kernels, PORT,BAUD (e.g. 0,115200).
     #[arg(long, value_name = "PORT,BAUD")]
     pub serial: Option<String>,
@@ -259,7 +280,7 @@ pub enum LabCommand {
     Boot(LabBootArgs),
     /// Build a demo image from this host (no downloads), stage a server and boot it.
     Demo(LabDemoArgs),
-    /// Print an isolated libvirt network without DHCP (pxe-kit's dhcpd serves it).
+    /// Print an isolated libvirt network without DHCP (pxe-kit's DHCP server serves it).
     LibvirtNetwork(LibvirtNetworkArgs),
     /// Print a libvirt domain that boots from the network with no disk.
     LibvirtVm(LibvirtVmArgs),
@@ -381,6 +402,9 @@ pub struct LabDemoArgs {
     /// Build and stage the demo server, print its root and stop (implies --keep).
     #[arg(long)]
     pub no_boot: bool,
+    /// The staged server's DHCP server [default: isc].
+    #[arg(long, value_enum, value_name = "SERVER")]
+    pub dhcp_server: Option<DhcpServerArg>,
     /// Demo the NFS-root and per-machine paths instead: an NFS root tree served by
     /// nfs-ganesha, added as image `terminal` for --mac only (add-host, fixed address), the
     /// menu default left at `local`.
@@ -469,7 +493,7 @@ pub struct AddHostArgs {
     /// With --names: their MACs, counted up from FIRST.
     #[arg(long, value_name = "FIRST", requires = "names")]
     pub macs: Option<String>,
-    /// Fixed address (a dhcpd host block; outside the dynamic pool).
+    /// Fixed address (a dhcpd host block or Kea reservation; outside the dynamic pool).
     #[arg(long, value_name = "IP", requires = "id")]
     pub ip: Option<String>,
     /// Host name handed out with the fixed lease.

@@ -36,9 +36,13 @@ pub struct Config {
     pub lease_time: u32,
     /// dhcpd pings an address before offering it and waits a whole second for an answer.
     /// Off by default: under a boot storm the stall delays every new machine and dhcpd drops
-    /// the DISCOVERs a client repeats meanwhile (see dhcpd.conf's comment).
+    /// the DISCOVERs a client repeats meanwhile (see dhcpd.conf's comment). ISC dhcpd only:
+    /// Kea offers without a ping.
     #[serde(default)]
     pub ping_check: bool,
+    /// Which DHCP server serves the provisioning interface.
+    #[serde(default, skip_serializing_if = "Dhcp::is_unset")]
+    pub dhcp: Dhcp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tftp_launcher: Option<Launcher>,
     /// Override of the distribution's TFTP root.
@@ -90,6 +94,52 @@ impl Default for Boot {
             transfer: Transfer::default(),
             uefi: UefiLoader::default(),
             ipxe: true,
+        }
+    }
+}
+
+/// The `dhcp:` section of the settings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dhcp {
+    /// `isc` or `kea`. Left out, the release's default applies (ISC dhcpd where the release
+    /// ships it, Kea on RHEL-family 10 and later), and `init` saves the choice here so that
+    /// later runs, and upgrades of the distribution, do not switch servers behind the user's
+    /// back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<DhcpServer>,
+}
+
+impl Dhcp {
+    fn is_unset(&self) -> bool {
+        self.server.is_none()
+    }
+}
+
+/// The DHCP server pxe-kit configures: one at a time, from the same settings and hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DhcpServer {
+    /// ISC dhcpd (end of life since 2022; still shipped by Fedora, EL9 and Debian 12).
+    Isc,
+    /// ISC Kea's kea-dhcp4, the replacement RHEL 10 ships.
+    Kea,
+}
+
+impl DhcpServer {
+    /// How messages name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            DhcpServer::Isc => "ISC dhcpd",
+            DhcpServer::Kea => "Kea",
+        }
+    }
+
+    /// How the settings and the command line spell it.
+    pub fn key(self) -> &'static str {
+        match self {
+            DhcpServer::Isc => "isc",
+            DhcpServer::Kea => "kea",
         }
     }
 }
@@ -282,6 +332,7 @@ impl Config {
             time_offset: None,
             lease_time: default_lease_time(),
             ping_check: false,
+            dhcp: Dhcp::default(),
             tftp_launcher: None,
             tftp_root: None,
             http_dir: None,

@@ -1,10 +1,12 @@
 //! The one place that knows how Fedora, the RHEL family and Debian differ: packages, paths,
-//! services, the TFTP launcher, the firewall tool and whether SELinux applies.
+//! services, the DHCP server (ISC dhcpd or Kea) and the release's default, the TFTP launcher,
+//! the firewall tool and whether SELinux applies. docs/platforms.md lists these facts with
+//! their sources.
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 
-use crate::config::{Config, Launcher, Transfer, UefiLoader};
+use crate::config::{Config, DhcpServer, Launcher, Transfer, UefiLoader};
 use crate::root::Root;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -33,19 +35,8 @@ impl Distro {
     }
 
     pub fn from_os_release(text: &str) -> Option<Distro> {
-        let field = |k: &str| {
-            text.lines()
-                .find_map(|l| l.strip_prefix(k)?.strip_prefix('='))
-                .map(|v| {
-                    v.trim()
-                        .trim_matches('"')
-                        .trim_matches('\'')
-                        .to_ascii_lowercase()
-                })
-                .unwrap_or_default()
-        };
-        let id = field("ID");
-        let like = field("ID_LIKE");
+        let id = os_release_field(text, "ID");
+        let like = os_release_field(text, "ID_LIKE");
         match id.as_str() {
             "fedora" => return Some(Distro::Fedora),
             "rhel" | "centos" | "rocky" | "almalinux" | "ol" | "circle" => {
@@ -70,6 +61,54 @@ impl Distro {
     fn redhat(self) -> bool {
         matches!(self, Distro::Fedora | Distro::Rhel)
     }
+
+    /// The DHCP server a release gets when the settings name none: ISC dhcpd where the
+    /// release ships it, Kea on the RHEL family from 10 on (RHEL, CentOS Stream, Rocky and
+    /// Alma 10 ship no dhcp-server, not even in EPEL 10). `major` is VERSION_ID's major number.
+    pub fn default_dhcp_server(self, major: Option<u32>) -> DhcpServer {
+        if self.ships_isc_dhcpd(major) {
+            DhcpServer::Isc
+        } else {
+            DhcpServer::Kea
+        }
+    }
+
+    /// Whether the release ships ISC dhcpd at all. Fedora still does (dhcp-server,
+    /// deprecated), as do EL9 and Debian 12.
+    pub fn ships_isc_dhcpd(self, major: Option<u32>) -> bool {
+        !matches!((self, major), (Distro::Rhel, Some(m)) if m >= 10)
+    }
+}
+
+/// One `KEY=value` of os-release, unquoted and lower-cased; empty when absent.
+fn os_release_field(text: &str, key: &str) -> String {
+    text.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+        .map(|v| {
+            v.trim()
+                .trim_matches('"')
+                .trim_matches('\'')
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default()
+}
+
+/// The major release number of `<root>/etc/os-release` (VERSION_ID "10.0" → 10), when the file
+/// describes `distro`: with `--distro` forcing another family, its numbers mean nothing here.
+pub fn release_major(root: &Root, distro: Distro) -> Option<u32> {
+    let text = root
+        .read_string_opt(Path::new("/etc/os-release"))
+        .ok()
+        .flatten()?;
+    if Distro::from_os_release(&text) != Some(distro) {
+        return None;
+    }
+    major_of(&os_release_field(&text, "VERSION_ID"))
+}
+
+/// "10.0" → 10, "42" → 42; None for what is not a number (rawhide, an empty field).
+fn major_of(version_id: &str) -> Option<u32> {
+    version_id.split('.').next()?.parse().ok()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -82,13 +121,117 @@ pub enum Firewall {
     None,
 }
 
-/// Where dhcpd learns which interface to serve.
+/// Where the DHCP server learns which interface to serve.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DhcpdInterfaces {
-    /// A dhcpd.service drop-in whose ExecStart names the interface (Fedora, RHEL).
+pub enum DhcpInterfaces {
+    /// A dhcpd.service drop-in whose ExecStart names the interface (ISC on Fedora, RHEL).
     SystemdDropIn(PathBuf),
-    /// `INTERFACESv4` in /etc/default/isc-dhcp-server (Debian).
+    /// `INTERFACESv4` in /etc/default/isc-dhcp-server (ISC on Debian).
     DefaultFile(PathBuf),
+    /// In the configuration file itself (Kea's `interfaces-config`): nothing else to write.
+    InConfig,
+}
+
+/// One DHCP server as a distribution packages it.
+#[derive(Debug, Clone)]
+pub struct DhcpBackend {
+    pub server: DhcpServer,
+    /// What installs it (the daemon only: Kea's meta-package on Debian would also start the
+    /// DHCPv6, DDNS and control-agent daemons).
+    pub packages: Vec<&'static str>,
+    pub service: &'static str,
+    /// The daemon's program name (its /proc comm) and binary.
+    pub comm: &'static str,
+    pub bin: &'static str,
+    /// The configuration file pxe-kit renders, and its mode.
+    pub conf: PathBuf,
+    pub conf_mode: u32,
+    /// How messages name the configuration file.
+    pub conf_name: &'static str,
+    pub interfaces: DhcpInterfaces,
+    /// The lease database the packaged unit writes.
+    pub leases: PathBuf,
+    /// The account the packaged unit runs the daemon as (None: root).
+    pub user: Option<&'static str>,
+    /// Kea's control socket, in the directory the unit creates (`RuntimeDirectory=kea`).
+    pub control_socket: Option<PathBuf>,
+    /// Kea's hook libraries (`kea-dhcp4 -W` prints it): for HA and lease commands later.
+    pub hooks_dir: Option<PathBuf>,
+    /// The SELinux type of the daemon's executable in the targeted policy; None when the
+    /// policy has no module for it (Kea: it runs as unconfined_service_t, nothing to label).
+    pub selinux_exec: Option<&'static str>,
+}
+
+impl DhcpBackend {
+    /// The facts of `server` on `distro`'s family.
+    pub fn of(distro: Distro, server: DhcpServer) -> DhcpBackend {
+        let rh = distro.redhat();
+        match server {
+            DhcpServer::Isc => DhcpBackend {
+                server,
+                packages: vec![if rh { "dhcp-server" } else { "isc-dhcp-server" }],
+                service: if rh {
+                    "dhcpd.service"
+                } else {
+                    "isc-dhcp-server.service"
+                },
+                comm: "dhcpd",
+                bin: "/usr/sbin/dhcpd",
+                conf: "/etc/dhcp/dhcpd.conf".into(),
+                conf_mode: 0o644,
+                conf_name: "dhcpd.conf",
+                interfaces: if rh {
+                    DhcpInterfaces::SystemdDropIn(
+                        "/etc/systemd/system/dhcpd.service.d/pxe-kit.conf".into(),
+                    )
+                } else {
+                    DhcpInterfaces::DefaultFile("/etc/default/isc-dhcp-server".into())
+                },
+                leases: if rh {
+                    "/var/lib/dhcpd/dhcpd.leases"
+                } else {
+                    "/var/lib/dhcp/dhcpd.leases"
+                }
+                .into(),
+                user: rh.then_some("dhcpd"),
+                control_socket: None,
+                hooks_dir: None,
+                selinux_exec: rh.then_some("dhcpd_exec_t"),
+            },
+            DhcpServer::Kea => DhcpBackend {
+                server,
+                // Fedora/RHEL: one `kea` package (daemons, kea-admin, perfdhcp, units);
+                // Debian: the DHCPv4 daemon alone (kea-common comes with it).
+                packages: vec![if rh { "kea" } else { "kea-dhcp4-server" }],
+                service: if rh {
+                    "kea-dhcp4.service"
+                } else {
+                    "kea-dhcp4-server.service"
+                },
+                comm: "kea-dhcp4",
+                bin: "/usr/sbin/kea-dhcp4",
+                conf: "/etc/kea/kea-dhcp4.conf".into(),
+                // Fedora packages it 0640 root:kea inside a 0750 root:kea /etc/kea; 0644
+                // lets the unprivileged daemon read it without pxe-kit changing groups, and
+                // the directory still keeps other users out (Debian ships it 0644 itself).
+                conf_mode: 0o644,
+                conf_name: "kea-dhcp4.conf",
+                interfaces: DhcpInterfaces::InConfig,
+                leases: "/var/lib/kea/kea-leases4.csv".into(),
+                user: Some(if rh { "kea" } else { "_kea" }),
+                control_socket: Some("/run/kea/kea4-ctrl-socket".into()),
+                hooks_dir: Some(
+                    if rh {
+                        "/usr/lib64/kea/hooks"
+                    } else {
+                        "/usr/lib/x86_64-linux-gnu/kea/hooks"
+                    }
+                    .into(),
+                ),
+                selinux_exec: None,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -106,10 +249,10 @@ pub struct Profile {
     /// Directory httpd serves images from, and the URL path it appears under.
     pub http_dir: PathBuf,
     pub http_prefix: &'static str,
-    pub dhcpd_conf: PathBuf,
-    pub dhcpd_interfaces: DhcpdInterfaces,
-    pub dhcpd_service: &'static str,
-    pub dhcpd_bin: &'static str,
+    /// The DHCP server the settings choose (or the release's default).
+    pub dhcp: DhcpBackend,
+    /// The release's major version (os-release VERSION_ID), when known.
+    pub release: Option<u32>,
     pub httpd_service: &'static str,
     pub httpd_dropin: PathBuf,
     /// Where httpd logs the requests for pxe-kit's paths in pxe-kit's format (`pxe-kit status`
@@ -181,9 +324,14 @@ impl Profile {
         ];
         let uefi = cfg.map(|c| c.boot.uefi).unwrap_or_default();
         let efi = efi_loader(rh, uefi, &efi_vendor(root));
-        let mut packages: Vec<&'static str> = if rh {
+        let release = release_major(root, distro);
+        let server = cfg
+            .and_then(|c| c.dhcp.server)
+            .unwrap_or_else(|| distro.default_dhcp_server(release));
+        let dhcp = DhcpBackend::of(distro, server);
+        let mut packages: Vec<&'static str> = dhcp.packages.clone();
+        packages.extend(if rh {
             vec![
-                "dhcp-server",
                 "tftp-server",
                 "httpd",
                 "syslinux",
@@ -193,7 +341,6 @@ impl Profile {
             ]
         } else {
             vec![
-                "isc-dhcp-server",
                 "tftpd-hpa",
                 "apache2",
                 "pxelinux",
@@ -202,7 +349,7 @@ impl Profile {
                 "dracut-network",
                 "dracut-live",
             ]
-        };
+        });
         if launcher == Launcher::Xinetd {
             packages.push("xinetd");
         }
@@ -224,20 +371,8 @@ impl Profile {
             tftp_root,
             http_dir,
             http_prefix: "/pxe-kit",
-            dhcpd_conf: "/etc/dhcp/dhcpd.conf".into(),
-            dhcpd_interfaces: if rh {
-                DhcpdInterfaces::SystemdDropIn(
-                    "/etc/systemd/system/dhcpd.service.d/pxe-kit.conf".into(),
-                )
-            } else {
-                DhcpdInterfaces::DefaultFile("/etc/default/isc-dhcp-server".into())
-            },
-            dhcpd_service: if rh {
-                "dhcpd.service"
-            } else {
-                "isc-dhcp-server.service"
-            },
-            dhcpd_bin: "/usr/sbin/dhcpd",
+            dhcp,
+            release,
             httpd_service: if rh {
                 "httpd.service"
             } else {
@@ -346,6 +481,33 @@ impl Profile {
         self.distro.redhat()
     }
 
+    /// The DHCP server the settings do not choose: what a switch stops and disables.
+    pub fn other_dhcp(&self) -> DhcpBackend {
+        let other = match self.dhcp.server {
+            DhcpServer::Isc => DhcpServer::Kea,
+            DhcpServer::Kea => DhcpServer::Isc,
+        };
+        DhcpBackend::of(self.distro, other)
+    }
+
+    /// ISC dhcpd's facts on this distribution, whichever server is chosen (the dhcpd
+    /// templates name its binary and file).
+    pub fn isc(&self) -> DhcpBackend {
+        DhcpBackend::of(self.distro, DhcpServer::Isc)
+    }
+
+    /// Refuses a DHCP server the release does not ship, naming the fix: RHEL 10 and its
+    /// rebuilds have no ISC dhcpd.
+    pub fn check_dhcp_available(&self) -> Result<()> {
+        if self.dhcp.server == DhcpServer::Isc && !self.distro.ships_isc_dhcpd(self.release) {
+            bail!(
+                "RHEL-family {} ships no ISC dhcpd (no dhcp-server package); use Kea: `pxe-kit init --dhcp-server kea` (or dhcp: {{server: kea}} in the settings)",
+                self.release.map(|r| r.to_string()).unwrap_or_default()
+            );
+        }
+        Ok(())
+    }
+
     /// Directory of an image's kernel and initrd inside the TFTP root, and its path as the
     /// boot loader names it (relative to the TFTP root).
     pub fn tftp_image_dir(&self, name: &str) -> (PathBuf, String) {
@@ -433,6 +595,64 @@ mod tests {
         assert_eq!(d("ID=arch\n"), None);
         // ID_LIKE must not be mistaken for ID.
         assert_eq!(d("ID_LIKE=debian\nID=fedora\n"), Some(Distro::Fedora));
+    }
+
+    #[test]
+    fn the_release_picks_the_default_dhcp_server() {
+        assert_eq!(major_of("10.0"), Some(10));
+        assert_eq!(major_of("9.4"), Some(9));
+        assert_eq!(major_of("42"), Some(42));
+        assert_eq!(major_of(""), None);
+        assert_eq!(major_of("rawhide"), None);
+        use DhcpServer::*;
+        for (d, m, want) in [
+            (Distro::Rhel, Some(10), Kea),
+            (Distro::Rhel, Some(11), Kea),
+            (Distro::Rhel, Some(9), Isc),
+            (Distro::Rhel, None, Isc),
+            (Distro::Fedora, Some(42), Isc),
+            (Distro::Fedora, Some(44), Isc),
+            (Distro::Debian, Some(12), Isc),
+        ] {
+            assert_eq!(d.default_dhcp_server(m), want, "{d:?} {m:?}");
+        }
+    }
+
+    #[test]
+    fn release_comes_from_the_roots_os_release_for_its_own_family() {
+        let t = tempfile::tempdir().unwrap();
+        let root = Root::new(t.path(), false, Default::default()).unwrap();
+        assert_eq!(release_major(&root, Distro::Rhel), None);
+        for (text, distro) in [
+            ("ID=\"rhel\"\nVERSION_ID=\"10.0\"\n", Distro::Rhel),
+            (
+                "ID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=\"10.0\"\n",
+                Distro::Rhel,
+            ),
+            ("ID=\"almalinux\"\nVERSION_ID=\"10.0\"\n", Distro::Rhel),
+            ("ID=\"centos\"\nVERSION_ID=\"10\"\n", Distro::Rhel),
+        ] {
+            root.write(Path::new("/etc/os-release"), text.as_bytes(), 0o644)
+                .unwrap();
+            assert_eq!(release_major(&root, distro), Some(10), "{text}");
+            let p = Profile::new(distro, None, &root);
+            assert_eq!(p.dhcp.server, DhcpServer::Kea, "{text}");
+            assert_eq!(p.dhcp.service, "kea-dhcp4.service");
+            assert_eq!(p.packages[0], "kea");
+        }
+        // --distro rhel over a Debian 12 root: its VERSION_ID is not a RHEL release.
+        root.write(
+            Path::new("/etc/os-release"),
+            b"ID=debian\nVERSION_ID=\"12\"\n",
+            0o644,
+        )
+        .unwrap();
+        assert_eq!(release_major(&root, Distro::Rhel), None);
+        assert_eq!(release_major(&root, Distro::Debian), Some(12));
+        let p = Profile::new(Distro::Debian, None, &root);
+        assert_eq!(p.dhcp.server, DhcpServer::Isc);
+        assert_eq!(p.other_dhcp().service, "kea-dhcp4-server.service");
+        p.check_dhcp_available().unwrap();
     }
 }
 

@@ -15,6 +15,7 @@ pub mod httpc;
 pub mod image;
 pub mod initrd;
 pub mod iso9660;
+pub mod kea;
 pub mod lab;
 pub mod lock;
 pub mod netinfo;

@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 
 use crate::config::Config;
+use crate::config::DhcpServer;
 use crate::config::Launcher;
 use crate::config::UefiLoader;
-use crate::distro::{DhcpdInterfaces, Firewall, Profile};
+use crate::distro::{DhcpInterfaces, Firewall, Profile};
 use crate::image::BootEntry;
 use crate::render::{HostVars, Templates, Vars};
 use crate::runner::{Cmd, Kind, Output};
@@ -16,7 +17,8 @@ use crate::runner::{Cmd, Kind, Output};
 /// A daemon whose configuration a file belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Service {
-    Dhcpd,
+    /// The chosen DHCP server (ISC dhcpd or Kea).
+    Dhcp,
     Tftp,
     Httpd,
 }
@@ -24,6 +26,8 @@ pub enum Service {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
     Template(&'static str),
+    /// Built by pxe-kit's code rather than a template (Kea's JSON), with this description.
+    Generated(&'static str),
     /// Copied from a distribution file (boot loader).
     Copy(PathBuf),
 }
@@ -51,57 +55,69 @@ pub fn files(
 ) -> Result<Vec<FileSpec>> {
     let vars = Vars::new(cfg, profile, entries);
     let mut out = Vec::new();
-    let mut tpl = |path: PathBuf,
-                   name: &'static str,
-                   service: Option<Service>,
-                   unit_dropin: bool|
-     -> Result<()> {
-        out.push(FileSpec {
+    let tpl = |path: PathBuf,
+               name: &'static str,
+               service: Option<Service>,
+               unit_dropin: bool|
+     -> Result<FileSpec> {
+        Ok(FileSpec {
             path,
             content: templates.render(name, &vars)?.into_bytes(),
             mode: 0o644,
             origin: Origin::Template(name),
             service,
             unit_dropin,
-        });
-        Ok(())
+        })
     };
-    tpl(
-        profile.dhcpd_conf.clone(),
-        "dhcpd.conf.j2",
-        Some(Service::Dhcpd),
-        false,
-    )?;
-    match &profile.dhcpd_interfaces {
-        DhcpdInterfaces::SystemdDropIn(p) => tpl(
+    let dhcp = &profile.dhcp;
+    out.push(match dhcp.server {
+        DhcpServer::Isc => tpl(
+            dhcp.conf.clone(),
+            "dhcpd.conf.j2",
+            Some(Service::Dhcp),
+            false,
+        )?,
+        DhcpServer::Kea => kea_file(profile, &vars, templates)?,
+    });
+    match &dhcp.interfaces {
+        DhcpInterfaces::SystemdDropIn(p) => out.push(tpl(
             p.clone(),
             "dhcpd-service.conf.j2",
-            Some(Service::Dhcpd),
+            Some(Service::Dhcp),
             true,
-        )?,
-        DhcpdInterfaces::DefaultFile(p) => {
-            tpl(p.clone(), "isc-dhcp-server.j2", Some(Service::Dhcpd), false)?
-        }
+        )?),
+        DhcpInterfaces::DefaultFile(p) => out.push(tpl(
+            p.clone(),
+            "isc-dhcp-server.j2",
+            Some(Service::Dhcp),
+            false,
+        )?),
+        DhcpInterfaces::InConfig => {}
     }
     let tftp_tpl = match profile.launcher {
         Launcher::Socket => "tftp-service.conf.j2",
         Launcher::Xinetd => "tftp-xinetd.j2",
         Launcher::TftpdHpa => "tftpd-hpa.j2",
     };
-    tpl(
+    out.push(tpl(
         profile.tftp_file.clone(),
         tftp_tpl,
         Some(Service::Tftp),
         profile.launcher == Launcher::Socket,
-    )?;
-    tpl(
+    )?);
+    out.push(tpl(
         profile.httpd_dropin.clone(),
         "httpd.conf.j2",
         Some(Service::Httpd),
         false,
-    )?;
+    )?);
     if vars.neigh.is_some() {
-        tpl(NEIGH_SYSCTL.into(), "neigh-sysctl.conf.j2", None, false)?;
+        out.push(tpl(
+            NEIGH_SYSCTL.into(),
+            "neigh-sysctl.conf.j2",
+            None,
+            false,
+        )?);
     }
     out.push(menu_file(
         cfg,
@@ -132,6 +148,27 @@ pub fn files(
 
 /// The neighbour-table settings for subnets larger than the kernel's default table.
 pub const NEIGH_SYSCTL: &str = "/etc/sysctl.d/90-pxe-kit-neigh.conf";
+
+/// Kea's configuration: JSON from typed values (see `kea`), the user's merge patch on top.
+pub fn kea_file(profile: &Profile, vars: &Vars, templates: &Templates) -> Result<FileSpec> {
+    let dhcp = &profile.dhcp;
+    let socket = dhcp
+        .control_socket
+        .clone()
+        .unwrap_or_else(|| "/run/kea/kea4-ctrl-socket".into());
+    let text = crate::kea::render(vars, &dhcp.leases, &socket, templates.kea_patch())?;
+    Ok(FileSpec {
+        path: dhcp.conf.clone(),
+        content: text.into_bytes(),
+        mode: dhcp.conf_mode,
+        origin: Origin::Generated(KEA_ORIGIN),
+        service: Some(Service::Dhcp),
+        unit_dropin: false,
+    })
+}
+
+/// How messages name where Kea's configuration comes from.
+pub const KEA_ORIGIN: &str = "pxe-kit's Kea renderer";
 
 /// The boot menu alone, which add-image and remove-image re-render.
 pub fn menu_file(
@@ -394,6 +431,8 @@ pub struct Probe {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Satisfied {
     Success,
+    /// The probe failed: what the step would remove is not there (a disabled unit).
+    Failure,
     /// Every line of `dpkg-query -W -f='${db:Status-Abbrev} …'` says installed.
     DpkgAllInstalled,
     StdoutContains(String),
@@ -405,6 +444,7 @@ impl Satisfied {
     pub fn check(&self, o: &Output) -> bool {
         match self {
             Satisfied::Success => o.success,
+            Satisfied::Failure => !o.success,
             Satisfied::DpkgAllInstalled => {
                 o.success
                     && !o.stdout.trim().is_empty()
@@ -453,15 +493,55 @@ fn packages_step(profile: &Profile, packages: &[&'static str]) -> Step {
     )
 }
 
+/// Stopping and disabling the DHCP server the settings no longer choose, before the chosen
+/// one starts: two servers must never answer on one network. Each step's probe finds it done
+/// when that unit is already disabled (or not installed) and inactive. `present`: the other
+/// server may be set up here (always on a live system, where the probes decide; on a staged
+/// root only when its configuration is there, so a fresh tree's plan does not list it).
+pub fn other_dhcp_steps(profile: &Profile, present: bool) -> Vec<Step> {
+    if !present {
+        return Vec::new();
+    }
+    let unit = profile.other_dhcp().service;
+    vec![
+        step(
+            Group::Services,
+            &format!(
+                "disabling {unit} (the DHCP server is now {})",
+                profile.dhcp.server.name()
+            ),
+            &["systemctl", "disable", unit],
+            probe(
+                &["systemctl", "is-enabled", "--quiet", unit],
+                Satisfied::Failure,
+            ),
+        ),
+        step(
+            Group::Services,
+            &format!(
+                "stopping {unit} (the DHCP server is now {})",
+                profile.dhcp.server.name()
+            ),
+            &["systemctl", "stop", unit],
+            probe(
+                &["systemctl", "is-active", "--quiet", unit],
+                Satisfied::Failure,
+            ),
+        ),
+    ]
+}
+
 /// What follows the files: labels, firewall, services. `changed` are the files that were
 /// (or, staged, would be) written; `relabel` more paths to label with them (an import's
-/// directories); `systemd` is false where PID 1 is not systemd.
+/// directories); `systemd` is false where PID 1 is not systemd; `other_dhcp_present` see
+/// `other_dhcp_steps`.
 pub fn system_steps(
     cfg: &Config,
     profile: &Profile,
     changed: &[&FileSpec],
     relabel: &[&std::path::Path],
     systemd: bool,
+    other_dhcp_present: bool,
 ) -> Vec<Step> {
     let mut steps = Vec::new();
     if profile.selinux {
@@ -515,8 +595,9 @@ pub fn system_steps(
             None,
         ));
     }
+    steps.extend(other_dhcp_steps(profile, other_dhcp_present));
     for (svc, unit) in [
-        (Service::Dhcpd, profile.dhcpd_service),
+        (Service::Dhcp, profile.dhcp.service),
         (Service::Tftp, profile.tftp_unit),
         (Service::Httpd, profile.httpd_service),
     ] {
@@ -759,7 +840,7 @@ pub fn nfs_steps(
 /// A file and where its content comes from, for messages.
 pub fn describe(f: &FileSpec) -> String {
     match &f.origin {
-        Origin::Template(t) => format!("{} (from {t})", f.path.display()),
+        Origin::Template(t) | Origin::Generated(t) => format!("{} (from {t})", f.path.display()),
         Origin::Copy(src) => format!("{} (from {})", f.path.display(), src.display()),
     }
 }

@@ -23,6 +23,10 @@ pub const ACCESS_FORMAT: &str = r#""%{sec}t.%{msec_frac}t %a \"%r\" %>s %B %D""#
 /// quarter of the time.
 pub const TFTPD_OPTIONS: &[&str] = &["-vv", "-B", "1468", "-T", "250000"];
 
+/// The file name of the merge patch over Kea's configuration in the template directory (the
+/// Kea renderer, `kea::MERGE_PATCH`, names the same file).
+pub const KEA_PATCH: &str = "kea-dhcp4.merge.json";
+
 /// URL path under which httpd serves the TFTP root's image directory, so HTTP-capable
 /// loaders fetch the very files TFTP would serve.
 pub const TFTP_URL_PREFIX: &str = "/pxe-kit-tftp";
@@ -72,6 +76,9 @@ pub const BUILTIN: &[(&str, &str)] = &[
 #[derive(Debug, Clone, Default)]
 pub struct Templates {
     overrides: BTreeMap<String, String>,
+    /// Kea's configuration is JSON built from typed values, not a template; the user's merge
+    /// patch over it (`kea-dhcp4.merge.json`) is the override.
+    kea_patch: Option<String>,
 }
 
 impl Templates {
@@ -88,7 +95,16 @@ impl Templates {
                 overrides.insert(name.to_string(), text);
             }
         }
-        Ok(Templates { overrides })
+        let kea_patch = root.read_string_opt(&Path::new(TEMPLATE_DIR).join(KEA_PATCH))?;
+        Ok(Templates {
+            overrides,
+            kea_patch,
+        })
+    }
+
+    /// The user's merge patch over Kea's configuration, if any.
+    pub fn kea_patch(&self) -> Option<&str> {
+        self.kea_patch.as_deref()
     }
 
     pub fn is_override(&self, name: &str) -> bool {
@@ -336,8 +352,8 @@ impl Vars {
                 UefiLoader::Syslinux => "syslinux",
             }
             .into(),
-            dhcpd_bin: profile.dhcpd_bin.into(),
-            dhcpd_conf: profile.dhcpd_conf.display().to_string(),
+            dhcpd_bin: profile.isc().bin.into(),
+            dhcpd_conf: profile.isc().conf.display().to_string(),
             tftpd_bin: profile.tftpd_bin.into(),
             tftp_root: profile.tftp_root.display().to_string(),
             http_dir: profile.http_dir.display().to_string(),

@@ -142,15 +142,22 @@ pub struct Seen {
 }
 
 /// Which daemon a line's source name stands for: serve's prefixes (`dhcpd`, `tftpd`,
-/// `httpd`, `nfs`) and the journal's syslog identifiers (`dhcpd`, `in.tftpd`).
+/// `httpd`, `nfs`, `kea`) and the journal's syslog identifiers (`dhcpd`, `kea-dhcp4`,
+/// `in.tftpd`).
 fn daemon(who: &str) -> Option<&'static str> {
     match who {
         "dhcpd" => Some("dhcp"),
+        crate::kea::WHO | "kea-dhcp4" => Some("kea"),
         "tftpd" | "in.tftpd" => Some("tftp"),
         "httpd" | "apache2" => Some("http"),
         "nfs" | "ganesha.nfsd" => Some("nfs"),
         _ => None,
     }
+}
+
+/// Whether lines from `who` come from Kea (whose lease messages read as dhcpd's).
+pub fn is_kea(who: &str) -> bool {
+    daemon(who) == Some("kea")
 }
 
 static MAC_RE: &str = r"([0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5})";
@@ -168,6 +175,21 @@ static DHCP_DISCOVER: LazyLock<Regex> = LazyLock::new(|| {
 });
 static DHCP_NAK: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(r"^DHCPNAK on (\d+\.\d+\.\d+\.\d+) to {MAC_RE}")).expect("regex")
+});
+/// Kea's lease messages (logged at INFO by `kea-dhcp4.leases`): ADVERT/OFFER are dhcpd's
+/// DHCPOFFER, ALLOC its DHCPACK.
+static KEA_LEASE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"DHCP4_LEASE_(ADVERT|OFFER|ALLOC) \[hwtype=\d+ {MAC_RE}\].*?: lease (\d+\.\d+\.\d+\.\d+)"
+    ))
+    .expect("regex")
+});
+/// Kea's allocation failures (a full pool and the like), logged per client.
+static KEA_FAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"DHCP4_(ALLOC_FAIL\w*) \[hwtype=\d+ {MAC_RE}\].*?tid=0x[0-9a-fA-F]+: (.*)$"
+    ))
+    .expect("regex")
 });
 static RRQ: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"RRQ from (?:::ffff:)?(\d+\.\d+\.\d+\.\d+) filename (\S+)").expect("regex")
@@ -214,6 +236,23 @@ pub fn parse(who: &str, text: &str, at: SystemTime) -> Option<Seen> {
                 What::DhcpError {
                     mac: c[2].parse().ok()?,
                     why: format!("DHCPNAK on {}", &c[1]),
+                }
+            } else {
+                return None;
+            }
+        }
+        "kea" => {
+            if let Some(c) = KEA_LEASE.captures(text) {
+                let (mac, ip) = (c[2].parse().ok()?, c[3].parse().ok()?);
+                if &c[1] == "ALLOC" {
+                    What::Ack { ip, mac }
+                } else {
+                    What::Offer { ip, mac }
+                }
+            } else if let Some(c) = KEA_FAIL.captures(text) {
+                What::DhcpError {
+                    mac: c[2].parse().ok()?,
+                    why: format!("{}: {}", &c[1], &c[3]),
                 }
             } else {
                 return None;
@@ -545,6 +584,38 @@ mod tests {
 
     fn at(s: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(1_800_000_000 + s)
+    }
+
+    #[test]
+    fn kea_lines_of_2_2_and_later_read_as_offers_and_acks() {
+        let p = |t| parse("kea", t, at(0)).map(|s| s.what);
+        let mac: Mac = "52:54:00:aa:00:02".parse().unwrap();
+        let ip = |s: &str| s.parse().unwrap();
+        assert_eq!(
+            p("INFO  [kea-dhcp4.leases] DHCP4_LEASE_ADVERT [hwtype=1 52:54:00:aa:00:02], cid=[no info], tid=0xc340ec6d: lease 10.88.0.11 will be advertised"),
+            Some(What::Offer { ip: ip("10.88.0.11"), mac })
+        );
+        // 2.5.3 renamed ADVERT to OFFER; MACs may come in capitals.
+        assert_eq!(
+            p("INFO  [kea-dhcp4.leases/4242.1] DHCP4_LEASE_OFFER [hwtype=1 52:54:00:AA:00:02], cid=[01:02], tid=0x1: lease 10.88.0.12 will be offered"),
+            Some(What::Offer { ip: ip("10.88.0.12"), mac })
+        );
+        assert_eq!(
+            p("INFO  [kea-dhcp4.leases] DHCP4_LEASE_ALLOC [hwtype=1 52:54:00:aa:00:02], cid=[no info], tid=0xc340ec6d: lease 10.88.0.11 has been allocated for 3600 seconds"),
+            Some(What::Ack { ip: ip("10.88.0.11"), mac })
+        );
+        assert_eq!(
+            p("WARN  [kea-dhcp4.alloc-engine] DHCP4_ALLOC_FAIL_SUBNET [hwtype=1 52:54:00:aa:00:02], cid=[no info], tid=0x5: failed to allocate an IPv4 lease in the subnet 10.88.0.0/24, subnet-id 1, shared network (none)"),
+            Some(What::DhcpError {
+                mac,
+                why: "ALLOC_FAIL_SUBNET: failed to allocate an IPv4 lease in the subnet 10.88.0.0/24, subnet-id 1, shared network (none)".into()
+            })
+        );
+        assert_eq!(
+            p("INFO  [kea-dhcp4.dhcp4] DHCP4_STARTED Kea DHCPv4 server version 2.2.0 started"),
+            None
+        );
+        assert!(is_kea("kea-dhcp4") && is_kea("kea") && !is_kea("dhcpd"));
     }
 
     #[test]

@@ -98,11 +98,15 @@ impl Lab {
     }
 
     fn start(&mut self, which: &'static str) {
-        let bins = daemons::Binaries::find(pxe_kit::distro::Distro::Debian).unwrap();
+        let bins = daemons::Binaries::find(
+            pxe_kit::distro::Distro::Debian,
+            pxe_kit::config::DhcpServer::Isc,
+        )
+        .unwrap();
         let r = self.r().to_path_buf();
         let argv = match which {
             "dhcpd" => daemons::dhcpd_argv(
-                &bins.dhcpd,
+                &bins.dhcp,
                 &r.join("etc/dhcp/dhcpd.conf"),
                 &r.join("var/lib/dhcp/dhcpd.leases"),
                 &self.run.path().join("dhcpd.pid"),

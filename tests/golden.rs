@@ -6,7 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use pxe_kit::config::{Config, Serial, Transfer, UefiLoader};
+use pxe_kit::config::{Config, DhcpServer, Serial, Transfer, UefiLoader};
 use pxe_kit::distro::{Distro, Profile};
 use pxe_kit::host::Host;
 use pxe_kit::image::BootEntry;
@@ -176,4 +176,277 @@ fn injection_through_values_is_refused() {
     let vars = Vars::new(&cfg2, &profile, vec![]);
     let out = Templates::builtin().render("dhcpd.conf.j2", &vars).unwrap();
     assert!(out.contains(r#"option domain-search "a\";evil";"#), "{out}");
+}
+
+/// Kea's configuration is JSON from typed values, not a template: its golden files sit beside
+/// the templates' (`kea-dhcp4.conf`): with a fixed-address host, iPXE and shim (debian); with
+/// iPXE off (debian-no-ipxe); the classic chain with syslinux.efi for UEFI (debian-classic);
+/// and with a user's merge patch (debian-patched). Fedora and RHEL render the same bytes:
+/// every path in it is the same on the three families.
+#[test]
+fn kea_config_matches_its_golden_files() {
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let t = tempfile::tempdir().unwrap();
+    let root = Root::new(t.path(), false, Out::default()).unwrap();
+    let mut no_ipxe = config();
+    no_ipxe.boot.ipxe = false;
+    let mut classic = config();
+    classic.boot.transfer = Transfer::Tftp;
+    classic.boot.ipxe = false;
+    classic.boot.uefi = UefiLoader::Syslinux;
+    let patch = r#"{"Dhcp4": {"option-data": [{"name": "ntp-servers", "data": "10.0.0.1"}],
+        "valid-lifetime": 7200, "max-valid-lifetime": 14400, "comment": "mine"}}"#;
+    let render = |distro, cfg: &Config, patch: Option<&str>| {
+        let mut cfg = cfg.clone();
+        cfg.dhcp.server = Some(DhcpServer::Kea);
+        let profile = Profile::new(distro, Some(&cfg), &root);
+        let vars = Vars::new(&cfg, &profile, vec![entry()]);
+        pxe_kit::kea::render(
+            &vars,
+            &profile.dhcp.leases,
+            profile.dhcp.control_socket.as_deref().unwrap(),
+            patch,
+        )
+        .unwrap()
+    };
+    let mut failures = Vec::new();
+    for (dir, cfg, patch) in [
+        ("debian", config(), None),
+        ("debian-no-ipxe", no_ipxe, None),
+        ("debian-classic", classic, None),
+        ("debian-patched", config(), Some(patch)),
+    ] {
+        let got = render(Distro::Debian, &cfg, patch);
+        for d in [Distro::Fedora, Distro::Rhel] {
+            assert_eq!(render(d, &cfg, patch), got, "{d:?} differs from Debian");
+        }
+        let path = golden_dir().join(dir).join("kea-dhcp4.conf");
+        if update {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &got).unwrap();
+            continue;
+        }
+        let want = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}; run with UPDATE_GOLDEN=1", path.display()));
+        if got != want {
+            failures.push(format!(
+                "{}:\n{}",
+                path.display(),
+                similar::TextDiff::from_lines(&want, &got).unified_diff()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let g = |d: &str| std::fs::read_to_string(golden_dir().join(d).join("kea-dhcp4.conf")).unwrap();
+    // What each variant is for, in the file itself.
+    assert!(g("debian").contains("pxe-kit-ipxe") && g("debian").contains("\"uefi/shimx64.efi\""));
+    assert!(g("debian").contains("\"hw-address\": \"52:54:00:12:34:56\""));
+    assert!(!g("debian-no-ipxe").contains("pxe-kit-ipxe"));
+    assert!(
+        g("debian-classic").contains("\"efi64/syslinux.efi\"")
+            && g("debian-classic").contains("\"pxelinux.0\"")
+    );
+    let p: serde_json::Value = serde_json::from_str(&g("debian-patched")).unwrap();
+    assert_eq!(p["Dhcp4"]["valid-lifetime"], 7200);
+    assert_eq!(p["Dhcp4"]["option-data"][0]["name"], "ntp-servers");
+    // The patch cannot take the header away: pxe-kit must still know its own file.
+    assert!(pxe_kit::root::is_generated(g("debian-patched").as_bytes()));
+    for d in ["debian", "debian-no-ipxe", "debian-classic"] {
+        assert!(pxe_kit::root::is_generated(g(d).as_bytes()), "{d}");
+    }
+}
+
+/// `kea-dhcp4 -t` on every golden Kea config: the real files inside a network namespace of
+/// the test's own that has their interface (`ens4`, a veth), and the copies without
+/// interface names that `init` tests on a host without it (no namespace needed).
+#[test]
+fn golden_kea_configs_pass_real_kea_dhcp4() {
+    if common::skip(common::missing(true, &["kea-dhcp4", "ip"], &[])) {
+        return;
+    }
+    let ns = common::Netns::new("kea-golden");
+    ns.ip(&[
+        "link", "add", "ens4", "type", "veth", "peer", "name", "ens4p",
+    ]);
+    ns.ip(&["link", "set", "ens4", "up"]);
+    for d in [
+        "debian",
+        "debian-no-ipxe",
+        "debian-classic",
+        "debian-patched",
+    ] {
+        let f = golden_dir().join(d).join("kea-dhcp4.conf");
+        let o = std::process::Command::new("ip")
+            .args(["netns", "exec", &ns.name, "kea-dhcp4", "-t"])
+            .arg(&f)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{d}: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let t = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(
+            t.path(),
+            pxe_kit::kea::without_interfaces(&std::fs::read(&f).unwrap()).unwrap(),
+        )
+        .unwrap();
+        let o = std::process::Command::new("kea-dhcp4")
+            .arg("-t")
+            .arg(t.path())
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{d} without interfaces: {}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+    }
+    // And the test bites: a wrong value type is refused.
+    let bad = golden_dir().join("debian").join("kea-dhcp4.conf");
+    let text = std::fs::read_to_string(bad)
+        .unwrap()
+        .replace("\"valid-lifetime\": 3600", "\"valid-lifetime\": \"x\"");
+    let t = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        t.path(),
+        pxe_kit::kea::without_interfaces(text.as_bytes()).unwrap(),
+    )
+    .unwrap();
+    let o = std::process::Command::new("kea-dhcp4")
+        .arg("-t")
+        .arg(t.path())
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+}
+
+/// The JSON's shape: every string emptied, so two documents compare by structure (keys,
+/// nesting, array lengths, types) whatever their values.
+fn shape(v: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::String(_) => Value::String(String::new()),
+        Value::Array(a) => Value::Array(a.iter().map(shape).collect()),
+        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), shape(v))).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Every string value of a JSON document.
+fn strings(v: &serde_json::Value) -> Vec<String> {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a.iter().flat_map(strings).collect(),
+        Value::Object(o) => o.values().flat_map(strings).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Hostile strings put straight into every value that reaches Kea's JSON (the settings'
+/// validation is bypassed: this is the renderer's own fence). Each is either refused with an
+/// error, or the output parses to exactly the structure of a clean rendering and carries the
+/// string intact as a value: no string can open a key, a class, an option or a reservation.
+#[test]
+fn hostile_strings_never_change_the_kea_json_structure() {
+    let t = tempfile::tempdir().unwrap();
+    let root = Root::new(t.path(), false, Out::default()).unwrap();
+    let mut cfg = config();
+    cfg.dhcp.server = Some(DhcpServer::Kea);
+    let profile = Profile::new(Distro::Debian, Some(&cfg), &root);
+    let clean = Vars::new(&cfg, &profile, vec![entry()]);
+    let render = |v: &Vars| {
+        pxe_kit::kea::render(
+            v,
+            std::path::Path::new("/var/lib/kea/kea-leases4.csv"),
+            std::path::Path::new("/run/kea/kea4-ctrl-socket"),
+            None,
+        )
+    };
+    let want = shape(&serde_json::from_str(&render(&clean).unwrap()).unwrap());
+    let hostile = [
+        "\"",
+        "\\",
+        "\", \"evil\": \"x",
+        "\"}], \"client-classes\": [{\"name\": \"evil\", \"test\": \"true\"}], \"x\": [{\"y\": \"",
+        "ens4\n\"hooks-libraries\": []",
+        "x\u{0}y",
+        "' or true or '",
+        "PXEClient' and member('pxe-kit-bios",
+        "a,b",
+        "lab.example, evil.example",
+        "&#x2c",
+        "{{ header }}",
+        "$(reboot)",
+        "\u{202e}evil",
+        "10.0.0.1\", \"routers\": \"6.6.6.6",
+        "52:54:00:12:34:56\", \"ip-address\": \"10.0.0.99",
+        "*",
+    ];
+    type Field = (&'static str, fn(&mut Vars, &str));
+    let fields: &[Field] = &[
+        ("interface", |v, s| v.interface = s.into()),
+        ("subnet_cidr", |v, s| v.subnet_cidr = s.into()),
+        ("range_start", |v, s| v.range_start = s.into()),
+        ("router", |v, s| v.router = Some(s.into())),
+        ("dns", |v, s| v.dns = vec![s.into()]),
+        ("domain_search", |v, s| v.domain_search = vec![s.into()]),
+        ("server_ip", |v, s| v.server_ip = s.into()),
+        ("broadcast", |v, s| v.broadcast = s.into()),
+        ("bios_boot_file", |v, s| v.bios_boot_file = s.into()),
+        ("uefi_boot_file", |v, s| v.uefi_boot_file = s.into()),
+        ("ipxe_url", |v, s| v.ipxe_url = s.into()),
+        ("host id", |v, s| v.hosts[0].id = s.into()),
+        ("host mac", |v, s| v.hosts[0].mac = s.into()),
+        ("host ip", |v, s| v.hosts[0].ip = s.into()),
+        ("hostname", |v, s| v.hosts[0].hostname = Some(s.into())),
+    ];
+    let (mut refused, mut carried) = (0, 0);
+    for (name, set) in fields {
+        for s in hostile {
+            let mut v = clean.clone();
+            set(&mut v, s);
+            match render(&v) {
+                Err(_) => refused += 1,
+                Ok(text) => {
+                    let got: serde_json::Value = serde_json::from_str(&text)
+                        .unwrap_or_else(|e| panic!("{name} = {s:?}: not JSON ({e}):\n{text}"));
+                    assert_eq!(
+                        shape(&got),
+                        want,
+                        "{name} = {s:?} changed the structure:\n{text}"
+                    );
+                    assert!(
+                        strings(&got).iter().any(|x| x.contains(s)),
+                        "{name} = {s:?} is not carried intact as a value:\n{text}"
+                    );
+                    carried += 1;
+                }
+            }
+        }
+    }
+    assert!(
+        refused > 0 && carried > 0,
+        "refused {refused}, carried {carried}"
+    );
+    // What Kea parses again is refused, not carried: a comma in a search domain would become
+    // two domains, a quote in a hostname would reach clients, a long boot file overflows.
+    for (name, set, s) in [
+        ("domain_search", fields[5].1, "lab,example"),
+        ("hostname", fields[14].1, "a\"b"),
+        ("bios_boot_file", fields[8].1, "a b"),
+    ] {
+        let mut v = clean.clone();
+        set(&mut v, s);
+        assert!(render(&v).is_err(), "{name} = {s:?} was accepted");
+    }
+    let mut v = clean.clone();
+    v.ipxe_url = format!("http://{}/", "a".repeat(130));
+    assert!(
+        render(&v).is_err(),
+        "a boot file over 127 bytes was accepted"
+    );
 }

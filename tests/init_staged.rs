@@ -48,7 +48,8 @@ fn staged_fedora_writes_fedora_layout_and_plans_live_steps() {
     );
     let tftp = directives(&read(r, "etc/systemd/system/tftp.service.d/pxe-kit.conf"));
     assert!(
-        tftp.contains("in.tftpd -s /var/lib/tftpboot") && !tftp.contains(" -c"),
+        tftp.contains("in.tftpd -s -vv -B 1468 -T 250000 /var/lib/tftpboot")
+            && !tftp.contains(" -c"),
         "{tftp}"
     );
 
@@ -282,7 +283,8 @@ fn xinetd_launcher_renders_read_only_service() {
     ok(&run(r, &args));
     let x = directives(&read(r, "etc/xinetd.d/tftp"));
     assert!(
-        x.contains("disable\t\t= no") && x.contains("server_args\t= -s /var/lib/tftpboot"),
+        x.contains("disable\t\t= no")
+            && x.contains("server_args\t= -s -vv -B 1468 -T 250000 /var/lib/tftpboot"),
         "{x}"
     );
     assert!(!x.contains("-c"), "TFTP must be read-only: {x}");

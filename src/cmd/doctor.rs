@@ -169,7 +169,12 @@ fn repair(env: &Env, ctx: &Ctx, reports: &[Report]) -> Result<Vec<String>> {
             apply::Outcome::AlreadyDone | apply::Outcome::NotNeeded => {}
         }
     }
-    if !env.systemd && (bad("services.dhcpd") || bad("services.tftp") || bad("services.httpd")) {
+    if !env.systemd
+        && (bad("services.dhcpd")
+            || bad("services.kea")
+            || bad("services.tftp")
+            || bad("services.httpd"))
+    {
         actions.push(format!(
             "not started: PID 1 is not systemd; run `{} serve`",
             env.pxe_kit()

@@ -16,7 +16,8 @@ pub struct Row {
     pub image: String,
     /// The pxelinux.cfg file that serves it.
     pub config_file: Option<String>,
-    /// Whether dhcpd gives it a fixed lease (a host block) or one from the pool.
+    /// Whether the DHCP server gives it a fixed lease (a dhcpd host block or a Kea
+    /// reservation) or one from the pool.
     pub lease: &'static str,
 }
 

@@ -7,7 +7,7 @@ use ipnet::Ipv4Net;
 
 use crate::apply;
 use crate::cli::InitArgs;
-use crate::config::{parse_ip, parse_subnet, Config, Pool, Serial};
+use crate::config::{parse_ip, parse_subnet, Config, DhcpServer, Pool, Serial};
 use crate::ctx::Ctx;
 use crate::netinfo;
 use crate::Exit;
@@ -16,6 +16,16 @@ pub fn run(args: &InitArgs, ctx: &Ctx) -> Result<Exit> {
     ctx.require_privileges("init")?;
     let existing = ctx.load_config()?;
     let cfg = settings(args, existing.as_ref(), ctx)?;
+    let profile = ctx.profile(Some(&cfg));
+    // Before anything is said or touched: RHEL 10 has no dhcpd to install.
+    profile.check_dhcp_available()?;
+    let before = existing.as_ref().map(|o| ctx.profile(Some(o)).dhcp.server);
+    let now = profile.dhcp.server;
+    if now == DhcpServer::Kea && before != Some(now) && cfg.ping_check {
+        ctx.out.say(
+            "note: ping_check applies to ISC dhcpd only; Kea offers an address without pinging it first",
+        );
+    }
     apply::apply_settings(ctx, cfg, "init")
 }
 
@@ -106,6 +116,12 @@ fn settings(a: &InitArgs, old: Option<&Config>, ctx: &Ctx) -> Result<Config> {
     if let Some(l) = a.tftp_launcher {
         cfg.tftp_launcher = Some(l.into());
     }
+    // The DHCP server is saved explicitly from the first run on (the release's default when
+    // neither flag nor settings name one), so a later run, or an upgraded release, keeps it.
+    cfg.dhcp.server = Some(match a.dhcp_server {
+        Some(s) => s.into(),
+        None => ctx.profile(Some(&cfg)).dhcp.server,
+    });
     if let Some(s) = &a.serial {
         cfg.boot.serial = Some(s.parse::<Serial>()?);
     }

@@ -6,6 +6,7 @@ use anyhow::{bail, Result};
 use regex::Regex;
 
 use crate::cli::{GlobalArgs, LabArgs, LabBootArgs, LabCommand};
+use crate::config::DhcpServer;
 use crate::ctx::Ctx;
 use crate::lab::boot::{self, BootOpts, VmChoice, WorkDir};
 use crate::lab::demo::{self, nfs::NFS_MARKER, DemoOpts};
@@ -29,6 +30,7 @@ pub fn run(args: &LabArgs, g: &GlobalArgs) -> Result<Exit> {
             let o = DemoOpts {
                 boot: boot_opts(&a.boot, marker)?,
                 no_boot: a.no_boot,
+                dhcp_server: a.dhcp_server.map(Into::into).unwrap_or(DhcpServer::Isc),
             };
             if a.nfs {
                 demo::nfs::run(&o, g.out())

@@ -1,8 +1,10 @@
 //! Configuration checks: the settings load, the rendered files match what the settings render
-//! now (drift), dhcpd accepts dhcpd.conf, and apache accepts its configuration.
+//! now (drift), the chosen DHCP server accepts its file (`dhcpd -t`, `kea-dhcp4 -t`), and
+//! apache accepts its configuration.
 use std::os::unix::fs::PermissionsExt;
 
 use super::{Check, Env, Finding};
+use crate::config::DhcpServer;
 use crate::need;
 use crate::plan::FileSpec;
 use crate::runner::{failure, Cmd, Kind};
@@ -25,6 +27,11 @@ pub fn checks() -> Vec<Check> {
             run: dhcpd,
         },
         Check {
+            id: "config.kea",
+            title: "Kea accepts kea-dhcp4.conf (kea-dhcp4 -t)",
+            run: kea,
+        },
+        Check {
             id: "config.httpd",
             title: "httpd accepts its configuration",
             run: httpd,
@@ -35,6 +42,14 @@ pub fn checks() -> Vec<Check> {
 fn valid(env: &Env) -> Finding {
     let path = env.ctx.config_display();
     match &env.cfg {
+        Ok(_) if env.profile.check_dhcp_available().is_err() => Finding::fail(
+            format!(
+                "{}: {:#}",
+                path.display(),
+                env.profile.check_dhcp_available().unwrap_err()
+            ),
+            vec![format!("{} init --dhcp-server kea", env.pxe_kit())],
+        ),
         Ok(c) => Finding::ok(format!(
             "{}: interface {}, server {}, subnet {}, pool {}",
             path.display(),
@@ -163,9 +178,23 @@ fn drift(env: &Env) -> Finding {
     f
 }
 
+/// The skip of a check that belongs to the DHCP server the settings do not choose.
+pub fn not_chosen(env: &Env, server: DhcpServer, instead: &str) -> Option<Finding> {
+    (env.profile.dhcp.server != server).then(|| {
+        Finding::skip(format!(
+            "the DHCP server is {} (dhcp.server), not {}: see {instead}",
+            env.profile.dhcp.server.name(),
+            server.name()
+        ))
+    })
+}
+
 /// dhcpd's own parser on the installed file.
 fn dhcpd(env: &Env) -> Finding {
-    let p = &env.profile.dhcpd_conf;
+    if let Some(f) = not_chosen(env, DhcpServer::Isc, "config.kea") {
+        return f;
+    }
+    let p = &env.profile.dhcp.conf;
     let host = env.ctx.root.path(p);
     if !host.is_file() {
         return Finding::fail(
@@ -217,6 +246,118 @@ fn dhcpd(env: &Env) -> Finding {
         Ok(None) => Finding::skip("dhcpd -t did not run"),
         Err(e) => Finding::skip(format!("dhcpd -t could not run: {e:#}")),
     }
+}
+
+/// Kea's own parser on the installed file. `kea-dhcp4 -t` refuses a file naming an
+/// interface this network namespace does not have: then (a staged root served elsewhere) the
+/// copy without interface names is tested, and the summary says so.
+fn kea(env: &Env) -> Finding {
+    if let Some(f) = not_chosen(env, DhcpServer::Kea, "config.dhcpd") {
+        return f;
+    }
+    let p = &env.profile.dhcp.conf;
+    let shown = p.display().to_string();
+    let content = match env.ctx.root.read_opt(p) {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            return Finding::fail(
+                format!("{shown} is missing"),
+                vec![format!("{} init", env.pxe_kit())],
+            )
+        }
+        Err(e) => return Finding::fail(format!("{e:#}"), vec![format!("{} init", env.pxe_kit())]),
+    };
+    let Some(bin) = crate::runner::find_program("kea-dhcp4") else {
+        return Finding::skip("kea-dhcp4 is not installed on this host: cannot run `kea-dhcp4 -t`");
+    };
+    let iface = env.cfg.as_ref().ok().map(|c| c.interface.clone());
+    let here = iface
+        .as_deref()
+        .is_some_and(crate::netinfo::interface_exists);
+    let (tested, note) = if here {
+        (content, String::new())
+    } else {
+        match crate::kea::without_interfaces(&content) {
+            Ok(c) => (
+                c,
+                format!(
+                    " (interface names taken out: {} is not in this network namespace)",
+                    iface.as_deref().unwrap_or("the interface")
+                ),
+            ),
+            Err(e) => {
+                return Finding::fail(
+                    format!("{shown} does not parse: {e:#}"),
+                    vec![format!(
+                        "{} doctor --fix   (puts back the rendered file)",
+                        env.pxe_kit()
+                    )],
+                )
+            }
+        }
+    };
+    let tmp = match tempfile::Builder::new()
+        .prefix("pxe-kit-doctor-kea.")
+        .suffix(".conf")
+        .tempfile()
+        .and_then(|mut t| std::io::Write::write_all(&mut t, &tested).map(|_| t))
+    {
+        Ok(t) => t,
+        Err(e) => return Finding::skip(format!("no scratch file for kea-dhcp4 -t: {e}")),
+    };
+    let ts = tmp.path().display().to_string();
+    let cmd = Cmd::new(
+        Kind::Check,
+        "testing kea-dhcp4.conf",
+        &[bin.as_str(), "-t", &ts],
+    );
+    match env.ctx.runner.query(&cmd) {
+        Ok(Some(o)) if o.success => Finding::ok(format!("`kea-dhcp4 -t {shown}` passes{note}")),
+        Ok(Some(o)) => {
+            let ev = kea_errors(&o.stdout, &o.stderr, &ts, &shown);
+            let ev = if ev.is_empty() {
+                vec![failure(&cmd, &o)]
+            } else {
+                ev
+            };
+            Finding::fail(
+                format!("Kea rejects {shown}: {}", ev[0]),
+                vec![
+                    format!(
+                        "{} doctor --fix   (puts back the rendered file; see config.drift)",
+                        env.pxe_kit()
+                    ),
+                    format!("check again: kea-dhcp4 -t {shown}"),
+                ],
+            )
+            .with_evidence(ev)
+        }
+        Ok(None) => Finding::skip("kea-dhcp4 -t did not run"),
+        Err(e) => Finding::skip(format!("kea-dhcp4 -t could not run: {e:#}")),
+    }
+}
+
+/// Kea's complaints about a configuration, naming the file the user knows rather than the
+/// scratch copy: its "Error encountered" / parser failure lines.
+pub fn kea_errors(stdout: &str, stderr: &str, scratch: &str, shown: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .chain(stdout.lines())
+        .filter(|l| {
+            l.contains("Error encountered")
+                || l.contains("Syntax check failed")
+                || l.contains("DHCP4_PARSER_FAIL")
+        })
+        .map(|l| {
+            let l = l.replace(scratch, shown);
+            // Drop Kea's own timestamp and logger prefix: the message is what matters.
+            match l.split_once("DHCP4_PARSER_FAIL ") {
+                Some((_, m)) => m.to_string(),
+                None => l.trim().to_string(),
+            }
+        })
+        .take(3)
+        .collect()
 }
 
 fn httpd(env: &Env) -> Finding {
@@ -279,6 +420,19 @@ mod tests {
         assert!(file_drift(&f, Some((b"a\n", 0o600)))
             .unwrap()
             .contains("mode 0600, expected 0644"));
+    }
+
+    #[test]
+    fn kea_complaints_name_the_installed_file() {
+        let out = "2026-11-25 22:41:52.975 ERROR [kea-dhcp4.dhcp4/20477.1] DHCP4_PARSER_FAIL failed to create or run parser for configuration element subnet4: bad (/tmp/s.conf:5:23)\n";
+        let err = "Error encountered: bad (/tmp/s.conf:5:23)\n";
+        let e = kea_errors(out, err, "/tmp/s.conf", "/etc/kea/kea-dhcp4.conf");
+        assert_eq!(
+            e[0],
+            "Error encountered: bad (/etc/kea/kea-dhcp4.conf:5:23)"
+        );
+        assert!(e[1].starts_with("failed to create or run parser"), "{e:?}");
+        assert!(kea_errors("INFO fine\n", "", "/tmp/s", "x").is_empty());
     }
 
     #[test]

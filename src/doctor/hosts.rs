@@ -1,13 +1,15 @@
 //! Per-machine checks: every configured host's pxelinux file exists, matches its rendering
 //! and boots an image whose kernel and initrd are there; per-machine files pxe-kit wrote for
-//! machines no longer configured are flagged; the dhcpd.conf on disk (which a hand edit may
-//! have changed behind the validated settings) gives no MAC or fixed address twice and no
-//! fixed address inside a dynamic pool.
+//! machines no longer configured are flagged; the dhcpd.conf or kea-dhcp4.conf on disk (which
+//! a hand edit may have changed behind the validated settings) gives no MAC or fixed address
+//! twice and no fixed address inside a dynamic pool; Kea's leases show each configured machine
+//! on its fixed address and no other machine on it.
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 use super::{Check, Env, Finding};
+use crate::config::DhcpServer;
 use crate::host::Mac;
 use crate::image;
 use crate::need;
@@ -25,6 +27,17 @@ pub fn checks() -> Vec<Check> {
             id: "hosts.leases",
             title: "dhcpd.conf gives no MAC or fixed address twice, none inside the pool",
             run: leases,
+        },
+        Check {
+            id: "hosts.kea-reservations",
+            title: "kea-dhcp4.conf reserves no MAC or address twice, none inside the pool",
+            run: kea_reservations,
+        },
+        Check {
+            id: "hosts.kea-leases",
+            title:
+                "Kea's leases put each configured machine on its fixed address, no other machine",
+            run: kea_leases,
         },
     ]
 }
@@ -311,6 +324,23 @@ pub fn judge_leases(
     conf: &str,
     pk: &str,
 ) -> Finding {
+    judge_fixed(DhcpServer::Isc, hosts, ranges, server, conf, pk)
+}
+
+/// The verdict of `hosts.leases` or `hosts.kea-reservations` (pure), in the words of the
+/// DHCP server whose file it is.
+pub fn judge_fixed(
+    daemon: DhcpServer,
+    hosts: &[HostBlock],
+    ranges: &[(Ipv4Addr, Ipv4Addr)],
+    server: Option<Ipv4Addr>,
+    conf: &str,
+    pk: &str,
+) -> Finding {
+    let (block, who, test) = match daemon {
+        DhcpServer::Isc => ("host blocks", "dhcpd", format!("dhcpd -t -4 -cf {conf}")),
+        DhcpServer::Kea => ("reservations", "Kea", format!("kea-dhcp4 -t {conf}")),
+    };
     let mut problems = Vec::new();
     let mut macs: BTreeMap<&str, &str> = BTreeMap::new();
     let mut ips: BTreeMap<Ipv4Addr, &str> = BTreeMap::new();
@@ -318,7 +348,7 @@ pub fn judge_leases(
         if let Some(m) = &h.mac {
             if let Some(other) = macs.insert(m, &h.name) {
                 problems.push(format!(
-                    "MAC {m} is in two host blocks ({other} and {}): dhcpd answers it with either",
+                    "MAC {m} is in two {block} ({other} and {}): {who} answers it with either",
                     h.name
                 ));
             }
@@ -332,7 +362,7 @@ pub fn judge_leases(
             }
             if let Some((a, b)) = ranges.iter().find(|(a, b)| a <= ip && ip <= b) {
                 problems.push(format!(
-                    "fixed address {ip} of host {} is inside the dynamic pool {a}-{b}: dhcpd may lease it to another machine",
+                    "fixed address {ip} of host {} is inside the dynamic pool {a}-{b}: {who} may lease it to another machine",
                     h.name
                 ));
             }
@@ -366,11 +396,12 @@ pub fn judge_leases(
         .collect();
     if problems.is_empty() {
         if hosts.is_empty() {
-            return Finding::ok(format!("{conf} has no host blocks")).with_evidence(ev);
+            return Finding::ok(format!("{conf} has no {block}")).with_evidence(ev);
         }
         return Finding::ok(format!(
-            "{} host block(s) in {conf}: MACs and fixed addresses unique, outside the pool",
-            hosts.len()
+            "{} {}(s) in {conf}: MACs and fixed addresses unique, outside the pool",
+            hosts.len(),
+            block.trim_end_matches('s')
         ))
         .with_evidence(ev);
     }
@@ -379,17 +410,20 @@ pub fn judge_leases(
     Finding::fail(
         format!("{conf}: {}", problems.join("; ")),
         vec![
-            format!("{pk} doctor --fix   (puts back the dhcpd.conf rendered from the settings, which refuse duplicates and pool addresses)"),
-            format!("or edit {conf}: give each host its own MAC and address, outside the pool; check with `dhcpd -t -4 -cf {conf}`"),
+            format!("{pk} doctor --fix   (puts back the {} rendered from the settings, which refuse duplicates and pool addresses)", conf.rsplit('/').next().unwrap_or(conf)),
+            format!("or edit {conf}: give each host its own MAC and address, outside the pool; check with `{test}`"),
         ],
     )
     .with_evidence(all)
 }
 
 fn leases(env: &Env) -> Finding {
+    if let Some(f) = super::config::not_chosen(env, DhcpServer::Isc, "hosts.kea-reservations") {
+        return f;
+    }
     // The file on disk is judged, not the settings: the settings validate at load, a hand
     // edit of dhcpd.conf does not.
-    let p = &env.profile.dhcpd_conf;
+    let p = &env.profile.dhcp.conf;
     let text = match env.ctx.root.read_string_opt(p) {
         Ok(Some(t)) => t,
         Ok(None) => return Finding::skip(format!("{} is missing (see config.dhcpd)", p.display())),
@@ -409,6 +443,179 @@ fn leases(env: &Env) -> Finding {
         &p.display().to_string(),
         &env.pxe_kit(),
     )
+}
+
+fn kea_reservations(env: &Env) -> Finding {
+    if let Some(f) = super::config::not_chosen(env, DhcpServer::Kea, "hosts.leases") {
+        return f;
+    }
+    let p = &env.profile.dhcp.conf;
+    let shown = p.display().to_string();
+    let fix = vec![format!("{} doctor --fix", env.pxe_kit())];
+    let summary = match env.ctx.root.read_opt(p) {
+        Ok(Some(t)) => match crate::kea::summarize(&t) {
+            Ok(s) => s,
+            Err(e) => return Finding::fail(format!("{shown}: {e:#}"), fix),
+        },
+        Ok(None) => return Finding::skip(format!("{shown} is missing (see config.kea)")),
+        Err(e) => return Finding::fail(format!("{e:#}"), fix),
+    };
+    let blocks: Vec<HostBlock> = summary
+        .reservations
+        .iter()
+        .map(|r| HostBlock {
+            name: r.name.clone(),
+            mac: r.mac.as_ref().map(|m| {
+                m.parse::<Mac>()
+                    .map(|m| m.to_string())
+                    .unwrap_or_else(|_| m.clone())
+            }),
+            ips: r.ip.into_iter().collect(),
+        })
+        .collect();
+    let server = env.cfg.as_ref().ok().map(|c| c.server_ip);
+    judge_fixed(
+        DhcpServer::Kea,
+        &blocks,
+        &summary.pools,
+        server,
+        &shown,
+        &env.pxe_kit(),
+    )
+}
+
+/// What Kea's lease file says about one configured machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Served {
+    /// The host as the settings name it, its MAC and fixed address.
+    pub id: String,
+    pub mac: String,
+    pub ip: Ipv4Addr,
+    /// The address an active lease gives its MAC, if any.
+    pub leased: Option<Ipv4Addr>,
+    /// Another MAC holding an active lease on its fixed address.
+    pub taken_by: Option<String>,
+}
+
+/// What the leases say about each machine with a MAC and a fixed address (pure): `leases`
+/// from `kea::parse_leases`, `now` in seconds since the epoch.
+pub fn served(
+    hosts: &[crate::host::Host],
+    leases: &BTreeMap<Ipv4Addr, crate::kea::Lease>,
+    now: u64,
+) -> Vec<Served> {
+    hosts
+        .iter()
+        .filter_map(|h| Some((h, h.mac?, h.ip?)))
+        .map(|(h, mac, ip)| {
+            let mac = mac.to_string();
+            let active = || leases.values().filter(|l| l.active(now));
+            Served {
+                id: h.id(),
+                leased: active().find(|l| l.hwaddr == mac).map(|l| l.address),
+                taken_by: active()
+                    .find(|l| l.address == ip && l.hwaddr != mac)
+                    .map(|l| l.hwaddr.clone()),
+                mac,
+                ip,
+            }
+        })
+        .collect()
+}
+
+/// The verdict of `hosts.kea-leases` (pure).
+pub fn judge_served(s: &[Served], leases_file: &str, pk: &str) -> Finding {
+    if s.is_empty() {
+        return Finding::skip(
+            "no machine has a MAC and a fixed address (pxe-kit add-host MAC --ip IP)",
+        );
+    }
+    let mut ev = Vec::new();
+    let mut taken = Vec::new();
+    let mut elsewhere = Vec::new();
+    for m in s {
+        ev.push(match (m.leased, &m.taken_by) {
+            (_, Some(o)) => format!("{} ({}): {} is leased to {o}", m.id, m.mac, m.ip),
+            (Some(a), None) if a == m.ip => {
+                format!("{} ({}): leased {a}, its fixed address", m.id, m.mac)
+            }
+            (Some(a), None) => format!(
+                "{} ({}): leased {a}, not its fixed address {}",
+                m.id, m.mac, m.ip
+            ),
+            (None, None) => format!("{} ({}): no active lease yet", m.id, m.mac),
+        });
+        if let Some(o) = &m.taken_by {
+            taken.push(format!("{} of {} is leased to {o}", m.ip, m.id));
+        } else if m.leased.is_some_and(|a| a != m.ip) {
+            elsewhere.push(format!(
+                "{} holds {} instead of {}",
+                m.id,
+                m.leased.unwrap_or(m.ip),
+                m.ip
+            ));
+        }
+    }
+    if !taken.is_empty() {
+        return Finding::fail(
+            format!("fixed addresses leased to other machines: {}", taken.join("; ")),
+            vec![
+                "find the machine named above and stop it, or give the host another address: pxe-kit remove-host ID && pxe-kit add-host ID --image NAME --ip IP".replace("pxe-kit", pk),
+                format!("its lease ends by itself; or stop Kea, remove the address's rows from {leases_file} and start it again"),
+            ],
+        )
+        .with_evidence(ev);
+    }
+    if !elsewhere.is_empty() {
+        return Finding::warn(
+            format!("machines on a pool address, not their fixed one: {} (they got it before their reservation; they move at their next DHCP exchange)", elsewhere.join("; ")),
+            vec!["reboot the machine (or let its lease renew) to take its fixed address".into()],
+        )
+        .with_evidence(ev);
+    }
+    let seen = s.iter().filter(|m| m.leased.is_some()).count();
+    Finding::ok(format!(
+        "{seen} of {} machine(s) with a fixed address hold it; none is taken by another machine",
+        s.len()
+    ))
+    .with_evidence(ev)
+}
+
+fn kea_leases(env: &Env) -> Finding {
+    if env.profile.dhcp.server != DhcpServer::Kea {
+        return Finding::skip(format!(
+            "the DHCP server is {} (dhcp.server): dhcpd records no lease for a fixed address, see hosts.leases",
+            env.profile.dhcp.server.name()
+        ));
+    }
+    let cfg = need!(env.cfg());
+    let file = &env.profile.dhcp.leases;
+    let mut texts = Vec::new();
+    for f in crate::kea::lease_files(file) {
+        match env.ctx.root.read_string_opt(&f) {
+            Ok(Some(t)) => texts.push(t),
+            Ok(None) => {}
+            Err(e) => return Finding::skip(format!("{e:#}")),
+        }
+    }
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let leases = crate::kea::parse_leases(&refs);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let mut f = judge_served(
+        &served(&cfg.hosts, &leases, now),
+        &file.display().to_string(),
+        &env.pxe_kit(),
+    );
+    if texts.is_empty() && f.status == super::Status::Ok {
+        f.summary = format!(
+            "{} does not exist yet: Kea has leased nothing",
+            file.display()
+        );
+    }
+    f
 }
 
 #[cfg(test)]
@@ -493,6 +700,93 @@ mod tests {
             "{}",
             f.summary
         );
+    }
+
+    #[test]
+    fn kea_reservations_are_judged_in_keas_words() {
+        let s = crate::kea::summarize(br#"{"Dhcp4": {"subnet4": [{"pools": [{"pool": "10.0.0.100 - 10.0.0.200"}],
+            "reservations": [{"hw-address": "52:54:00:12:34:56", "ip-address": "10.0.0.50", "hostname": "term01"},
+                             {"hw-address": "52:54:00:12:34:57", "ip-address": "10.0.0.150"}]}]}}"#).unwrap();
+        let blocks: Vec<HostBlock> = s
+            .reservations
+            .iter()
+            .map(|r| HostBlock {
+                name: r.name.clone(),
+                mac: r.mac.clone(),
+                ips: r.ip.into_iter().collect(),
+            })
+            .collect();
+        let f = judge_fixed(
+            DhcpServer::Kea,
+            &blocks,
+            &s.pools,
+            None,
+            "/etc/kea/kea-dhcp4.conf",
+            "pxe-kit",
+        );
+        assert_eq!(f.status, Status::Fail);
+        assert!(f.summary.contains("10.0.0.150 of host 52:54:00:12:34:57 is inside the dynamic pool 10.0.0.100-10.0.0.200: Kea may"), "{}", f.summary);
+        assert!(
+            f.fix[1].contains("kea-dhcp4 -t /etc/kea/kea-dhcp4.conf"),
+            "{:?}",
+            f.fix
+        );
+        let ok = judge_fixed(
+            DhcpServer::Kea,
+            &blocks[..1],
+            &s.pools,
+            None,
+            "K",
+            "pxe-kit",
+        );
+        assert_eq!(ok.status, Status::Ok, "{ok:?}");
+        assert!(ok.summary.starts_with("1 reservation(s)"), "{}", ok.summary);
+    }
+
+    #[test]
+    fn served_leases_judged_ok_elsewhere_and_taken() {
+        let host = |mac: &str, ip: &str| crate::host::Host {
+            mac: Some(mac.parse().unwrap()),
+            ip: Some(ip.parse().unwrap()),
+            hostname: None,
+            image: "demo".into(),
+        };
+        let hosts = vec![
+            host("52:54:00:12:34:56", "10.0.0.50"),
+            host("52:54:00:12:34:57", "10.0.0.51"),
+        ];
+        let csv = |rows: &str| {
+            format!("address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname,state,user_context\n{rows}")
+        };
+        let judge = |rows: &str| {
+            let t = csv(rows);
+            let l = crate::kea::parse_leases(&[&t]);
+            judge_served(
+                &served(&hosts, &l, 1000),
+                "/var/lib/kea/kea-leases4.csv",
+                "pxe-kit",
+            )
+        };
+        let ok = judge("10.0.0.50,52:54:00:12:34:56,,3600,4600,1,0,0,,0,\n");
+        assert_eq!(ok.status, Status::Ok, "{ok:?}");
+        assert!(ok.summary.starts_with("1 of 2"), "{}", ok.summary);
+        let elsewhere = judge("10.0.0.120,52:54:00:12:34:57,,3600,4600,1,0,0,,0,\n");
+        assert_eq!(elsewhere.status, Status::Warn, "{elsewhere:?}");
+        let taken = judge("10.0.0.51,52:54:00:aa:bb:cc,,3600,4600,1,0,0,,0,\n");
+        assert_eq!(taken.status, Status::Fail, "{taken:?}");
+        assert!(
+            taken
+                .summary
+                .contains("10.0.0.51 of 52:54:00:12:34:57 is leased to 52:54:00:aa:bb:cc"),
+            "{}",
+            taken.summary
+        );
+        // An expired lease on the address takes nothing.
+        assert_eq!(
+            judge("10.0.0.51,52:54:00:aa:bb:cc,,3600,900,1,0,0,,0,\n").status,
+            Status::Ok
+        );
+        assert_eq!(judge_served(&[], "f", "pxe-kit").status, Status::Skip);
     }
 
     #[test]

@@ -1,12 +1,14 @@
 //! Network checks: the provisioning interface exists, is up and carries the server address
-//! inside the subnet; dhcpd is restricted to it, in its settings and in the running process.
+//! inside the subnet; the DHCP server (dhcpd or Kea) is restricted to it, in its settings and
+//! in the running process.
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 use nix::net::if_::InterfaceFlags;
 
 use super::{Check, Env, Finding};
-use crate::distro::DhcpdInterfaces;
+use crate::config::DhcpServer;
+use crate::distro::DhcpInterfaces;
 use crate::need;
 
 pub fn checks() -> Vec<Check> {
@@ -20,6 +22,11 @@ pub fn checks() -> Vec<Check> {
             id: "network.dhcpd-scope",
             title: "dhcpd answers on the provisioning interface only",
             run: dhcpd_scope,
+        },
+        Check {
+            id: "network.kea-scope",
+            title: "Kea answers on the provisioning interface only",
+            run: kea_scope,
         },
     ]
 }
@@ -234,9 +241,15 @@ pub fn judge_scope(
 }
 
 fn dhcpd_scope(env: &Env) -> Finding {
+    if let Some(f) = super::config::not_chosen(env, DhcpServer::Isc, "network.kea-scope") {
+        return f;
+    }
     let cfg = need!(env.cfg());
-    let (path, configured) = match &env.profile.dhcpd_interfaces {
-        DhcpdInterfaces::DefaultFile(p) => (
+    let (path, configured) = match &env.profile.dhcp.interfaces {
+        DhcpInterfaces::InConfig => {
+            return Finding::skip("dhcpd names its interfaces on its command line")
+        }
+        DhcpInterfaces::DefaultFile(p) => (
             p,
             env.ctx
                 .root
@@ -245,7 +258,7 @@ fn dhcpd_scope(env: &Env) -> Finding {
                 .flatten()
                 .and_then(|t| default_file_interfaces(&t)),
         ),
-        DhcpdInterfaces::SystemdDropIn(p) => (
+        DhcpInterfaces::SystemdDropIn(p) => (
             p,
             env.ctx
                 .root
@@ -271,6 +284,130 @@ fn dhcpd_scope(env: &Env) -> Finding {
             "{} doctor --fix   (re-renders {})",
             env.pxe_kit(),
             path.display()
+        ),
+    )
+}
+
+/// Judges what Kea serves (pure): `summary` from kea-dhcp4.conf on disk (None = unreadable),
+/// `running` one entry per kea-dhcp4 process of this namespace with the addresses its UDP
+/// port 67 sockets are bound to. Kea binds the address of each interface it serves (dhcpd
+/// binds the wildcard), so a socket on another address means another interface is served.
+pub fn judge_kea_scope(
+    iface: &str,
+    server: Ipv4Addr,
+    file: &str,
+    summary: Option<&crate::kea::Summary>,
+    running: Option<&[(i32, Vec<Ipv4Addr>)]>,
+    fix_cmd: &str,
+) -> Finding {
+    let mut ev = Vec::new();
+    let mut problems = Vec::new();
+    match summary {
+        None => problems.push(format!("{file} cannot be read as Kea's configuration")),
+        Some(s) => {
+            ev.push(format!(
+                "{file}: interfaces-config [{}], subnet interfaces [{}]",
+                s.interfaces.join(" "),
+                s.subnet_interfaces.join(" ")
+            ));
+            if s.interfaces.is_empty() {
+                problems.push(format!("{file} names no interface: Kea serves nothing"));
+            } else if s.interfaces.iter().any(|i| i == "*") {
+                problems.push(format!(
+                    "{file} lists \"*\": Kea answers on every interface"
+                ));
+            } else if s.interfaces.iter().any(|i| i != iface) {
+                problems.push(format!(
+                    "{file} also names {}",
+                    s.interfaces
+                        .iter()
+                        .filter(|i| *i != iface)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            if let Some(o) = s.subnet_interfaces.iter().find(|i| *i != iface) {
+                problems.push(format!("{file} ties the subnet to {o}, not {iface}"));
+            }
+        }
+    }
+    for (pid, addrs) in running.unwrap_or_default() {
+        ev.push(format!(
+            "running kea-dhcp4 pid {pid}: udp/67 on [{}]",
+            addrs
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
+        let other: Vec<String> = addrs
+            .iter()
+            .filter(|a| **a != server)
+            .map(|a| a.to_string())
+            .collect();
+        if !other.is_empty() {
+            problems.push(format!(
+                "the running kea-dhcp4 (pid {pid}) also listens on {}: it serves another interface",
+                other.join(", ")
+            ));
+        }
+    }
+    if problems.is_empty() {
+        return Finding::ok(format!("Kea is restricted to {iface}")).with_evidence(ev);
+    }
+    Finding::warn(
+        problems.join("; "),
+        vec![
+            fix_cmd.to_string(),
+            "restart Kea so it reads it (systemctl restart, or restart `pxe-kit serve`)".into(),
+        ],
+    )
+    .with_evidence(ev)
+}
+
+fn kea_scope(env: &Env) -> Finding {
+    if let Some(f) = super::config::not_chosen(env, DhcpServer::Kea, "network.dhcpd-scope") {
+        return f;
+    }
+    let cfg = need!(env.cfg());
+    let p = &env.profile.dhcp.conf;
+    let summary = env
+        .ctx
+        .root
+        .read_opt(p)
+        .ok()
+        .flatten()
+        .and_then(|c| crate::kea::summarize(&c).ok());
+    let running: Option<Vec<(i32, Vec<Ipv4Addr>)>> = env.live().ok().map(|_| {
+        let udp = crate::netinfo::read_net("udp");
+        env.procs()
+            .iter()
+            .filter(|p| p.comm == "kea-dhcp4" && p.here)
+            .map(|p| {
+                let mine = crate::netinfo::socket_inodes(p.pid as u32);
+                let addrs = udp
+                    .iter()
+                    .filter(|s| s.port == 67 && mine.contains(&s.inode))
+                    .filter_map(|s| match s.addr {
+                        std::net::IpAddr::V4(a) => Some(a),
+                        std::net::IpAddr::V6(_) => None,
+                    })
+                    .collect();
+                (p.pid, addrs)
+            })
+            .collect()
+    });
+    judge_kea_scope(
+        &cfg.interface,
+        cfg.server_ip,
+        &p.display().to_string(),
+        summary.as_ref(),
+        running.as_deref(),
+        &format!(
+            "{} doctor --fix   (re-renders {})",
+            env.pxe_kit(),
+            p.display()
         ),
     )
 }
@@ -339,6 +476,48 @@ mod tests {
             "{}",
             extra.summary
         );
+    }
+
+    #[test]
+    fn kea_scope_ok_and_broken() {
+        use super::super::Status;
+        use crate::kea::Summary;
+        let ip: Ipv4Addr = "10.0.0.1".parse().unwrap();
+        let good = Summary {
+            interfaces: v("ens4"),
+            subnet_interfaces: v("ens4"),
+            ..Default::default()
+        };
+        let ok = judge_kea_scope("ens4", ip, "F", Some(&good), Some(&[(7, vec![ip])]), "fix");
+        assert_eq!(ok.status, Status::Ok, "{ok:?}");
+        let star = Summary {
+            interfaces: v("*"),
+            ..good.clone()
+        };
+        let w = judge_kea_scope("ens4", ip, "F", Some(&star), None, "fix");
+        assert_eq!(w.status, Status::Warn);
+        assert!(w.summary.contains("every interface"), "{}", w.summary);
+        let extra = Summary {
+            interfaces: v("ens4 eth0"),
+            ..good.clone()
+        };
+        let w = judge_kea_scope("ens4", ip, "F", Some(&extra), None, "fix");
+        assert!(w.summary.contains("also names eth0"), "{}", w.summary);
+        let other: Ipv4Addr = "192.168.1.5".parse().unwrap();
+        let w = judge_kea_scope(
+            "ens4",
+            ip,
+            "F",
+            Some(&good),
+            Some(&[(9, vec![ip, other])]),
+            "fix",
+        );
+        assert!(
+            w.summary.contains("pid 9") && w.summary.contains("192.168.1.5") && w.fix[0] == "fix",
+            "{w:?}"
+        );
+        let none = judge_kea_scope("ens4", ip, "F", None, None, "fix");
+        assert_eq!(none.status, Status::Warn);
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Service checks: dhcpd, the TFTP launcher and httpd are enabled and active (systemd), or
-//! their processes run in this network namespace (no systemd); udp/67, udp/69 and tcp/80
+//! Service checks: the DHCP server (dhcpd or Kea), the TFTP launcher and httpd are enabled
+//! and active (systemd), or their processes run in this network namespace (no systemd); the
+//! DHCP server the settings do not choose is not running beside it; udp/67, udp/69 and tcp/80
 //! listen on the server address or the wildcard (from /proc/net, parsed here).
 //!
 //! /proc is read directly rather than through `Root`: it describes the running kernel, which
@@ -9,7 +10,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use super::{Check, Env, Finding};
-use crate::config::Launcher;
+use crate::config::{DhcpServer, Launcher};
 use crate::need;
 use crate::netinfo::{listening_on, read_net};
 use crate::runner::{Cmd, Kind};
@@ -20,6 +21,16 @@ pub fn checks() -> Vec<Check> {
             id: "services.dhcpd",
             title: "dhcpd is enabled and running",
             run: dhcpd,
+        },
+        Check {
+            id: "services.kea",
+            title: "Kea (kea-dhcp4) is enabled and running",
+            run: kea,
+        },
+        Check {
+            id: "services.dhcp-single",
+            title: "the other DHCP server is not running beside the chosen one",
+            run: dhcp_single,
         },
         Check {
             id: "services.tftp",
@@ -96,7 +107,7 @@ fn ports(env: &Env) -> Finding {
     let mut ev = Vec::new();
     let mut missing = Vec::new();
     for (what, is_tcp, port, svc) in [
-        ("udp/67", false, 67, "dhcpd"),
+        ("udp/67", false, 67, env.profile.dhcp.comm),
         ("udp/69", false, 69, "TFTP"),
         ("tcp/80", true, 80, "httpd"),
     ] {
@@ -208,7 +219,75 @@ fn service(env: &Env, unit: &str, comms: &[&str]) -> Finding {
 }
 
 fn dhcpd(env: &Env) -> Finding {
-    service(env, env.profile.dhcpd_service, &["dhcpd"])
+    if let Some(f) = super::config::not_chosen(env, DhcpServer::Isc, "services.kea") {
+        return f;
+    }
+    service(env, env.profile.dhcp.service, &["dhcpd"])
+}
+
+fn kea(env: &Env) -> Finding {
+    if let Some(f) = super::config::not_chosen(env, DhcpServer::Kea, "services.dhcpd") {
+        return f;
+    }
+    service(env, env.profile.dhcp.service, &["kea-dhcp4"])
+}
+
+/// The verdict of `services.dhcp-single` (pure): `running` says how the other server was
+/// seen running (its unit active, or its processes here); empty when it is not.
+pub fn judge_single(
+    chosen: &str,
+    other: &str,
+    unit: &str,
+    running: &[String],
+    systemd: bool,
+) -> Finding {
+    if running.is_empty() {
+        return Finding::ok(format!(
+            "{other} is not running; {chosen} is the only DHCP server"
+        ));
+    }
+    let fix = if systemd {
+        format!("systemctl disable --now {unit}")
+    } else {
+        format!("stop {other} (kill the processes named above); pxe-kit serve runs {chosen} only")
+    };
+    Finding::fail(
+        format!(
+            "{other} runs beside {chosen}: two DHCP servers answer on one network and clients get whichever is faster"
+        ),
+        vec![fix],
+    )
+    .with_evidence(running.to_vec())
+}
+
+fn dhcp_single(env: &Env) -> Finding {
+    let live = need!(env.live());
+    let other = env.profile.other_dhcp();
+    let chosen = env.profile.dhcp.server.name();
+    let running: Vec<String> = if env.systemd {
+        match live.runner.query(&Cmd::new(
+            Kind::Probe,
+            format!("asking systemd whether {} is active", other.service),
+            &["systemctl", "is-active", other.service],
+        )) {
+            Ok(Some(o)) if o.success => vec![format!("{}: active", other.service)],
+            Ok(Some(_)) => Vec::new(),
+            _ => return Finding::skip("systemctl could not be asked"),
+        }
+    } else {
+        env.procs()
+            .iter()
+            .filter(|p| p.here && p.comm == other.comm)
+            .map(|p| format!("pid {}: {}", p.pid, p.cmdline.join(" ")))
+            .collect()
+    };
+    judge_single(
+        chosen,
+        other.server.name(),
+        other.service,
+        &running,
+        env.systemd,
+    )
 }
 
 fn tftp(env: &Env) -> Finding {
@@ -228,6 +307,28 @@ fn httpd(env: &Env) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_second_dhcp_server_fails() {
+        use crate::doctor::Status;
+        let ok = judge_single("Kea", "ISC dhcpd", "isc-dhcp-server.service", &[], true);
+        assert_eq!(ok.status, Status::Ok);
+        let both = judge_single(
+            "Kea",
+            "ISC dhcpd",
+            "isc-dhcp-server.service",
+            &["isc-dhcp-server.service: active".into()],
+            true,
+        );
+        assert_eq!(both.status, Status::Fail);
+        assert_eq!(
+            both.fix,
+            ["systemctl disable --now isc-dhcp-server.service"]
+        );
+        let procs = judge_single("Kea", "ISC dhcpd", "u", &["pid 7: dhcpd -f".into()], false);
+        assert!(procs.fix[0].starts_with("stop ISC dhcpd"), "{procs:?}");
+        assert_eq!(procs.evidence, ["pid 7: dhcpd -f"]);
+    }
 
     #[test]
     fn own_process_is_found_in_own_namespace() {

@@ -327,8 +327,10 @@ impl<'a> Lab<'a> {
 
     /// `pxe-kit serve` inside the namespace; returns once it says every daemon listens.
     fn start_server(&mut self) -> Result<()> {
-        self.pb
-            .set_message("starting dhcpd, in.tftpd and apache (pxe-kit serve)");
+        self.pb.set_message(format!(
+            "starting {}, in.tftpd and apache (pxe-kit serve)",
+            self.profile.dhcp.comm
+        ));
         let t_start = SystemTime::now();
         let ns = self.ns.take().expect("the network is started first");
         let mut lines = Vec::new();

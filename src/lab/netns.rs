@@ -14,6 +14,9 @@ use crate::runner::{Cmd, Kind, Runner};
 pub const PREFIX: &str = "pxk-lab-";
 /// Prefix of a lab's second namespace (the storm's machines), also followed by the pid.
 pub const SECOND_PREFIX: &str = "pxk-labc-";
+/// The bridge's carrier port and its peer (inside the lab namespace only).
+const CARRIER: &str = "pxk-carrier0";
+const CARRIER_PEER: &str = "pxk-carrier1";
 
 pub struct Netns {
     pub name: String,
@@ -29,7 +32,7 @@ fn ip(runner: &Runner, desc: &str, args: &[&str]) -> Result<String> {
 
 impl Netns {
     /// Creates the namespace, the bridge `bridge` (forward delay 0, carrying `server/prefix`)
-    /// and the tap `tap` enslaved to it.
+    /// with the tap `tap` and a carrier port enslaved to it.
     pub fn create(
         runner: Runner,
         bridge: &str,
@@ -50,7 +53,7 @@ impl Netns {
         };
         let n = ns.name.clone();
         let addr = format!("{server}/{prefix}");
-        let steps: [(&str, Vec<&str>); 7] = [
+        let steps: [(&str, Vec<&str>); 10] = [
             ("bringing up lo", vec!["-n", &n, "link", "set", "lo", "up"]),
             (
                 "creating the lab bridge",
@@ -85,6 +88,32 @@ impl Netns {
             (
                 "bringing up the tap",
                 vec!["-n", &n, "link", "set", tap, "up"],
+            ),
+            // A bridge whose only port is a tap nobody holds yet has no carrier, and Kea
+            // opens no socket on an interface without carrier (dhcpd does not mind): a veth
+            // pair whose one end is a port of the bridge gives it carrier before the VM runs.
+            (
+                "giving the bridge carrier before the VM starts",
+                vec![
+                    "-n",
+                    &n,
+                    "link",
+                    "add",
+                    CARRIER,
+                    "type",
+                    "veth",
+                    "peer",
+                    "name",
+                    CARRIER_PEER,
+                ],
+            ),
+            (
+                "attaching the carrier port to the bridge",
+                vec!["-n", &n, "link", "set", CARRIER, "master", bridge, "up"],
+            ),
+            (
+                "bringing up the carrier port's peer",
+                vec!["-n", &n, "link", "set", CARRIER_PEER, "up"],
             ),
         ];
         for (desc, args) in steps {

@@ -156,7 +156,7 @@ impl Timeline {
         !self.events.iter().any(|e| e.stage == stage)
     }
 
-    /// Takes one line from `who` (dhcpd, tftpd, httpd, console) that arrived at `at`.
+    /// Takes one line from `who` (dhcpd or kea, tftpd, httpd, console) that arrived at `at`.
     /// `size_of` answers the size of a file in the TFTP root.
     pub fn feed(
         &mut self,
@@ -173,12 +173,20 @@ impl Timeline {
             return;
         };
         let t = secs_between(self.t0, seen.at);
+        // Kea's lease messages read as dhcpd's; the timeline says which daemon answered.
+        let by = if crate::track::is_kea(who) {
+            " (Kea)"
+        } else {
+            ""
+        };
         match seen.what {
-            What::Offer { ip, mac } => {
-                self.push(event(t, Stage::Dhcp, format!("DHCPOFFER {ip} to {mac}")))
-            }
+            What::Offer { ip, mac } => self.push(event(
+                t,
+                Stage::Dhcp,
+                format!("DHCPOFFER {ip} to {mac}{by}"),
+            )),
             What::Ack { ip, mac } => {
-                self.push(event(t, Stage::Dhcp, format!("DHCPACK {ip} to {mac}")))
+                self.push(event(t, Stage::Dhcp, format!("DHCPACK {ip} to {mac}{by}")))
             }
             What::Tftp { file, .. } => self.tftp(t, file, size_of),
             What::Http {
@@ -501,6 +509,29 @@ mod tests {
         assert!(r.contains("4.0 MiB/s"), "{r}");
         assert!(r.contains("8.0 MiB/s"), "{r}");
         assert!(r.contains("userspace"), "{r}");
+    }
+
+    #[test]
+    fn keas_lease_lines_are_the_dhcp_stage() {
+        let t0 = UNIX_EPOCH;
+        let mut tl = Timeline::new(t0, Regex::new(DEMO_MARKER).unwrap());
+        for (t, text) in [
+            (2.0, "INFO  [kea-dhcp4.dhcp4] DHCP4_STARTED Kea DHCPv4 server version 2.2.0 started"),
+            (3.0, "INFO  [kea-dhcp4.leases] DHCP4_LEASE_ADVERT [hwtype=1 52:54:00:77:00:10], cid=[no info], tid=0x1: lease 10.77.0.100 will be advertised"),
+            (3.1, "INFO  [kea-dhcp4.leases] DHCP4_LEASE_ALLOC [hwtype=1 52:54:00:77:00:10], cid=[no info], tid=0x1: lease 10.77.0.100 has been allocated for 3600 seconds"),
+        ] {
+            tl.feed("kea", text, at(t0, t), &sizes);
+        }
+        assert_eq!(tl.reached, Stage::Dhcp);
+        let ev = tl.events();
+        let what: Vec<&str> = ev.iter().map(|e| e.what.as_str()).collect();
+        assert_eq!(
+            what,
+            [
+                "DHCPOFFER 10.77.0.100 to 52:54:00:77:00:10 (Kea)",
+                "DHCPACK 10.77.0.100 to 52:54:00:77:00:10 (Kea)"
+            ]
+        );
     }
 
     #[test]

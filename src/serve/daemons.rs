@@ -9,7 +9,8 @@ use std::time::SystemTime;
 
 use anyhow::{bail, Context, Result};
 
-use crate::distro::Distro;
+use crate::config::DhcpServer;
+use crate::distro::{DhcpBackend, Distro};
 use crate::render::ACCESS_FORMAT;
 use crate::runner::find_program;
 use crate::serve::supervise::Line;
@@ -17,7 +18,8 @@ use crate::serve::supervise::Line;
 /// The daemons' binaries and apache's module directory on this host.
 #[derive(Debug, Clone)]
 pub struct Binaries {
-    pub dhcpd: String,
+    /// The chosen DHCP server's daemon: dhcpd or kea-dhcp4.
+    pub dhcp: String,
     pub tftpd: String,
     pub httpd: String,
     pub httpd_modules: PathBuf,
@@ -28,8 +30,8 @@ pub struct Binaries {
 }
 
 impl Binaries {
-    /// Finds every binary or names the packages that are missing.
-    pub fn find(distro: Distro) -> Result<Binaries> {
+    /// Finds every binary (of the DHCP server `server`) or names the packages that are missing.
+    pub fn find(distro: Distro, server: DhcpServer) -> Result<Binaries> {
         let deb = distro == Distro::Debian;
         let mut missing = Vec::new();
         let mut get = |names: &[&str], pkg: &'static str| -> String {
@@ -41,14 +43,8 @@ impl Binaries {
                 }
             }
         };
-        let dhcpd = get(
-            &["dhcpd"],
-            if deb {
-                "isc-dhcp-server"
-            } else {
-                "dhcp-server"
-            },
-        );
+        let backend = DhcpBackend::of(distro, server);
+        let dhcp = get(&[backend.comm], backend.packages[0]);
         let tftpd = get(&["in.tftpd"], if deb { "tftpd-hpa" } else { "tftp-server" });
         let httpd = get(&["apache2", "httpd"], if deb { "apache2" } else { "httpd" });
         if !missing.is_empty() {
@@ -82,21 +78,13 @@ impl Binaries {
                 .unwrap_or_else(|| "nobody".into())
         };
         Ok(Binaries {
-            dhcpd,
+            dhcp,
             tftpd,
             httpd,
             httpd_modules,
             httpd_user: user(&["www-data", "apache", "nobody"]),
             tftp_user: user(&["tftp", "nobody"]),
         })
-    }
-}
-
-/// Where dhcpd keeps leases on each family.
-pub fn leases_path(distro: Distro) -> &'static Path {
-    match distro {
-        Distro::Debian => Path::new("/var/lib/dhcp/dhcpd.leases"),
-        Distro::Fedora | Distro::Rhel => Path::new("/var/lib/dhcpd/dhcpd.leases"),
     }
 }
 
@@ -228,7 +216,7 @@ mod tests {
 
     fn bins() -> Binaries {
         Binaries {
-            dhcpd: "/usr/sbin/dhcpd".into(),
+            dhcp: "/usr/sbin/dhcpd".into(),
             tftpd: "/usr/sbin/in.tftpd".into(),
             httpd: "/usr/sbin/apache2".into(),
             httpd_modules: "/nonexistent/modules".into(),

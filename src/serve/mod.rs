@@ -1,5 +1,5 @@
-//! The server's runtime without systemd: the distribution's stock daemons (dhcpd, in.tftpd,
-//! apache, and nfs-ganesha for NFS-root images) in the foreground with the configs pxe-kit
+//! The server's runtime without systemd: the distribution's stock daemons (dhcpd or Kea's
+//! kea-dhcp4, in.tftpd, apache, and nfs-ganesha for NFS-root images) in the foreground with the configs pxe-kit
 //! rendered, their logs prefixed and interleaved, all stopped together on Ctrl-C/SIGTERM or
 //! when one of them dies. `pxe-kit serve` runs it where PID 1 is not systemd, and the lab runs
 //! it inside its network namespace.
@@ -15,9 +15,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
-use crate::config::Config;
+use crate::config::{Config, DhcpServer};
 use crate::ctx::Ctx;
 use crate::image;
 use crate::netinfo;
@@ -37,7 +37,8 @@ const READY_WITHIN: Duration = Duration::from_secs(20);
 pub struct Listen {
     pub tcp: bool,
     pub port: u16,
-    /// The address it binds: the server's, or any (dhcpd listens on the wildcard).
+    /// The address it binds: the server's, or any (dhcpd listens on the wildcard; Kea binds
+    /// the interface's address next to its raw socket).
     pub addr: Ipv4Addr,
 }
 
@@ -70,12 +71,16 @@ pub struct Plan {
     pub run_dir: PathBuf,
     interface: String,
     server_ip: Ipv4Addr,
-    /// Host paths (under the root) the daemons read.
-    dhcpd_conf: PathBuf,
+    /// The DHCP server's name in the logs, and the configuration it reads (the installed
+    /// one, a host path under the root).
+    dhcp_name: &'static str,
+    dhcp_conf: PathBuf,
     tftp_root: PathBuf,
     http_dir: PathBuf,
-    /// Target-system paths serve creates when missing.
-    leases: &'static Path,
+    /// Target-system paths serve creates when missing: the lease file (dhcpd needs it to
+    /// exist; Kea creates it in a directory that must exist).
+    leases: PathBuf,
+    server_kind: DhcpServer,
     http_dir_abs: PathBuf,
     httpd_user: String,
 }
@@ -84,31 +89,16 @@ impl Plan {
     /// Plans serving `cfg` from the root of `ctx`, with runtime files under `run_dir`.
     pub fn new(ctx: &Ctx, cfg: &Config, run_dir: &Path) -> Result<Plan> {
         let profile = ctx.profile(Some(cfg));
-        let bins = Binaries::find(ctx.distro)?;
+        let bins = Binaries::find(ctx.distro, profile.dhcp.server)?;
         let tftp_root = ctx.root.path(&profile.tftp_root);
-        let dhcpd_conf = ctx.root.path(&profile.dhcpd_conf);
-        let leases = daemons::leases_path(ctx.distro);
+        let dhcp_conf = ctx.root.path(&profile.dhcp.conf);
+        let leases = profile.dhcp.leases.clone();
         let httpd_conf = run_dir.join("httpd.conf");
         let server = cfg.server_ip;
+        let (dhcp, dhcp_file) = dhcp_daemon(ctx, cfg, &profile, &bins, run_dir)?;
         let mut plan = Plan {
             daemons: vec![
-                Daemon {
-                    spec: Spec::new(
-                        "dhcpd",
-                        &daemons::dhcpd_argv(
-                            &bins.dhcpd,
-                            &dhcpd_conf,
-                            &ctx.root.path(leases),
-                            &run_dir.join("dhcpd.pid"),
-                            &cfg.interface,
-                        ),
-                    ),
-                    listen: Listen {
-                        tcp: false,
-                        port: 67,
-                        addr: Ipv4Addr::UNSPECIFIED,
-                    },
-                },
+                dhcp,
                 Daemon {
                     spec: Spec {
                         private_dev: Some(run_dir.join("dev")),
@@ -136,10 +126,15 @@ impl Plan {
             run_dir: run_dir.to_path_buf(),
             interface: cfg.interface.clone(),
             server_ip: server,
-            dhcpd_conf,
+            dhcp_name: match profile.dhcp.server {
+                DhcpServer::Isc => "dhcpd",
+                DhcpServer::Kea => crate::kea::WHO,
+            },
+            dhcp_conf,
             tftp_root,
             http_dir: ctx.root.path(&profile.http_dir),
             leases,
+            server_kind: profile.dhcp.server,
             http_dir_abs: profile.http_dir.clone(),
             httpd_user: bins.httpd_user.clone(),
         };
@@ -150,6 +145,7 @@ impl Plan {
         mapped.httpd_access_log = None;
         // HTTP-capable loaders fetch kernels from the TFTP root's image directory too.
         mapped.tftp_root = plan.tftp_root.clone();
+        plan.run_files.extend(dhcp_file);
         let dropin = Templates::load(&ctx.root)?
             .render("httpd.conf.j2", &Vars::new(cfg, &mapped, Vec::new()))?;
         plan.run_files.push((
@@ -211,7 +207,7 @@ impl Plan {
             );
         }
         for (what, p) in [
-            ("dhcpd.conf", self.dhcpd_conf.clone()),
+            (self.dhcp_conf_name(), self.dhcp_conf.clone()),
             ("pxelinux.0", self.tftp_root.join("pxelinux.0")),
         ] {
             if !p.exists() {
@@ -225,11 +221,114 @@ impl Plan {
     }
 }
 
-/// Writes the run directory's files, the lease file dhcpd needs, and warns about an image
-/// directory apache's workers cannot reach.
+/// The DHCP daemon of the plan, and the file it runs from in the run directory (Kea: the
+/// installed configuration with the lease file under the root and its socket in the run
+/// directory; dhcpd reads the installed file and takes the rest as flags).
+fn dhcp_daemon(
+    ctx: &Ctx,
+    cfg: &Config,
+    profile: &crate::distro::Profile,
+    bins: &Binaries,
+    run_dir: &Path,
+) -> Result<(Daemon, Option<(PathBuf, String)>)> {
+    let leases = ctx.root.path(&profile.dhcp.leases);
+    // dhcpd listens on the wildcard; Kea on the interface's address (and a raw socket).
+    let listen = |addr| Listen {
+        tcp: false,
+        port: 67,
+        addr,
+    };
+    match profile.dhcp.server {
+        DhcpServer::Isc => Ok((
+            Daemon {
+                spec: Spec::new(
+                    "dhcpd",
+                    &daemons::dhcpd_argv(
+                        &bins.dhcp,
+                        &ctx.root.path(&profile.dhcp.conf),
+                        &leases,
+                        &run_dir.join("dhcpd.pid"),
+                        &cfg.interface,
+                    ),
+                ),
+                listen: listen(Ipv4Addr::UNSPECIFIED),
+            },
+            None,
+        )),
+        DhcpServer::Kea => {
+            let kea_run = run_dir.join(KEA_RUN);
+            let conf = kea_run.join(crate::kea::SERVE_CONF);
+            // A missing file is preflight's to report, with the fix.
+            let file = match ctx.root.read_opt(&profile.dhcp.conf)? {
+                Some(installed) => Some((
+                    Path::new(KEA_RUN).join(crate::kea::SERVE_CONF),
+                    crate::kea::for_serve(
+                        &installed,
+                        &leases,
+                        &kea_run.join(crate::kea::SOCKET_NAME),
+                    )
+                    .with_context(|| {
+                        format!(
+                            "{}: fix it with `pxe-kit doctor --fix` or `pxe-kit init`",
+                            ctx.root.path(&profile.dhcp.conf).display()
+                        )
+                    })?,
+                )),
+                None => None,
+            };
+            let lease_dir = leases.parent().unwrap_or(Path::new("/")).to_path_buf();
+            Ok((
+                Daemon {
+                    spec: Spec {
+                        env: crate::kea::serve_env(&kea_run, &lease_dir),
+                        ..Spec::new(crate::kea::WHO, &crate::kea::argv(&bins.dhcp, &conf))
+                    },
+                    listen: listen(cfg.server_ip),
+                },
+                file,
+            ))
+        }
+    }
+}
+
+/// Kea's runtime directory inside serve's: its configuration, pid and lock files and control
+/// socket. Its own, mode 0750, because Kea 3.0 refuses a socket directory others may enter.
+const KEA_RUN: &str = "kea";
+
+impl Plan {
+    fn dhcp_conf_name(&self) -> &'static str {
+        match self.server_kind {
+            DhcpServer::Isc => "dhcpd.conf",
+            DhcpServer::Kea => "kea-dhcp4.conf",
+        }
+    }
+}
+
+/// Writes the run directory's files, the lease file dhcpd needs (Kea's directory), and warns
+/// about an image directory apache's workers cannot reach.
 pub fn prepare(ctx: &Ctx, plan: &Plan, run: &Root) -> Result<()> {
-    if !ctx.root.exists(plan.leases) {
-        ctx.root.write(plan.leases, b"", 0o644)?;
+    match plan.server_kind {
+        DhcpServer::Isc if !ctx.root.exists(&plan.leases) => {
+            ctx.root.write(&plan.leases, b"", 0o644)?;
+        }
+        DhcpServer::Isc => {}
+        DhcpServer::Kea => {
+            if let Some(dir) = plan.leases.parent() {
+                ctx.root.create_dir_all(dir)?;
+            }
+            let kea = Path::new("/").join(KEA_RUN);
+            run.create_dir_all(&kea)?;
+            run.set_mode(&kea, 0o750)?;
+            // Left by an earlier serve with this run directory: Kea refuses to start next to
+            // a pid file whose number a live process now has.
+            for f in [
+                "kea-dhcp4.kea-dhcp4.pid",
+                "kea4-ctrl-socket",
+                "kea4-ctrl-socket.lock",
+            ] {
+                run.remove(&kea.join(f))?;
+            }
+        }
     }
     ctx.root.create_dir_all(&plan.http_dir_abs)?;
     if let Some(blocked) = untraversable(&plan.http_dir) {
@@ -293,7 +392,8 @@ pub fn run(ctx: &Ctx, plan: &Plan) -> Result<()> {
             if waiting.is_empty() {
                 ready = true;
                 ctx.out.say(format!(
-                    "{READY}: dhcpd on {}, tftp and http on {} (TFTP root {}) listen; Ctrl-C stops",
+                    "{READY}: {} on {}, tftp and http on {} (TFTP root {}) listen; Ctrl-C stops",
+                    plan.dhcp_name,
                     plan.interface,
                     plan.server_ip,
                     plan.tftp_root.display()

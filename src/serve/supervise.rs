@@ -40,6 +40,8 @@ pub struct Spec {
     /// socket as `log`; /dev/null is bound into it): how in.tftpd's syslog-only messages reach
     /// us on hosts without a syslog daemon, without touching the host's /dev.
     pub private_dev: Option<PathBuf>,
+    /// Environment variables added to ours (Kea takes its runtime directories from them).
+    pub env: Vec<(String, String)>,
 }
 
 impl Spec {
@@ -48,6 +50,7 @@ impl Spec {
             name: name.into(),
             argv: argv.iter().map(|s| s.as_ref().to_string()).collect(),
             private_dev: None,
+            env: Vec::new(),
         }
     }
 }
@@ -124,6 +127,7 @@ impl Supervisor {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
+        cmd.envs(spec.env.iter().map(|(k, v)| (k, v)));
         if let Some(dev) = &spec.private_dev {
             private_dev(&mut cmd, dev)?;
         }

@@ -163,12 +163,25 @@ fn copy_to(root: &Path, src: &str, rel: &str) {
 /// A temp root that looks like a fresh Fedora 42 server with syslinux-nonlinux, shim-x64 and
 /// grub2-efi-x64 installed.
 pub fn stage_fedora() -> tempfile::TempDir {
-    let t = tempfile::tempdir().unwrap();
-    write(
-        t.path(),
-        "etc/os-release",
+    stage_redhat(
         "NAME=\"Fedora Linux\"\nID=fedora\nVERSION_ID=42\n",
-    );
+        "fedora",
+    )
+}
+
+/// A temp root that looks like a fresh RHEL 10 server (no ISC dhcpd in that release) with
+/// syslinux-nonlinux, shim-x64 and grub2-efi-x64 installed.
+pub fn stage_rhel10() -> tempfile::TempDir {
+    stage_redhat(
+        "NAME=\"Red Hat Enterprise Linux\"\nID=\"rhel\"\nID_LIKE=\"centos fedora\"\nVERSION_ID=\"10.0\"\n",
+        "redhat",
+    )
+}
+
+/// A Fedora/RHEL-family root with this os-release, shim and GRUB under EFI/<vendor>.
+pub fn stage_redhat(os_release: &str, vendor: &str) -> tempfile::TempDir {
+    let t = tempfile::tempdir().unwrap();
+    write(t.path(), "etc/os-release", os_release);
     copy_to(t.path(), HOST_PXELINUX, "usr/share/syslinux/pxelinux.0");
     copy_to(t.path(), HOST_LPXELINUX, "usr/share/syslinux/lpxelinux.0");
     for m in MODULES {
@@ -178,8 +191,16 @@ pub fn stage_fedora() -> tempfile::TempDir {
             &format!("usr/share/syslinux/{m}"),
         );
     }
-    copy_to(t.path(), HOST_SHIM, "boot/efi/EFI/fedora/shimx64.efi");
-    copy_to(t.path(), HOST_GRUB, "boot/efi/EFI/fedora/grubx64.efi");
+    copy_to(
+        t.path(),
+        HOST_SHIM,
+        &format!("boot/efi/EFI/{vendor}/shimx64.efi"),
+    );
+    copy_to(
+        t.path(),
+        HOST_GRUB,
+        &format!("boot/efi/EFI/{vendor}/grubx64.efi"),
+    );
     t
 }
 
@@ -361,6 +382,42 @@ pub fn dhcpd_accepts(file: &Path) -> Result<(), String> {
         Ok(())
     } else {
         Err(String::from_utf8_lossy(&o.stderr).into_owned())
+    }
+}
+
+/// `kea-dhcp4 -t FILE`, the real Kea parser, on the file as it is: inside a network namespace
+/// of its own that has the interface the file names (`iface`, a veth), because Kea refuses a
+/// configuration whose interface is missing. Needs root.
+pub fn kea_accepts(file: &Path, iface: &str) -> Result<(), String> {
+    which("kea-dhcp4").ok_or("kea-dhcp4 is not installed")?;
+    // Tests of one binary run in parallel: each call its own namespace.
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let ns = Netns::new(&format!("kea-t{n}"));
+    ns.ip(&[
+        "link",
+        "add",
+        iface,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "pxk-kea-t",
+    ]);
+    ns.ip(&["link", "set", iface, "up"]);
+    let o = Command::new("ip")
+        .args(["netns", "exec", &ns.name, "kea-dhcp4", "-t"])
+        .arg(file)
+        .output()
+        .unwrap();
+    if o.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ))
     }
 }
 

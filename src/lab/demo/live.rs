@@ -47,7 +47,14 @@ pub fn init_script(marker: &str) -> String {
 }
 
 pub fn run(o: &DemoOpts, out: Out) -> Result<Exit> {
-    super::preflight("lab demo", &[NEEDS, super::SERVER_AND_VM])?;
+    super::preflight(
+        "lab demo",
+        &[
+            NEEDS,
+            super::dhcp_needs(o.dhcp_server),
+            super::SERVER_AND_VM,
+        ],
+    )?;
     let started = Instant::now();
     let work = WorkDir::new("pxe-kit-demo.")?;
     let wp = work.path().to_path_buf();
@@ -99,7 +106,7 @@ pub fn run(o: &DemoOpts, out: Out) -> Result<Exit> {
 
     let pb = Progress::spinner(out, "staging a Debian boot server (pxe-kit init)");
     let root = wp.join("root");
-    stage_server(&root, &super::settings_yaml())?;
+    stage_server(&root, &super::settings_yaml(o.dhcp_server))?;
     pxe_kit(&runner, &root, "staging the demo server", &["init"])?;
     pb.finish();
 

@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
+use crate::config::DhcpServer;
 use crate::ctx::{Ctx, Options};
 use crate::distro::{Distro, Profile};
 use crate::lab::boot::{self, BootOpts, WorkDir};
@@ -26,14 +27,15 @@ pub struct DemoOpts {
     pub boot: BootOpts,
     /// Build and stage, print the root, keep it and stop.
     pub no_boot: bool,
+    /// The staged server's DHCP server.
+    pub dhcp_server: DhcpServer,
 }
 
 /// A demo's needs: (package, a file it provides).
 pub type Needs = &'static [(&'static str, &'static str)];
 
-/// What every lab needs to serve and boot a VM.
+/// What every lab needs to serve and boot a VM, besides its DHCP server (`dhcp_needs`).
 pub const SERVER_AND_VM: Needs = &[
-    ("isc-dhcp-server", "dhcpd"),
     ("tftpd-hpa", "in.tftpd"),
     ("apache2", "apache2"),
     ("pxelinux", "/usr/lib/PXELINUX/pxelinux.0"),
@@ -47,6 +49,14 @@ pub const SERVER_AND_VM: Needs = &[
     ("radvd", "radvd"),
     ("iproute2", "ip"),
 ];
+
+/// The DHCP server's package on this (Debian) host.
+pub fn dhcp_needs(server: DhcpServer) -> Needs {
+    match server {
+        DhcpServer::Isc => &[("isc-dhcp-server", "dhcpd")],
+        DhcpServer::Kea => &[("kea-dhcp4-server", "kea-dhcp4")],
+    }
+}
 
 /// The packages whose files are missing from any of `lists`, each named once, in order, given
 /// a way to tell whether a file or program is there. Pure, so the message can be tested.
@@ -122,8 +132,9 @@ const OS_RELEASE_DEMO: &str =
 const OS_RELEASE_SERVER: &str =
     "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nID=debian\n";
 
-/// The staged server's settings: the lab bridge on 10.77.0.0/24, the serial console on.
-pub fn settings_yaml() -> String {
+/// The staged server's settings: the lab bridge on 10.77.0.0/24, the serial console on, the
+/// DHCP server `server`.
+pub fn settings_yaml(server: DhcpServer) -> String {
     format!(
         "# pxe-kit lab demo settings.\n\
          interface: {BRIDGE}\n\
@@ -131,7 +142,9 @@ pub fn settings_yaml() -> String {
          subnet: 10.77.0.0/24\n\
          range: 10.77.0.100-10.77.0.200\n\
          ping_check: false\n\
-         boot:\n  timeout: 10\n  default: local\n  serial:\n    port: 0\n    baud: 115200\n"
+         dhcp:\n  server: {}\n\
+         boot:\n  timeout: 10\n  default: local\n  serial:\n    port: 0\n    baud: 115200\n",
+        server.key()
     )
 }
 
@@ -240,17 +253,18 @@ mod tests {
     #[test]
     fn missing_packages_are_named_once_in_order() {
         const NEEDS: Needs = &[("dracut-live", "/x/livenet"), ("dracut-network", "/x/nfs")];
-        let m = missing_from(&[NEEDS, SERVER_AND_VM], &|f| {
-            f != "radvd" && f != "/x/livenet"
+        let m = missing_from(&[NEEDS, dhcp_needs(DhcpServer::Kea), SERVER_AND_VM], &|f| {
+            f != "radvd" && f != "/x/livenet" && f != "kea-dhcp4"
         });
-        assert_eq!(m, ["dracut-live", "radvd"]);
+        assert_eq!(m, ["dracut-live", "kea-dhcp4-server", "radvd"]);
         assert!(missing_from(&[NEEDS, SERVER_AND_VM], &|_| true).is_empty());
     }
 
     #[test]
     fn settings_name_the_lab_bridge_and_parse() {
-        let y = settings_yaml();
+        let y = settings_yaml(DhcpServer::Kea);
         let c = crate::config::Config::load(Path::new("x.yaml"), &y).unwrap();
+        assert_eq!(c.dhcp.server, Some(DhcpServer::Kea));
         assert_eq!(c.interface, BRIDGE);
         assert!(!c.ping_check);
         assert_eq!(c.boot.serial.unwrap().baud, 115200);

@@ -70,7 +70,14 @@ pub fn classic_settings(base: &str) -> String {
 }
 
 pub fn run(o: &DemoOpts, out: Out) -> Result<Exit> {
-    super::preflight("lab demo --nfs", &[NEEDS, super::SERVER_AND_VM])?;
+    super::preflight(
+        "lab demo --nfs",
+        &[
+            NEEDS,
+            super::dhcp_needs(o.dhcp_server),
+            super::SERVER_AND_VM,
+        ],
+    )?;
     if o.boot.image.as_deref().is_some_and(|i| i != IMAGE) {
         bail!("lab demo --nfs boots image {IMAGE} through the MAC's own entry; drop --image");
     }
@@ -114,7 +121,10 @@ pub fn run(o: &DemoOpts, out: Out) -> Result<Exit> {
 
     let pb = Progress::spinner(out, "staging a Debian boot server (pxe-kit init)");
     let root = wp.join("root");
-    stage_server(&root, &classic_settings(&super::settings_yaml()))?;
+    stage_server(
+        &root,
+        &classic_settings(&super::settings_yaml(o.dhcp_server)),
+    )?;
     pxe_kit(&runner, &root, "staging the demo server", &["init"])?;
     pb.finish();
 
@@ -156,7 +166,7 @@ mod tests {
 
     #[test]
     fn settings_take_the_classic_chain() {
-        let y = classic_settings(&super::super::settings_yaml());
+        let y = classic_settings(&super::super::settings_yaml(crate::config::DhcpServer::Isc));
         let c = crate::config::Config::load(Path::new("x.yaml"), &y).unwrap();
         assert_eq!(c.boot.transfer, crate::config::Transfer::Tftp);
         assert!(!c.boot.ipxe);
