@@ -190,6 +190,11 @@ pub struct InitArgs {
     /// Serial console for the boot menu and kernels, PORT,BAUD (e.g. 0,115200).
     #[arg(long, value_name = "PORT,BAUD")]
     pub serial: Option<String>,
+    /// Move the provisioning interface into firewalld's pxe-kit zone even when its current
+    /// zone allows more than services and ports (an accepting target, rich rules,
+    /// forwarding), which then no longer apply there. Services and ports are always kept.
+    #[arg(long)]
+    pub firewall_takeover: bool,
 }
 
 #[derive(Debug, Clone, Args)]
