@@ -725,7 +725,11 @@ pub fn radvd_conf(bridge: &str) -> String {
 }
 
 /// Follows the serial log QEMU writes, sending each complete line (the rest when stopped).
-fn tail_console(path: PathBuf, tx: Sender<Line>, stop: Arc<AtomicBool>) -> JoinHandle<()> {
+pub(crate) fn tail_console(
+    path: PathBuf,
+    tx: Sender<Line>,
+    stop: Arc<AtomicBool>,
+) -> JoinHandle<()> {
     std::thread::spawn(move || {
         let Ok(mut f) = std::fs::File::open(&path) else {
             return;
