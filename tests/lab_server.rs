@@ -30,6 +30,7 @@ const CHECKS: &[&str] = &[
     "avc.none",
     "firewall.public_closed",
     "firewall.public_ssh",
+    "firewall.provisioning_ssh",
     "provisioning.tftp",
     "relabel.caught",
     "relabel.tftp_denied",

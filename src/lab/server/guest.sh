@@ -70,8 +70,8 @@ unit_events() {
 
 # NetworkManager connection changes (firewall-cmd hands interface zones to NM) since a cursor.
 nm_updates() {
-  journalctl --after-cursor="$1" --no-pager -o cat SYSLOG_IDENTIFIER=NetworkManager 2>/dev/null |
-    grep -E 'op="connection-update"' || true
+  journalctl --after-cursor="$1" --no-pager -o cat 2>/dev/null |
+    grep -F 'audit: op="connection-update"' || true
 }
 
 count() { if [ -z "$1" ]; then echo 0; else printf '%s\n' "$1" | wc -l; fi; }
@@ -151,7 +151,7 @@ ask_host baseline
 
 # ---- init, twice ---------------------------------------------------------------------------
 c=$(cursor)
-step init-1 pxe-kit init --interface "$PROV_IF" --server-ip "$PROV_IP" --subnet "$SUBNET" --range "$RANGE"
+step init-1 pxe-kit init --interface "$PROV_IF" --server-ip "$PROV_IP" --subnet "$SUBNET" --range "$RANGE" --serial "$SERIAL"
 fact init1.rc $?
 fact init1.installed "$(grep -cE 'ran: .*apt-get' "$W/init-1.out")"
 ev=$(unit_events "$c")

@@ -234,6 +234,15 @@ pub fn evaluate(f: &BTreeMap<String, String>, d: &Doctors) -> Vec<Check> {
         ),
     ));
     v.push(check(
+        "firewall.provisioning_ssh",
+        get("host.baseline.ssh_prov") == "open" && get("host.after_init.ssh_prov") == "open",
+        format!(
+            "tcp/22 on the provisioning NIC from outside: {} before init, {} after (an admin on that NIC keeps ssh)",
+            get("host.baseline.ssh_prov"),
+            get("host.after_init.ssh_prov")
+        ),
+    ));
+    v.push(check(
         "provisioning.tftp",
         get("host.after_init.tftp_prov") == "ok",
         format!(
@@ -463,6 +472,7 @@ mod tests {
              fw.public.zone\tpublic\nfw.public.services\tdhcpv6-client ssh\nfw.public.ports\t\n\
              fw.provisioning.zone\tpxe-kit\nhost.after_init.tftp_pub\tfail: curl exit 7\n\
              host.after_init.ssh_pub\topen\nhost.after_init.tftp_prov\tok\n\
+             host.baseline.ssh_prov\topen\nhost.after_init.ssh_prov\topen\n\
              relabel.type\tuser_home_t\ndoctor-relabel.rc\t1\nhost.relabelled.tftp_kernel\tfail: curl exit 71\n\
              doctor-fix.rc\t0\nrelabel.type_after\tpublic_content_t\nrelabel.type_want\tpublic_content_t\n\
              host.fixed.tftp_kernel\tok identical\nfwstop.init_rc\t0\ndoctor-fw-stopped.rc\t1\nhost.client.marker\tyes\n",
@@ -489,12 +499,17 @@ mod tests {
         let c = evaluate(&good_facts(), &good_doctors());
         let bad: Vec<_> = c.iter().filter(|c| !c.ok).collect();
         assert!(bad.is_empty(), "{bad:#?}");
-        assert_eq!(c.len(), 19);
+        assert_eq!(c.len(), 20);
     }
 
     #[test]
     fn each_broken_fact_fails_its_check() {
-        let cases: [(&str, &str, &str); 8] = [
+        let cases: [(&str, &str, &str); 9] = [
+            (
+                "host.after_init.ssh_prov",
+                "closed: No route to host",
+                "firewall.provisioning_ssh",
+            ),
             ("init2.nothing_to_change", "no", "init.nothing_to_change"),
             ("init2.unit_events", "2", "init.no_restarts"),
             ("avc.daemons", "1", "avc.none"),

@@ -418,7 +418,7 @@ impl<'a> Run<'a> {
         } else if o.code == Some(124) {
             "dropped".to_string()
         } else {
-            format!("closed: {}", o.stderr.trim().replace('\n', " "))
+            format!("closed: {}", o.stderr.lines().next().unwrap_or("").trim())
         };
         self.fact(key, v);
         Ok(())
@@ -432,9 +432,14 @@ impl<'a> Run<'a> {
         self.work.remove(Path::new("/download"))?;
         let url = format!("tftp://{ip}/{file}");
         let d = dl.display().to_string();
+        // A TFTP request the firewall drops or rejects gets no answer curl sees (ICMP errors do
+        // not reach its unconnected socket): the connect timeout bounds the wait for the first
+        // block, the max time a slow transfer from a TCG guest.
         let argv = self.ns().exec_argv(&[
             "curl",
             "-sS",
+            "--connect-timeout",
+            "15",
             "--max-time",
             "300",
             "-o",
