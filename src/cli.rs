@@ -316,6 +316,9 @@ pub struct LabServerArgs {
     /// Build the image again even when the cache has one for the current key.
     #[arg(long)]
     pub rebuild: bool,
+    /// Only make sure the cached image is there (build it when missing), then stop.
+    #[arg(long)]
+    pub image_only: bool,
     /// Seconds the whole VM run may take (TCG on a busy host is slow).
     #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
     pub timeout: u64,

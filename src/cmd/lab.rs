@@ -80,6 +80,7 @@ pub fn run(args: &LabArgs, g: &GlobalArgs) -> Result<Exit> {
                 cache: a.cache.clone(),
                 mirror: a.mirror.clone(),
                 rebuild: a.rebuild,
+                image_only: a.image_only,
                 timeout: Duration::from_secs(a.timeout),
                 client_timeout: Duration::from_secs(a.client_timeout),
                 memory_mib: a.memory,

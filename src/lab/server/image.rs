@@ -145,6 +145,18 @@ pub fn overlay() -> Vec<Entry> {
             "[main]\nno-auto-default=*\n",
             0o644,
         ),
+        // TCG on a busy host runs the guest many times slower than real hardware: firewalld's
+        // start took 4 of its 5 minutes once. No unit may time out for being slow here.
+        file(
+            "/etc/systemd/system.conf.d/50-pxk-lab.conf",
+            "[Manager]\nDefaultTimeoutStartSec=20min\n",
+            0o644,
+        ),
+        file(
+            "/etc/systemd/system/firewalld.service.d/50-pxk-lab.conf",
+            "[Service]\nTimeoutStartSec=20min\n",
+            0o644,
+        ),
         file("/usr/local/sbin/pxk-lab-run", RUNNER_SH, 0o755),
         // Type=simple: its start job completes at once, so `is-system-running --wait` inside
         // it does not wait for itself. The context is what a root login shell gets.

@@ -55,6 +55,8 @@ pub struct ServerOpts {
     pub cache: PathBuf,
     pub mirror: Option<String>,
     pub rebuild: bool,
+    /// Stop once the image is cached.
+    pub image_only: bool,
     /// The whole VM run.
     pub timeout: Duration,
     pub client_timeout: Duration,
@@ -175,7 +177,11 @@ fn step_secs(steps: &[(String, i32, f64)], name: &str) -> Option<f64> {
 // failures all end up in the one report.
 pub fn run(o: &ServerOpts, out: Out) -> Result<Exit> {
     preflight("lab server", &[NEEDS, live::NEEDS])?;
-    let deb = find_deb(o.deb.as_deref())?;
+    let deb = if o.image_only {
+        PathBuf::new()
+    } else {
+        find_deb(o.deb.as_deref())?
+    };
     let qemu_bin = find_program("qemu-system-x86_64").context(
         "qemu-system-x86_64 not found; install it: apt-get install -y qemu-system-x86 ipxe-qemu seabios",
     )?;
@@ -217,6 +223,10 @@ pub fn run(o: &ServerOpts, out: Out) -> Result<Exit> {
         )
     });
 
+    if o.image_only {
+        say(format!("lab server: image in {}", img.dir.display()));
+        return Ok(Exit::Ok);
+    }
     let mut work = WorkDir::new("pxe-kit-server.")?;
     let wr = work.root()?;
     for d in ["/share/in", "/share/out", "/share/sync"] {
