@@ -1195,7 +1195,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__lab__subcmd__server)
-            opts="-v -q -h --deb --cache --mirror --rebuild --timeout --client-timeout --memory --keep --json --root --config --dry-run --distro --verbose --quiet --help"
+            opts="-v -q -h --deb --cache --mirror --rebuild --image-only --timeout --client-timeout --memory --keep --json --root --config --dry-run --distro --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

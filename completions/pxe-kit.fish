@@ -307,6 +307,7 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_sub
 rhel\t''
 debian\t''"
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from server" -l rebuild -d 'Build the image again even when the cache has one for the current key'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from server" -l image-only -d 'Only make sure the cached image is there (build it when missing), then stop'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from server" -l keep -d 'Keep the work directory (the guest\'s logs, journal, audit log, serial consoles, the disk overlay) and print where it is; it is always kept, without the overlay, when a check fails'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from server" -l json -d 'Machine-readable report on stdout (the human one goes to stderr)'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from server" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'

@@ -5,7 +5,7 @@
 #
 #   packaging/build.sh                 release build (cargo build --release), both packages
 #   packaging/build.sh --debug         package the debug build that `cargo build`/`cargo test`
-#                                      already made (stripped in the .deb): no second compile;
+#                                      already made (stripped in both): no second compile;
 #                                      what CI checks and what `lab server`'s test installs
 #   --deb-only | --rpm-only            one of the two
 #   --out DIR                          where the packages go [default: target/debian and
@@ -46,7 +46,12 @@ if [ $deb = 1 ]; then
   fi
 fi
 if [ $rpm = 1 ]; then
-  cargo generate-rpm --profile "$profile" ${out:+--output "$out"}
+  # cargo-generate-rpm packs the binary as it is; both profiles carry debug info (~170 MB in
+  # the debug build, whose zstd payload took minutes). A stripped copy under its own target
+  # directory is what goes in (cargo-generate-rpm maps target/release/ to DIR/PROFILE/).
+  mkdir -p "target/rpm-stage/${dir#target/}"
+  strip -o "target/rpm-stage/${dir#target/}/pxe-kit" "$dir/pxe-kit"
+  cargo generate-rpm --profile "$profile" --target-dir target/rpm-stage ${out:+--output "$out"}
   r=$(ls -t "${out:-target/generate-rpm}"/pxe-kit-*.rpm | head -n 1)
   echo "built $r"
   if command -v rpm >/dev/null; then

@@ -36,4 +36,7 @@ want=(/usr/bin/pxe-kit /usr/share/man/man1/pxe-kit.1 /usr/share/man/man1/pxe-kit
   /usr/share/licenses/pxe-kit/LICENSE-APACHE)
 for f in "${want[@]}"; do grep -qx -- "$f" <<<"$files" || fail "$rpm: $f is missing"; done
 [ "$(grep -c '^/usr/share/man/man1/.*\.1$' <<<"$files")" = "$pages" ] || fail "$rpm: not all $pages man pages"
+# Stripped: the debug info alone is ~150 MB.
+size=$(rpm -qlvp "$rpm" 2>/dev/null | awk '$NF == "/usr/bin/pxe-kit" {print $5}')
+[ "${size:-0}" -lt $((64 << 20)) ] || fail "$rpm: /usr/bin/pxe-kit is $size bytes: not stripped"
 echo "$rpm: $(wc -l <<<"$files") files, all expected files present"

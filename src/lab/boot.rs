@@ -514,11 +514,8 @@ impl<'a> Lab<'a> {
                         started.elapsed().as_secs_f64()
                     ));
                 }
-                if tl.success {
-                    break Ok(());
-                }
-                if let Some((_, line)) = &tl.failure {
-                    break Err(line.clone());
+                if let Some(v) = tl.outcome() {
+                    break v;
                 }
             }
             if let Some((n, st)) = self.sup.reap() {
