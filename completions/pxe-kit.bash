@@ -109,6 +109,9 @@ _pxe__kit() {
             pxe__kit__subcmd__help__subcmd__lab,relay)
                 cmd="pxe__kit__subcmd__help__subcmd__lab__subcmd__relay"
                 ;;
+            pxe__kit__subcmd__help__subcmd__lab,server)
+                cmd="pxe__kit__subcmd__help__subcmd__lab__subcmd__server"
+                ;;
             pxe__kit__subcmd__help__subcmd__lab,storm)
                 cmd="pxe__kit__subcmd__help__subcmd__lab__subcmd__storm"
                 ;;
@@ -133,6 +136,9 @@ _pxe__kit() {
             pxe__kit__subcmd__lab,relay)
                 cmd="pxe__kit__subcmd__lab__subcmd__relay"
                 ;;
+            pxe__kit__subcmd__lab,server)
+                cmd="pxe__kit__subcmd__lab__subcmd__server"
+                ;;
             pxe__kit__subcmd__lab,storm)
                 cmd="pxe__kit__subcmd__lab__subcmd__storm"
                 ;;
@@ -156,6 +162,9 @@ _pxe__kit() {
                 ;;
             pxe__kit__subcmd__lab__subcmd__help,relay)
                 cmd="pxe__kit__subcmd__lab__subcmd__help__subcmd__relay"
+                ;;
+            pxe__kit__subcmd__lab__subcmd__help,server)
+                cmd="pxe__kit__subcmd__lab__subcmd__help__subcmd__server"
                 ;;
             pxe__kit__subcmd__lab__subcmd__help,storm)
                 cmd="pxe__kit__subcmd__lab__subcmd__help__subcmd__storm"
@@ -482,7 +491,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__help__subcmd__lab)
-            opts="boot demo libvirt-network libvirt-vm relay storm storm-clients"
+            opts="boot demo libvirt-network libvirt-vm relay storm storm-clients server"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -552,6 +561,20 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__help__subcmd__lab__subcmd__relay)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pxe__subcmd__kit__subcmd__help__subcmd__lab__subcmd__server)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -772,7 +795,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__lab)
-            opts="-v -q -h --root --config --dry-run --distro --verbose --quiet --help boot demo libvirt-network libvirt-vm relay storm storm-clients help"
+            opts="-v -q -h --root --config --dry-run --distro --verbose --quiet --help boot demo libvirt-network libvirt-vm relay storm storm-clients server help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -902,7 +925,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__lab__subcmd__help)
-            opts="boot demo libvirt-network libvirt-vm relay storm storm-clients help"
+            opts="boot demo libvirt-network libvirt-vm relay storm storm-clients server help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -986,6 +1009,20 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__lab__subcmd__help__subcmd__relay)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pxe__subcmd__kit__subcmd__lab__subcmd__help__subcmd__server)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1135,6 +1172,56 @@ _pxe__kit() {
                     return 0
                     ;;
                 --delay-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --distro)
+                    COMPREPLY=($(compgen -W "fedora rhel debian" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pxe__subcmd__kit__subcmd__lab__subcmd__server)
+            opts="-v -q -h --deb --cache --mirror --rebuild --image-only --timeout --client-timeout --memory --keep --json --root --config --dry-run --distro --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --deb)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mirror)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --memory)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -299,6 +299,48 @@ pub enum LabCommand {
     /// The storm's simulated machines (run by `lab storm` inside its namespace).
     #[command(hide = true)]
     StormClients(LabStormClientsArgs),
+    /// Rehearse the live path on a disposable real server: a Debian 12 VM (systemd, SELinux
+    /// enforcing, firewalld, NetworkManager) built from the distribution's packages, pxe-kit
+    /// installed from its .deb and run live (init, add-image of a live ISO, doctor), then a
+    /// blank client PXE-boots through it; prints pass/fail facts and timings.
+    Server(LabServerArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LabServerArgs {
+    /// The pxe-kit package to install in the VM [default: the newest target/debian/pxe-kit_*.deb
+    /// under the current directory, as packaging/build.sh leaves it].
+    #[arg(long, value_name = "FILE")]
+    pub deb: Option<PathBuf>,
+    /// Where server images are cached, one per content key.
+    #[arg(long, value_name = "DIR", default_value = "/var/cache/pxe-kit/lab")]
+    pub cache: PathBuf,
+    /// Debian mirror for the image build [default: this host's apt sources].
+    #[arg(long, value_name = "URL")]
+    pub mirror: Option<String>,
+    /// Build the image again even when the cache has one for the current key.
+    #[arg(long)]
+    pub rebuild: bool,
+    /// Only make sure the cached image is there (build it when missing), then stop.
+    #[arg(long)]
+    pub image_only: bool,
+    /// Seconds the whole VM run may take (TCG on a busy host is slow).
+    #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
+    pub timeout: u64,
+    /// Seconds the client VM gets to reach the demo marker.
+    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    pub client_timeout: u64,
+    /// Server VM memory in MiB.
+    #[arg(long, value_name = "MiB", default_value_t = 1536)]
+    pub memory: u32,
+    /// Keep the work directory (the guest's logs, journal, audit log, serial consoles, the
+    /// disk overlay) and print where it is; it is always kept, without the overlay, when a
+    /// check fails.
+    #[arg(long)]
+    pub keep: bool,
+    /// Machine-readable report on stdout (the human one goes to stderr).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -1,5 +1,6 @@
 //! `pxe-kit lab`: boot a blank VM through the real daemons in a private network namespace,
-//! build a demo image from this host, and print libvirt XML for the same setup.
+//! build a demo image from this host, rehearse the live path on a disposable server VM, and
+//! print libvirt XML for the same setup.
 use std::time::Duration;
 
 use anyhow::{bail, Result};
@@ -12,6 +13,7 @@ use crate::lab::boot::{self, BootOpts, VmChoice, WorkDir};
 use crate::lab::demo::{self, nfs::NFS_MARKER, DemoOpts};
 use crate::lab::libvirt::{self, BootFrom, Vm};
 use crate::lab::qemu::Firmware;
+use crate::lab::server::{self, ServerOpts};
 use crate::lab::storm::{self, StormOpts};
 use crate::lab::timeline::DEMO_MARKER;
 use crate::Exit;
@@ -68,6 +70,24 @@ pub fn run(args: &LabArgs, g: &GlobalArgs) -> Result<Exit> {
                 keep: a.keep,
             };
             storm::run(&g.options(), &o, g.out())
+        }
+        LabCommand::Server(a) => {
+            if a.timeout == 0 || a.client_timeout == 0 {
+                bail!("--timeout and --client-timeout must be at least 1 second");
+            }
+            let o = ServerOpts {
+                deb: a.deb.clone(),
+                cache: a.cache.clone(),
+                mirror: a.mirror.clone(),
+                rebuild: a.rebuild,
+                image_only: a.image_only,
+                timeout: Duration::from_secs(a.timeout),
+                client_timeout: Duration::from_secs(a.client_timeout),
+                memory_mib: a.memory,
+                keep: a.keep,
+                json: a.json,
+            };
+            server::run(&o, g.out())
         }
         LabCommand::StormClients(a) => {
             storm::run_clients(&a.plan, &a.out)?;

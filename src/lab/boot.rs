@@ -514,11 +514,8 @@ impl<'a> Lab<'a> {
                         started.elapsed().as_secs_f64()
                     ));
                 }
-                if tl.success {
-                    break Ok(());
-                }
-                if let Some((_, line)) = &tl.failure {
-                    break Err(line.clone());
+                if let Some(v) = tl.outcome() {
+                    break v;
                 }
             }
             if let Some((n, st)) = self.sup.reap() {
@@ -725,7 +722,11 @@ pub fn radvd_conf(bridge: &str) -> String {
 }
 
 /// Follows the serial log QEMU writes, sending each complete line (the rest when stopped).
-fn tail_console(path: PathBuf, tx: Sender<Line>, stop: Arc<AtomicBool>) -> JoinHandle<()> {
+pub(crate) fn tail_console(
+    path: PathBuf,
+    tx: Sender<Line>,
+    stop: Arc<AtomicBool>,
+) -> JoinHandle<()> {
     std::thread::spawn(move || {
         let Ok(mut f) = std::fs::File::open(&path) else {
             return;

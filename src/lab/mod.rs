@@ -1,5 +1,6 @@
 //! The lab: blank VMs booting through the real daemons (`serve`) in a private network
-//! namespace, the boot timeline, the demo images and libvirt XML for the same setup.
+//! namespace, the boot timeline, the demo images, libvirt XML for the same setup and a
+//! disposable real server VM (`lab server`).
 pub mod boot;
 pub mod demo;
 pub mod libvirt;
@@ -7,5 +8,6 @@ pub mod netns;
 pub mod perhost;
 pub mod qemu;
 pub mod relay;
+pub mod server;
 pub mod storm;
 pub mod timeline;

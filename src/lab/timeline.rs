@@ -152,6 +152,15 @@ impl Timeline {
         }
     }
 
+    /// The boot's verdict so far: `Some(Ok)` at the marker, `Some(Err(line))` at a failure
+    /// line, `None` while it is still going.
+    pub fn outcome(&self) -> Option<Result<(), String>> {
+        if self.success {
+            return Some(Ok(()));
+        }
+        self.failure.as_ref().map(|(_, line)| Err(line.clone()))
+    }
+
     fn first(&self, stage: Stage) -> bool {
         !self.events.iter().any(|e| e.stage == stage)
     }

@@ -1,7 +1,7 @@
 //! `lab demo`: a busybox root tree whose init prints a marker and powers off, squashed, the
 //! host's kernel and a slim dracut livenet initramfs, added as image `demo` and booted as the
 //! menu default over the default chain (iPXE, HTTP).
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Result;
@@ -20,7 +20,7 @@ use crate::Exit;
 pub const DEMO_APPEND: &str = "rd.live.overlay.overlayfs=1 rd.shell=0 panic=5";
 
 /// What the demo image is built with.
-const NEEDS: Needs = &[
+pub(crate) const NEEDS: Needs = &[
     ("busybox-static", "busybox"),
     ("dracut", "dracut"),
     (
@@ -59,50 +59,7 @@ pub fn run(o: &DemoOpts, out: Out) -> Result<Exit> {
     let work = WorkDir::new("pxe-kit-demo.")?;
     let wp = work.path().to_path_buf();
     let runner = Runner::new(true, false, out);
-    let build = work.root()?;
-
-    let pb = Progress::spinner(out, "building the demo root tree (busybox-static)");
-    build_rootfs(
-        &build.other(&wp.join("build/rootfs"))?,
-        &init_script(DEMO_MARKER),
-    )?;
-    pb.finish();
-
-    let (kernel, kver) = host_kernel()?;
-    let pb = Progress::spinner(
-        out,
-        &format!("building the initramfs with dracut for {kver} (about 15 s)"),
-    );
-    let initrd = Path::new("/build/initrd.img");
-    build.create_dir_all(Path::new("/build/dracut-tmp"))?;
-    let dracut = Dracut {
-        flavour: Flavour::Slim,
-        tmpdir: Some(wp.join("build/dracut-tmp")),
-        ..Dracut::new(Purpose::Live, &kver)
-    };
-    dracut.build(&runner, &build, initrd, "building the demo initramfs")?;
-    pb.finish();
-
-    let pb = Progress::spinner(out, "squashing the root tree");
-    let squash = wp.join("build/squashfs.img");
-    let (rootfs_s, squash_s) = (
-        wp.join("build/rootfs").display().to_string(),
-        squash.display().to_string(),
-    );
-    runner.must(&Cmd::new(
-        Kind::Build,
-        "squashing the demo root",
-        &[
-            "mksquashfs",
-            &rootfs_s,
-            &squash_s,
-            "-noappend",
-            "-no-progress",
-            "-quiet",
-            "-all-root",
-        ],
-    ))?;
-    pb.finish();
+    let img = build_image(out, &work, &runner)?;
 
     let pb = Progress::spinner(out, "staging a Debian boot server (pxe-kit init)");
     let root = wp.join("root");
@@ -112,9 +69,9 @@ pub fn run(o: &DemoOpts, out: Out) -> Result<Exit> {
 
     let pb = Progress::spinner(out, "adding the demo image (pxe-kit add-image)");
     let (k, i, r) = (
-        kernel.display().to_string(),
-        build.path(initrd).display().to_string(),
-        squash_s,
+        img.kernel.display().to_string(),
+        img.initrd.display().to_string(),
+        img.squashfs.display().to_string(),
     );
     let add = [
         "add-image",
@@ -138,6 +95,69 @@ pub fn run(o: &DemoOpts, out: Out) -> Result<Exit> {
         root.display()
     ));
     super::boot_staged("lab demo", o, out, work, &root, started, "")
+}
+
+/// The demo image's files on this host.
+#[derive(Debug, Clone)]
+pub struct DemoImage {
+    pub kernel: PathBuf,
+    pub initrd: PathBuf,
+    pub squashfs: PathBuf,
+}
+
+/// Builds the demo image under `work`'s build/: the host's newest kernel, a slim dracut
+/// livenet initramfs for it and the busybox root squashed.
+pub fn build_image(out: Out, work: &WorkDir, runner: &Runner) -> Result<DemoImage> {
+    let wp = work.path().to_path_buf();
+    let build = work.root()?;
+
+    let pb = Progress::spinner(out, "building the demo root tree (busybox-static)");
+    build_rootfs(
+        &build.other(&wp.join("build/rootfs"))?,
+        &init_script(DEMO_MARKER),
+    )?;
+    pb.finish();
+
+    let (kernel, kver) = host_kernel()?;
+    let pb = Progress::spinner(
+        out,
+        &format!("building the initramfs with dracut for {kver} (about 15 s)"),
+    );
+    let initrd = Path::new("/build/initrd.img");
+    build.create_dir_all(Path::new("/build/dracut-tmp"))?;
+    let dracut = Dracut {
+        flavour: Flavour::Slim,
+        tmpdir: Some(wp.join("build/dracut-tmp")),
+        ..Dracut::new(Purpose::Live, &kver)
+    };
+    dracut.build(runner, &build, initrd, "building the demo initramfs")?;
+    pb.finish();
+
+    let pb = Progress::spinner(out, "squashing the root tree");
+    let squash = wp.join("build/squashfs.img");
+    let (rootfs_s, squash_s) = (
+        wp.join("build/rootfs").display().to_string(),
+        squash.display().to_string(),
+    );
+    runner.must(&Cmd::new(
+        Kind::Build,
+        "squashing the demo root",
+        &[
+            "mksquashfs",
+            &rootfs_s,
+            &squash_s,
+            "-noappend",
+            "-no-progress",
+            "-quiet",
+            "-all-root",
+        ],
+    ))?;
+    pb.finish();
+    Ok(DemoImage {
+        kernel,
+        initrd: build.path(initrd),
+        squashfs: squash,
+    })
 }
 
 #[cfg(test)]
