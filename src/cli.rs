@@ -3,7 +3,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::{DhcpServer, Launcher};
+use crate::config::{DhcpServer, HaMode, Launcher, Role};
 use crate::ctx::Options;
 use crate::distro::Distro;
 use crate::root::Out;
@@ -190,6 +190,51 @@ pub struct InitArgs {
     /// Serial console for the boot menu and kernels, PORT,BAUD (e.g. 0,115200).
     #[arg(long, value_name = "PORT,BAUD")]
     pub serial: Option<String>,
+    /// The partner of a failover pair: the other boot server's address on the provisioning
+    /// network (`none` leaves the pair). Needs --role the first time.
+    #[arg(long, value_name = "IP|none")]
+    pub peer: Option<String>,
+    /// This server's part in the pair.
+    #[arg(long, value_enum)]
+    pub role: Option<RoleArg>,
+    /// How the pair shares the machines [default: load-balancing].
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub ha_mode: Option<HaModeArg>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    /// Holds the failover split (dhcpd's mclt/split; Kea's primary).
+    Primary,
+    /// The other member.
+    Secondary,
+}
+
+impl From<RoleArg> for Role {
+    fn from(a: RoleArg) -> Role {
+        match a {
+            RoleArg::Primary => Role::Primary,
+            RoleArg::Secondary => Role::Secondary,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HaModeArg {
+    /// Both servers answer, each for half of the machines; either takes all when the other
+    /// is gone.
+    LoadBalancing,
+    /// The primary answers; the secondary takes over when it goes silent.
+    HotStandby,
+}
+
+impl From<HaModeArg> for HaMode {
+    fn from(a: HaModeArg) -> HaMode {
+        match a {
+            HaModeArg::LoadBalancing => HaMode::LoadBalancing,
+            HaModeArg::HotStandby => HaMode::HotStandby,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]

@@ -60,6 +60,12 @@ struct Dhcp4 {
     client_classes: Vec<ClientClass>,
     subnet4: Vec<Subnet4>,
     loggers: Vec<Logger>,
+    /// A failover pair: Kea's HA hook needs the server multi-threaded to run its own HTTP
+    /// listener (Kea 2.0 and later), so no kea-ctrl-agent carries the partners' traffic.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    multi_threading: Option<Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hooks_libraries: Vec<Value>,
 }
 
 #[derive(Serialize)]
@@ -297,6 +303,62 @@ fn reservations(v: &Vars) -> Result<Vec<Reservation>> {
         .collect()
 }
 
+/// The names the two members have in Kea's HA configuration (the same on both).
+pub const HA_PRIMARY: &str = "pxe-kit-primary";
+pub const HA_SECONDARY: &str = "pxe-kit-secondary";
+
+/// Kea's hook libraries for a pair: lease commands (the partners send each other leases
+/// with them) and High Availability. Timings: a heartbeat every 3 s; a partner silent for
+/// 10 s and leaving 3 machines unanswered for over 5 s each (their `secs` field) is taken as
+/// down, and the survivor serves every machine. The unanswered-machines test keeps two
+/// servers that merely cannot reach each other from both serving the whole pool.
+fn ha_hooks(v: &Vars) -> Result<Vec<Value>> {
+    let Some(f) = &v.failover else {
+        return Ok(Vec::new());
+    };
+    if f.kea_hooks.is_empty() {
+        bail!("no Kea hook library directory is known for this distribution; the HA hook cannot be loaded");
+    }
+    let hot = f.mode == "hot-standby";
+    let other_role = if hot { "standby" } else { "secondary" };
+    let me = if f.role == "primary" {
+        HA_PRIMARY
+    } else {
+        HA_SECONDARY
+    };
+    let url = |ip: &str| format!("http://{ip}:{}/", f.port);
+    let (primary_url, secondary_url) = if f.role == "primary" {
+        (url(&v.server_ip), url(&f.partner))
+    } else {
+        (url(&f.partner), url(&v.server_ip))
+    };
+    let lib = |name: &str| format!("{}/{name}", f.kea_hooks);
+    Ok(vec![
+        serde_json::json!({ "library": lib("libdhcp_lease_cmds.so") }),
+        serde_json::json!({
+            "library": lib("libdhcp_ha.so"),
+            "parameters": { "high-availability": [{
+                "this-server-name": me,
+                "mode": f.mode,
+                "heartbeat-delay": 3000,
+                "max-response-delay": 10000,
+                "max-ack-delay": 5000,
+                "max-unacked-clients": 3,
+                "multi-threading": {
+                    "enable-multi-threading": true,
+                    "http-dedicated-listener": true,
+                    "http-listener-threads": 0,
+                    "http-client-threads": 0
+                },
+                "peers": [
+                    { "name": HA_PRIMARY, "url": primary_url, "role": "primary", "auto-failover": true },
+                    { "name": HA_SECONDARY, "url": secondary_url, "role": other_role, "auto-failover": true }
+                ]
+            }]}
+        }),
+    ])
+}
+
 /// The header every rendered file starts with, for Kea inside `Dhcp4.comment`.
 fn header(v: &Vars, patched: bool) -> String {
     let from = if patched {
@@ -358,6 +420,11 @@ pub fn render(
                 reservations: reservations(v)?,
             }],
             loggers: vec![stdout_logger()],
+            multi_threading: v
+                .failover
+                .as_ref()
+                .map(|_| serde_json::json!({ "enable-multi-threading": true })),
+            hooks_libraries: ha_hooks(v)?,
         },
     };
     let mut value = serde_json::to_value(&doc).expect("the Kea document serialises");

@@ -565,6 +565,9 @@ pub fn system_steps(
         steps.extend(relabel_step(profile, &paths));
     }
     steps.extend(firewall_steps(cfg, profile));
+    if cfg.peers.is_some() {
+        steps.extend(firewall_steps_for(cfg, profile, &FAILOVER_OPENING));
+    }
     if changed
         .iter()
         .any(|f| f.path == std::path::Path::new(NEIGH_SYSCTL))
@@ -651,6 +654,13 @@ pub const BOOT_OPENING: Opening = Opening {
     ports: &[("udp", "67"), ("udp", "69"), ("tcp", "80")],
 };
 
+/// A failover pair: dhcpd's failover protocol, or Kea's HA listener, on tcp/647
+/// (`config::FAILOVER_PORT`). firewalld has no service for it: the port itself is opened.
+pub const FAILOVER_OPENING: Opening = Opening {
+    services: &[],
+    ports: &[("tcp", "647")],
+};
+
 /// NFS root: nfsd, mountd (fixed at 20048 on Fedora) and rpcbind for NFSv3 clients.
 pub const NFS_OPENING: Opening = Opening {
     services: &["nfs", "mountd", "rpc-bind"],
@@ -702,6 +712,37 @@ pub fn firewall_steps_for(cfg: &Config, profile: &Profile, opening: &Opening) ->
                     Satisfied::Success,
                 ),
             ));
+            // Ports firewalld has no service for (the failover port) are opened as ports.
+            let by_port: Vec<String> = if opening.services.is_empty() {
+                opening
+                    .ports
+                    .iter()
+                    .map(|(proto, port)| format!("{port}/{proto}"))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            for p in &by_port {
+                steps.push(step(
+                    Group::Firewall,
+                    &format!("allowing {p} in the pxe-kit zone"),
+                    &[
+                        "firewall-cmd",
+                        "--permanent",
+                        &zone_arg,
+                        &format!("--add-port={p}"),
+                    ],
+                    probe(
+                        &[
+                            "firewall-cmd",
+                            "--permanent",
+                            &zone_arg,
+                            &format!("--query-port={p}"),
+                        ],
+                        Satisfied::Success,
+                    ),
+                ));
+            }
             for svc in opening.services {
                 steps.push(step(
                     Group::Firewall,

@@ -625,28 +625,42 @@ pub fn judge_opening(env: &Env, opening: &Opening, label: &str) -> Finding {
             };
             let mut missing = Vec::new();
             let mut ev = vec![format!("{iface} is in zone {zone}")];
-            for svc in opening.services {
-                let on = matches!(q("asking the zone's services", &["firewall-cmd", &format!("--zone={zone}"), &format!("--query-service={svc}")]), Ok(Some(o)) if o.success);
+            // Services by name; a port firewalld has no service for (the failover port) as
+            // a port, as init opens it.
+            let items: Vec<(String, String)> = if opening.services.is_empty() {
+                opening
+                    .ports
+                    .iter()
+                    .map(|(proto, port)| (format!("{port}/{proto}"), "port".to_string()))
+                    .collect()
+            } else {
+                opening
+                    .services
+                    .iter()
+                    .map(|s| (s.to_string(), "service".to_string()))
+                    .collect()
+            };
+            for (item, kind) in &items {
+                let on = matches!(q("asking the zone's services", &["firewall-cmd", &format!("--zone={zone}"), &format!("--query-{kind}={item}")]), Ok(Some(o)) if o.success);
                 ev.push(format!(
-                    "{svc}: {}",
+                    "{item}: {}",
                     if on { "allowed" } else { "not allowed" }
                 ));
                 if !on {
-                    missing.push(*svc);
+                    missing.push((item.clone(), kind.clone()));
                 }
             }
+            let names: Vec<&str> = items.iter().map(|(i, _)| i.as_str()).collect();
             if missing.is_empty() {
-                return Finding::ok(format!(
-                    "zone {zone} of {iface} allows {}",
-                    and_list(opening.services)
-                ))
-                .with_evidence(ev);
+                return Finding::ok(format!("zone {zone} of {iface} allows {}", and_list(&names)))
+                    .with_evidence(ev);
             }
             let mut fix: Vec<String> = missing
                 .iter()
-                .map(|s| format!("firewall-cmd --permanent --zone={zone} --add-service={s}"))
+                .map(|(s, kind)| format!("firewall-cmd --permanent --zone={zone} --add-{kind}={s}"))
                 .collect();
             fix.push("firewall-cmd --reload".into());
+            let missing: Vec<&str> = missing.iter().map(|(i, _)| i.as_str()).collect();
             Finding::fail(
                 format!(
                     "zone {zone} of {iface} does not allow {}",
