@@ -371,6 +371,27 @@ pub struct LabStormArgs {
     /// Keep the storm's work directory (logs, the machines' results) and print where it is.
     #[arg(long)]
     pub keep: bool,
+    /// The synthetic servers' DHCP server [default: the release's].
+    #[arg(long, value_enum, value_name = "SERVER")]
+    pub dhcp_server: Option<DhcpServerArg>,
+    /// Storm a failover pair: two servers (primary 10.78.0.1, secondary 10.78.0.2), each with
+    /// its own link, the primary's daemons killed mid-storm; machines it breaks power on
+    /// again and must finish on the survivor.
+    #[arg(long)]
+    pub pair: bool,
+    /// The pair's mode.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "MODE",
+        requires = "pair",
+        default_value = "load-balancing"
+    )]
+    pub ha_mode: HaModeArg,
+    /// When the primary is killed, in seconds after the first power-on, or `never`
+    /// [default: halfway through the power-ons].
+    #[arg(long, value_name = "SECONDS|never", requires = "pair")]
+    pub kill_after: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

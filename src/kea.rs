@@ -127,8 +127,14 @@ struct Subnet4 {
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "kebab-case")]
 struct PoolRange {
     pool: String,
+    /// A load-balancing pair splits the pool by HA scope: each server allocates from its own
+    /// half, so two servers never pick the same free address at once; a survivor serving both
+    /// scopes hands each machine an address from its scope's half.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_class: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -359,6 +365,48 @@ fn ha_hooks(v: &Vars) -> Result<Vec<Value>> {
     ])
 }
 
+/// The dynamic pool; halved by HA scope for a load-balancing pair (Kea's own advice: the
+/// partners share lease updates, not an allocator).
+fn pools(v: &Vars) -> Result<Vec<PoolRange>> {
+    let whole = PoolRange {
+        pool: format!("{} - {}", v.range_start, v.range_end),
+        client_class: None,
+    };
+    let Some(f) = v.failover.as_ref().filter(|f| f.mode == "load-balancing") else {
+        return Ok(vec![whole]);
+    };
+    let (Ok(a), Ok(b)) = (
+        v.range_start.parse::<Ipv4Addr>(),
+        v.range_end.parse::<Ipv4Addr>(),
+    ) else {
+        bail!(
+            "range {} - {} is not two addresses",
+            v.range_start,
+            v.range_end
+        );
+    };
+    let (a, b) = (u32::from(a), u32::from(b));
+    if b <= a {
+        bail!(
+            "range {}-{} has one address; a load-balancing pair needs two or more to split ({} cannot share one)",
+            v.range_start,
+            v.range_end,
+            f.mode
+        );
+    }
+    let mid = a + (b - a) / 2;
+    Ok(vec![
+        PoolRange {
+            pool: format!("{} - {}", Ipv4Addr::from(a), Ipv4Addr::from(mid)),
+            client_class: Some(format!("HA_{HA_PRIMARY}")),
+        },
+        PoolRange {
+            pool: format!("{} - {}", Ipv4Addr::from(mid + 1), Ipv4Addr::from(b)),
+            client_class: Some(format!("HA_{HA_SECONDARY}")),
+        },
+    ])
+}
+
 /// The header every rendered file starts with, for Kea inside `Dhcp4.comment`.
 fn header(v: &Vars, patched: bool) -> String {
     let from = if patched {
@@ -413,9 +461,7 @@ pub fn render(
                 subnet: v.subnet_cidr.clone(),
                 interface: v.interface.clone(),
                 authoritative: true,
-                pools: vec![PoolRange {
-                    pool: format!("{} - {}", v.range_start, v.range_end),
-                }],
+                pools: pools(v)?,
                 option_data: option_data(v)?,
                 reservations: reservations(v)?,
             }],

@@ -19,6 +19,7 @@ pub mod kea;
 pub mod lab;
 pub mod lock;
 pub mod netinfo;
+pub mod pair;
 pub mod plan;
 pub mod progress;
 pub mod render;

@@ -459,10 +459,8 @@ fn pair_members() -> Vec<(&'static str, Config)> {
         let mut c = config();
         c.server_ip = ip.parse().unwrap();
         c.peers = Some(
-            serde_yaml::from_str(&format!(
-                "partner: {partner}\nrole: {role}\nmode: {mode}\n"
-            ))
-            .unwrap(),
+            serde_yaml::from_str(&format!("partner: {partner}\nrole: {role}\nmode: {mode}\n"))
+                .unwrap(),
         );
         c.validate().unwrap();
         c
@@ -495,7 +493,9 @@ fn pair_configs_match_their_golden_files() {
         let profile = Profile::new(Distro::Debian, Some(&cfg), &root);
         // The entry as this member's menus name it: its own address in the root URL.
         let mut e = entry();
-        e.args = e.args.replace("//10.0.0.1/", &format!("//{}/", cfg.server_ip));
+        e.args = e
+            .args
+            .replace("//10.0.0.1/", &format!("//{}/", cfg.server_ip));
         let vars = Vars::new(&cfg, &profile, vec![e]);
         let mut kea_cfg = cfg.clone();
         kea_cfg.dhcp.server = Some(DhcpServer::Kea);
@@ -552,7 +552,10 @@ fn pair_configs_match_their_golden_files() {
     assert_eq!(ha["mode"], "hot-standby");
     assert_eq!(ha["peers"][1]["role"], "standby");
     assert_eq!(ha["peers"][1]["url"], "http://10.0.0.2:647/");
-    assert_eq!(k["Dhcp4"]["multi-threading"]["enable-multi-threading"], true);
+    assert_eq!(
+        k["Dhcp4"]["multi-threading"]["enable-multi-threading"],
+        true
+    );
 }
 
 /// Both members' files pass the real daemons' tests: `dhcpd -t` (the failover declaration
@@ -571,7 +574,11 @@ fn pair_configs_pass_the_real_config_tests() {
             .arg(golden_dir().join(dir).join("dhcpd.conf"))
             .output()
             .unwrap();
-        assert!(o.status.success(), "{dir}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "{dir}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         let f = golden_dir().join(dir).join("kea-dhcp4.conf");
         let t = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(
@@ -586,7 +593,10 @@ fn pair_configs_pass_the_real_config_tests() {
             .unwrap();
         let out = String::from_utf8_lossy(&o.stdout);
         assert!(o.status.success(), "{dir}: {out}");
-        assert!(out.contains("libdhcp_ha.so"), "{dir}: the HA hook was not loaded: {out}");
+        assert!(
+            out.contains("libdhcp_ha.so"),
+            "{dir}: the HA hook was not loaded: {out}"
+        );
     }
     // The test bites: a failover pool naming an undeclared peer is refused.
     let text = std::fs::read_to_string(golden_dir().join("debian-pair-primary/dhcpd.conf"))

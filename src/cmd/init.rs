@@ -7,9 +7,7 @@ use ipnet::Ipv4Net;
 
 use crate::apply;
 use crate::cli::InitArgs;
-use crate::config::{
-    parse_ip, parse_subnet, Config, DhcpServer, HaMode, Peers, Pool, Serial,
-};
+use crate::config::{parse_ip, parse_subnet, Config, DhcpServer, HaMode, Peers, Pool, Serial};
 use crate::ctx::Ctx;
 use crate::netinfo;
 use crate::Exit;

@@ -652,8 +652,11 @@ pub fn judge_opening(env: &Env, opening: &Opening, label: &str) -> Finding {
             }
             let names: Vec<&str> = items.iter().map(|(i, _)| i.as_str()).collect();
             if missing.is_empty() {
-                return Finding::ok(format!("zone {zone} of {iface} allows {}", and_list(&names)))
-                    .with_evidence(ev);
+                return Finding::ok(format!(
+                    "zone {zone} of {iface} allows {}",
+                    and_list(&names)
+                ))
+                .with_evidence(ev);
             }
             let mut fix: Vec<String> = missing
                 .iter()

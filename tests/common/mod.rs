@@ -561,10 +561,13 @@ pub fn lab_leftovers(pid: Option<u32>, path: &Path) -> Result<(), String> {
     let ns = String::from_utf8_lossy(&o.stdout).into_owned();
     let left = ns.lines().any(|l| {
         let n = l.split_whitespace().next().unwrap_or("");
-        match pid {
-            Some(p) => n == format!("pxk-lab-{p}"),
-            None => n.starts_with("pxk-lab-"),
-        }
+        // The server's, the machines', a pair's partner and switch namespaces.
+        ["pxk-lab-", "pxk-labc-", "pxk-labs-", "pxk-labw-"]
+            .iter()
+            .any(|prefix| match pid {
+                Some(p) => n == format!("{prefix}{p}"),
+                None => n.starts_with(prefix),
+            })
     });
     if left {
         return Err(format!("lab namespace left: {ns}"));

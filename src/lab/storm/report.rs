@@ -81,6 +81,9 @@ pub struct Report {
     pub server_root_fetched: usize,
     /// The first failures, for the reader: MAC, stage, why.
     pub failures: Vec<(String, String, String)>,
+    /// A pair's storm: the kill, the recovery, where the machines booted, the leases of both.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pair: Option<super::pair::PairReport>,
 }
 
 /// The `p`-th percentile (0–100) of sorted values, by nearest rank.
@@ -171,7 +174,7 @@ impl Report {
                         s.stage == "root"
                             || (s.stage == "kernel+initrd" && plan.kernel.starts_with("http://"))
                     })
-                    .map(move |s| (r.start + s.start, r.start + s.start + s.secs))
+                    .map(move |s| (r.boot_start + s.start, r.boot_start + s.start + s.secs))
             })
             .collect();
         let http_secs = match (
@@ -191,7 +194,12 @@ impl Report {
                 .unwrap_or(first);
             round3(last - first)
         });
-        let floor = |b: u64| o.link_mbit.map(|m| b as f64 * 8.0 / (f64::from(m) * 1e6));
+        // A pair has a link each: twice the rate between them.
+        let links = if o.pair.is_some() { 2.0 } else { 1.0 };
+        let floor = |b: u64| {
+            o.link_mbit
+                .map(|m| b as f64 * 8.0 / (links * f64::from(m) * 1e6))
+        };
         let http_floor_secs = floor(http_bytes);
         let all_floor_secs = floor(http_bytes + tftp_bytes);
         Report {
@@ -244,6 +252,7 @@ impl Report {
                     )
                 })
                 .collect(),
+            pair: None,
         }
     }
 
@@ -311,6 +320,9 @@ impl Report {
         }
         for (mac, stage, why) in &self.failures {
             s += &format!("  failed: {mac} at {stage}: {why}\n");
+        }
+        if let Some(p) = &self.pair {
+            s += &p.render();
         }
         s
     }
