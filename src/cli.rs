@@ -146,6 +146,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Prove the chain end to end: boot a blank VM in a private network namespace.
     Lab(LabArgs),
+    /// Copy images, settings and hosts to the failover partner with rsync over SSH; the
+    /// partner checks every file's SHA-256 before an image becomes bootable there.
+    Sync(SyncArgs),
     /// Check that the server works: settings, network, services, TFTP/HTTP for real, menu,
     /// images, SELinux labels and firewall; exit 0 healthy, 1 problems found, 2 could not run.
     Doctor(DoctorArgs),
@@ -392,6 +395,25 @@ pub struct LabStormArgs {
     /// [default: halfway through the power-ons].
     #[arg(long, value_name = "SECONDS|never", requires = "pair")]
     pub kill_after: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SyncArgs {
+    /// The partner as SSH reaches it, [user@]host [default: peers.ssh, else root@partner].
+    #[arg(value_name = "PEER")]
+    pub peer: Option<String>,
+    /// The SSH command rsync and the partner's pxe-kit run through.
+    #[arg(long, value_name = "CMD", default_value = "ssh -o BatchMode=yes")]
+    pub ssh_command: String,
+    /// pxe-kit on the partner.
+    #[arg(long, value_name = "PATH", default_value = "pxe-kit")]
+    pub remote_pxe_kit: String,
+    /// The partner's root (a staged root, for tests) [default: /].
+    #[arg(long, value_name = "DIR", hide = true, default_value = "/")]
+    pub remote_root: PathBuf,
+    /// Run on the partner by `sync`: take in what the named member sent.
+    #[arg(long, value_enum, value_name = "ROLE", hide = true)]
+    pub accept: Option<RoleArg>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -27,6 +27,7 @@ pub mod root;
 pub mod runner;
 pub mod serve;
 pub mod status;
+pub mod sync;
 pub mod tftp;
 pub mod track;
 
