@@ -414,6 +414,10 @@ pub struct SyncArgs {
     /// Run on the partner by `sync`: take in what the named member sent.
     #[arg(long, value_enum, value_name = "ROLE", hide = true)]
     pub accept: Option<RoleArg>,
+    /// Print this server's image list (names and manifest checksums) as JSON, for the
+    /// partner's doctor.
+    #[arg(long, hide = true)]
+    pub print_index: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -71,14 +71,7 @@ pub fn outgoing(ctx: &Ctx, cfg: &Config) -> Result<Outgoing> {
         images: images.len(),
         ..Default::default()
     };
-    let mut index = Index::default();
-    for m in &images {
-        if m.nfs_export.is_some() {
-            // An NFS root is a tree, not files with checksums: not replicated (yet).
-            continue;
-        }
-        let p = image::manifest_path(&m.name);
-        let text = ctx.root.read(&p)?;
+    for m in images.iter().filter(|m| m.nfs_export.is_none()) {
         for f in &m.files {
             if !ctx.root.exists(&f.path) {
                 bail!(
@@ -89,9 +82,9 @@ pub fn outgoing(ctx: &Ctx, cfg: &Config) -> Result<Outgoing> {
             }
             out.files.push(rel(&f.path));
         }
-        out.files.push(rel(&p));
-        index.images.insert(m.name.clone(), sha256_hex(&text));
+        out.files.push(rel(&image::manifest_path(&m.name)));
     }
+    let index = index(ctx)?;
     let settings = cfg.to_yaml();
     ctx.root
         .write(&sent_settings(peers.role), settings.as_bytes(), 0o644)?;
@@ -103,6 +96,20 @@ pub fn outgoing(ctx: &Ctx, cfg: &Config) -> Result<Outgoing> {
         out.files.push(rel(&Path::new(TEMPLATE_DIR).join(name)));
     }
     Ok(out)
+}
+
+/// The images this member serves, by the SHA-256 of their manifests (which hold every
+/// file's). NFS roots are trees without checksums: not replicated.
+pub fn index(ctx: &Ctx) -> Result<Index> {
+    let mut index = Index::default();
+    for m in image::load_all(&ctx.root)?
+        .iter()
+        .filter(|m| m.nfs_export.is_none())
+    {
+        let text = ctx.root.read(&image::manifest_path(&m.name))?;
+        index.images.insert(m.name.clone(), sha256_hex(&text));
+    }
+    Ok(index)
 }
 
 /// How the sender reaches the partner.

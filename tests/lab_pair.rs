@@ -85,6 +85,19 @@ fn pair_storm(extra: &[&str]) -> serde_json::Value {
         pair["active_leases"]["10.78.0.2"].as_u64().unwrap() >= 30,
         "{pair:#}"
     );
+    // doctor saw the pair formed on both members, and the survivor alone after the kill.
+    let d = &pair["doctor"];
+    for m in ["primary (formed)", "secondary (formed)"] {
+        for id in ["pair.state", "pair.partner"] {
+            let v = d[m][id].as_str().unwrap_or_default();
+            assert!(v.starts_with("ok: "), "{m} {id}: {v}\n{d:#}");
+        }
+    }
+    let after = &d["secondary (after the kill)"];
+    for id in ["pair.state", "pair.partner"] {
+        let v = after[id].as_str().unwrap_or_default();
+        assert!(v.starts_with("fail: "), "after the kill {id}: {v}\n{d:#}");
+    }
     // Both servers' daemons wrote the pair's leases where their roots say.
     for r in ["root-a", "root-b"] {
         assert!(kept.join(r).join("etc/pxe-kit/pxe-kit.yaml").is_file());

@@ -13,6 +13,10 @@ use crate::sync::{self, Remote};
 use crate::Exit;
 
 pub fn run(a: &SyncArgs, ctx: &Ctx) -> Result<Exit> {
+    if a.print_index {
+        println!("{}", serde_json::to_string_pretty(&sync::index(ctx)?)?);
+        return Ok(Exit::Ok);
+    }
     ctx.require_privileges("sync")?;
     if let Some(from) = a.accept {
         return accept(ctx, from.into());

@@ -74,6 +74,9 @@ pub struct PairReport {
     pub lease_conflicts: Vec<String>,
     /// Active leases in each server's lease file at the end.
     pub active_leases: BTreeMap<String, usize>,
+    /// `pxe-kit doctor`'s pair checks on each member once formed, and on the survivor after
+    /// the kill: check id → "status: summary".
+    pub doctor: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl PairReport {
@@ -100,6 +103,11 @@ impl PairReport {
         );
         for d in self.duplicate_addresses.iter().chain(&self.lease_conflicts) {
             s += &format!("  duplicate: {d}\n");
+        }
+        for (when, checks) in &self.doctor {
+            for (id, verdict) in checks {
+                s += &format!("doctor on the {when}: {id}: {verdict}\n");
+            }
         }
         s
     }
@@ -193,6 +201,7 @@ pub fn summarize(
         duplicate_addresses: duplicates,
         lease_conflicts: conflicts,
         active_leases: leases.iter().map(|(s, l)| (s.clone(), l.len())).collect(),
+        doctor: BTreeMap::new(),
     }
 }
 
@@ -379,6 +388,51 @@ fn says_alone(who: &str, text: &str) -> bool {
     }
 }
 
+/// `pxe-kit doctor` on a member, in its namespace: its pair checks, id → "status: summary".
+fn doctor(m: &Member) -> Result<BTreeMap<String, String>> {
+    let exe = std::env::current_exe().context("finding pxe-kit's own binary")?;
+    let argv = m.ns.exec_argv(&[
+        exe.display().to_string(),
+        "--root".into(),
+        m.ctx.root.base().display().to_string(),
+        "--distro".into(),
+        "debian".into(),
+        "doctor".into(),
+        "--json".into(),
+    ]);
+    let cmd = Cmd::new(
+        Kind::Check,
+        format!("running doctor on the {}", m.name),
+        &argv,
+    );
+    let o = Runner::new(true, false, Default::default())
+        .query(&cmd)?
+        .context("doctor was not run")?;
+    let j: serde_json::Value = serde_json::from_str(&o.stdout).with_context(|| {
+        format!(
+            "doctor on the {} printed no JSON: {}",
+            m.name,
+            o.stderr.trim()
+        )
+    })?;
+    Ok(j["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["id"].as_str().is_some_and(|i| i.starts_with("pair.")))
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap_or_default().to_string(),
+                format!(
+                    "{}: {}",
+                    c["status"].as_str().unwrap_or_default(),
+                    c["summary"].as_str().unwrap_or_default()
+                ),
+            )
+        })
+        .collect())
+}
+
 /// Each server's active leases (address → MAC) from its lease file under its root.
 fn active_leases(m: &Member, dhcp: DhcpServer) -> Result<BTreeMap<Ipv4Addr, String>> {
     let cfg = m.ctx.require_config()?;
@@ -553,6 +607,11 @@ pub fn run(
         }
     }
     let formed_secs = formed_from.elapsed().as_secs_f64();
+    pb.set_message("doctor on both members");
+    let mut doctors = BTreeMap::new();
+    for m in [&a, &b] {
+        doctors.insert(format!("{} (formed)", m.name), doctor(m)?);
+    }
 
     let plan_file = Path::new("/plan.json");
     wr.write(plan_file, serde_json::to_string(&plan)?.as_bytes(), 0o644)?;
@@ -631,6 +690,9 @@ pub fn run(
         let (who, text) = split_serve(&l);
         keep(server, &who, &text, &mut tracker);
     }
+    if killed_at.is_some() {
+        doctors.insert(format!("{} (after the kill)", b.name), doctor(&b)?);
+    }
     if !ended.success() {
         bail!(
             "the simulated machines {}: {}",
@@ -658,6 +720,7 @@ pub fn run(
         dhcp_server: dhcp.name().into(),
         formed_secs: round3(formed_secs),
         takeover_secs: takeover.map(round3),
+        doctor: doctors,
         ..summarize(&results, killed_at.map(|k| (killed.as_str(), k)), &leases)
     });
     Ok(report)
