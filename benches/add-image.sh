@@ -61,8 +61,9 @@ PARENT=${BENCH_DIR:-/var/tmp}
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 T_START=$EPOCHREALTIME
 
-die() { echo "add-image bench: $*" >&2; exit 2; }
-say() { echo "== $*" >&2; }
+BENCH=add-image
+# shellcheck source=benches/lib.sh
+. "$REPO/benches/lib.sh"
 
 [[ $SIZE_MIB =~ ^[1-9][0-9]*$ ]] || die "BENCH_SIZE_MIB=$SIZE_MIB is not a positive integer"
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS=$ROUNDS is not a positive integer"
@@ -85,12 +86,7 @@ avail_kib=$(df -Pk "$PARENT" | awk 'NR==2 {print $4}')
 (( avail_kib >= need_kib )) ||
   die "$PARENT has $((avail_kib / 1024)) MiB free, needs $((need_kib / 1024)) MiB; set BENCH_DIR"
 
-if [ -z "${PXE_KIT:-}" ]; then
-  say "building pxe-kit (release; waits if another build holds the target dir)"
-  (cd "$REPO" && cargo build --release --locked --quiet) || die "cargo build --release failed"
-  PXE_KIT=$REPO/target/release/pxe-kit
-fi
-[ -x "$PXE_KIT" ] || die "$PXE_KIT is not an executable"
+use_pxe_kit
 
 W=$(mktemp -d "$PARENT/pxe-kit-bench.XXXXXX")
 cleanup() { rm -rf -- "$W"; }

@@ -57,24 +57,19 @@ FAILED=0
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 T_START=$EPOCHREALTIME
 
-die() { echo "boot-chains bench: $*" >&2; exit 2; }
+BENCH=boot-chains
+# shellcheck source=benches/lib.sh
+. "$REPO/benches/lib.sh"
 
 [ "$(id -u)" = 0 ] || die "run as root (the lab creates network namespaces)"
-if [ -z "${PXE_KIT:-}" ]; then
-    (cd "$REPO" && cargo build --release --locked -q) || die "cargo build failed"
-    PXE_KIT=$REPO/target/release/pxe-kit
-fi
-[ -x "$PXE_KIT" ] || die "$PXE_KIT is not executable"
+use_pxe_kit
 
 WORK=$(mktemp -d /var/tmp/pxe-kit-bench-boot.XXXXXX)
-cleanup() { rm -rf "$WORK" "${STAGED_WORK:-}"; }
+cleanup() { rm -rf "$WORK" "${DEMO_WORK:-}"; }
 trap cleanup EXIT
 
-echo "boot-chains bench: staging the demo image and server (pxe-kit lab demo --no-boot)"
-"$PXE_KIT" lab demo --no-boot >"$WORK/demo.out" 2>&1 || { cat "$WORK/demo.out" >&2; die "lab demo failed"; }
-ROOT=$(sed -n 's/.*pxe-kit --root \([^ ]*\) lab boot.*/\1/p' "$WORK/demo.out" | head -1)
-[ -d "$ROOT" ] || die "no staged root in: $(cat "$WORK/demo.out")"
-STAGED_WORK=$(dirname "$ROOT")
+stage_demo "$WORK/demo.out"
+ROOT=$DEMO_ROOT
 YAML=$ROOT/etc/pxe-kit/pxe-kit.yaml
 
 # Sets boot.<key> in the staged settings (the keys sit under `boot:`, indented two spaces).
@@ -179,7 +174,7 @@ for chain in $CHAINS; do
     done
 done
 echo
-printf 'boot-chains bench: done in %.0f s\n' "$(awk -v a="$T_START" -v b="$EPOCHREALTIME" 'BEGIN {print b - a}')"
+printf 'boot-chains bench: done in %s s\n' "$(seconds_since "$T_START")"
 if [ "$FAILED" -gt 0 ]; then
     echo "boot-chains bench: $FAILED boot(s) failed; their cells are empty (logs above)" >&2
     exit 1

@@ -42,20 +42,19 @@ LINK=${BENCH_LINK:-100}
 SIZES=${BENCH_SIZES:-$([ $QUICK = 1 ] && echo 1,2,4 || echo 1,2,8)}
 DHCP=${BENCH_DHCP:-$([ $QUICK = 1 ] && echo isc || echo "isc kea")}
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+T_START=$EPOCHREALTIME
 
-die() { echo "pair bench: $*" >&2; exit 2; }
-say() { echo "== $*" >&2; }
+BENCH=pair
+# shellcheck source=benches/lib.sh
+. "$REPO/benches/lib.sh"
 
 [ "$(id -u)" = 0 ] || die "run as root (network namespaces, DHCP ports)"
 for t in jq ip tc timeout; do
     command -v "$t" >/dev/null || die "$t is missing; run: bash .ci/install-deps"
 done
-if [ -z "${PXE_KIT:-}" ]; then
-    say "building pxe-kit (release)"
-    (cd "$REPO" && cargo build --release -q) || die "cargo build failed"
-    PXE_KIT=$REPO/target/release/pxe-kit
-fi
-[ -x "$PXE_KIT" ] || die "PXE_KIT=$PXE_KIT is not executable"
+use_pxe_kit
+export NO_COLOR=1
+
 W=$(mktemp -d /tmp/pxk-pair-bench.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 
@@ -104,4 +103,5 @@ for d in $DHCP; do
             'BEGIN { printf "%s: one server / load-balancing pair, time until all booted: %.2fx\n", d, a / b }'
     fi
 done
+printf 'bench took %s s\n' "$(seconds_since "$T_START")"
 exit $FAILED

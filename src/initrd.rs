@@ -146,6 +146,20 @@ impl InitrdInfo {
         self.any_marker(&["nfsroot", "nfs-lib.sh"], "-parse-nfsroot.sh")
     }
 
+    /// The dracut modules pxe-kit's images depend on that this initramfs carries, by name
+    /// (`livenet`, `dmsquash-live`, `nfs`): what an image manifest records.
+    pub fn dracut_modules(&self) -> Vec<String> {
+        [
+            ("livenet", self.has_livenet()),
+            ("dmsquash-live", self.has_dmsquash_live()),
+            ("nfs", self.has_nfs()),
+        ]
+        .into_iter()
+        .filter(|(_, has)| *has)
+        .map(|(m, _)| m.to_string())
+        .collect()
+    }
+
     /// Kernel versions that have a modules directory in the image, sorted.
     pub fn kernel_versions(&self) -> Vec<String> {
         let mut out = BTreeSet::new();

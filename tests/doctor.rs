@@ -332,16 +332,16 @@ fn doctor_sees_each_break_in_a_served_namespace() {
             .contains(&format!("{} file(s)", 6 + 3 + 2 + 2 * IMAGES)),
         "{j:#}"
     );
-    // Runtime on a healthy server with ten images: the human report, best of three.
-    let mut best = Duration::from_secs(99);
-    for _ in 0..3 {
-        let t = Instant::now();
-        let o = lab.in_ns(&[BIN, "--root", r.to_str().unwrap(), "doctor"]);
-        best = best.min(t.elapsed());
-        assert!(o.status.success(), "{}", stdout(&o));
-    }
-    eprintln!("doctor on a healthy server with {IMAGES} images: {best:?}");
-    assert!(best < Duration::from_millis(1500), "doctor took {best:?}");
+    // The human report too (its speed is a bench: benches/doctor.sh).
+    let o = lab.in_ns(&[BIN, "--root", r.to_str().unwrap(), "doctor"]);
+    assert!(o.status.success(), "{}", stdout(&o));
+    // Without --deep, what add-image recorded about each initramfs is trusted.
+    assert_check(
+        &j,
+        "menu.livenet",
+        "ok",
+        "judged by what add-image recorded",
+    );
     let (code, j) = lab.doctor(&["--deep"]);
     assert_healthy(code, &j, "healthy --deep");
 
@@ -383,6 +383,28 @@ fn doctor_sees_each_break_in_a_served_namespace() {
     assert_check(&j, "images.integrity", "fail", "the manifest says");
     assert_check(&j, "protocols.http", "fail", "Content-Length");
     std::fs::write(&img, &good).unwrap();
+
+    // An initramfs swapped for one without livenet: a different size is seen at once; the
+    // same size (a record that no longer holds) only with --deep, which reads every image.
+    let initrd = r.join("srv/tftp/pxe-kit/img2/initrd.img");
+    let good = std::fs::read(&initrd).unwrap();
+    fake_initrd(&initrd, false);
+    let mut same = std::fs::read(&initrd).unwrap();
+    same.resize(good.len(), 0);
+    for (bytes, args) in [(None, &[][..]), (Some(same), &["--deep"][..])] {
+        if let Some(b) = bytes {
+            std::fs::write(&initrd, b).unwrap();
+        }
+        let (code, j) = lab.doctor(args);
+        assert_eq!(code, 1, "{args:?}");
+        assert_check(
+            &j,
+            "menu.livenet",
+            "fail",
+            "img2/initrd.img lacks dracut's livenet",
+        );
+    }
+    std::fs::write(&initrd, &good).unwrap();
 
     // tftpd stopped.
     lab.stop("tftpd");

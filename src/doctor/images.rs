@@ -188,6 +188,7 @@ mod tests {
             root_type: RootType::Squashfs,
             kernel_version: None,
             initrd_from: "iso".into(),
+            initrd_modules: None,
             append: String::new(),
             created: "now".into(),
             files: vec![

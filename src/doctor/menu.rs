@@ -412,7 +412,7 @@ fn livenet(env: &Env) -> Finding {
     for m in menus {
         for e in m.entries.iter().filter(|e| e.root_url.is_some()) {
             for i in &e.initrds {
-                let p = env.ctx.root.path(&env.profile.tftp_root.join(tftp_rel(i)));
+                let p = env.profile.tftp_root.join(tftp_rel(i));
                 if !initrds.iter().any(|(_, q)| *q == p) {
                     initrds.push((e.label.clone(), p));
                 }
@@ -422,29 +422,15 @@ fn livenet(env: &Env) -> Finding {
     if initrds.is_empty() {
         return Finding::ok("no live image in the menu yet");
     }
-    // Decompressing initramfs images is CPU work: one thread per image.
-    let results: Vec<(String, PathBuf, Result<bool, String>)> = std::thread::scope(|s| {
-        let hs: Vec<_> = initrds
-            .iter()
-            .map(|(l, p)| {
-                s.spawn(move || {
-                    (
-                        l.clone(),
-                        p.clone(),
-                        crate::initrd::inspect_path(p)
-                            .map(|i| i.has_livenet())
-                            .map_err(|e| format!("{e:#}")),
-                    )
-                })
-            })
-            .collect();
-        hs.into_iter()
-            .map(|h| h.join().expect("initrd inspection thread"))
-            .collect()
-    });
+    let (read, recorded) = has_module(env, &initrds, "livenet");
     let mut bad = Vec::new();
     let mut ev = Vec::new();
-    for (label, p, r) in results {
+    if recorded > 0 {
+        ev.push(format!(
+            "{recorded} initramfs image(s) judged by what add-image recorded (same size on disk); --deep reads them again"
+        ));
+    }
+    for (label, p, r) in read {
         match r {
             Ok(true) => ev.push(format!("{label}: {} has livenet", p.display())),
             Ok(false) => bad.push(format!(
@@ -474,29 +460,78 @@ fn livenet(env: &Env) -> Finding {
 
 fn nfs(env: &Env) -> Finding {
     let images = need!(env.images());
-    let nfs: Vec<&crate::image::Manifest> =
-        images.iter().filter(|m| m.nfs_export.is_some()).collect();
-    if nfs.is_empty() {
-        return Finding::skip("no NFS-root images");
-    }
-    let results: Vec<(String, PathBuf, Result<bool, String>)> = nfs
+    let initrds: Vec<(String, PathBuf)> = images
         .iter()
+        .filter(|m| m.nfs_export.is_some())
         .filter_map(|m| {
             let f = m.file(crate::image::Role::Initrd)?;
-            let p = env.ctx.root.path(&f.path);
-            let r = crate::initrd::inspect_path(&p)
-                .map(|i| i.has_nfs())
-                .map_err(|e| format!("{e:#}"));
-            Some((m.name.clone(), f.path.clone(), r))
+            Some((m.name.clone(), f.path.clone()))
         })
         .collect();
+    if initrds.is_empty() {
+        return Finding::skip("no NFS-root images");
+    }
+    let (results, _) = has_module(env, &initrds, "nfs");
     judge_nfs_initrds(&results, &env.pxe_kit())
+}
+
+/// One initramfs's verdict: its label, its path on the server, whether it has the module (or
+/// why it could not be read).
+type Verdict = (String, PathBuf, Result<bool, String>);
+
+/// Whether each initramfs (label, path on the server) carries dracut `module`: from what
+/// add-image recorded in the image's manifest when the file still has the recorded size,
+/// else (or with `--deep`) by reading the image, which means decompressing it — seconds per
+/// image, the reason for the record. Returns the verdicts and how many came from records.
+fn has_module(env: &Env, initrds: &[(String, PathBuf)], module: &str) -> (Vec<Verdict>, usize) {
+    let recorded = |p: &Path| -> Option<bool> {
+        if env.deep {
+            return None;
+        }
+        let images = env.images().ok()?;
+        let (m, f) = images.iter().find_map(|m| {
+            let f = m.file(crate::image::Role::Initrd)?;
+            (f.path == p).then_some((m, f))
+        })?;
+        let modules = m.initrd_modules.as_ref()?;
+        let size = env.ctx.root.stat(p).ok()??.len();
+        (size == f.size).then(|| modules.iter().any(|x| x == module))
+    };
+    let mut out = Vec::new();
+    // (label, path on the server, path to read under the root)
+    let mut to_read = Vec::new();
+    for (label, p) in initrds {
+        match recorded(p) {
+            Some(has) => out.push((label.clone(), p.clone(), Ok(has))),
+            None => to_read.push((label, p, env.ctx.root.path(p))),
+        }
+    }
+    let from_records = out.len();
+    // Decompressing initramfs images is CPU work: one thread per image.
+    std::thread::scope(|s| {
+        let hs: Vec<_> = to_read
+            .iter()
+            .map(|(l, p, under)| {
+                s.spawn(move || {
+                    let r = crate::initrd::inspect_path(under)
+                        .map(|i| i.dracut_modules().iter().any(|x| x == module))
+                        .map_err(|e| format!("{e:#}"));
+                    ((*l).clone(), (*p).clone(), r)
+                })
+            })
+            .collect();
+        out.extend(
+            hs.into_iter()
+                .map(|h| h.join().expect("initrd inspection thread")),
+        );
+    });
+    (out, from_records)
 }
 
 /// The verdict of `menu.nfs` (pure): per NFS-root image, its initrd (path on the server) and
 /// whether it carries dracut's nfs module. The evidence also says why these entries boot
 /// with selinux=0, which a reader of the menu may take for a mistake.
-pub fn judge_nfs_initrds(results: &[(String, PathBuf, Result<bool, String>)], pk: &str) -> Finding {
+pub fn judge_nfs_initrds(results: &[Verdict], pk: &str) -> Finding {
     let mut ev = vec![format!(
         "selinux=0: {}; the clients' SELinux would otherwise deny or relabel every file",
         crate::image::NFS_SELINUX_NOTE

@@ -268,7 +268,7 @@ pub fn import(ctx: &Ctx, profile: &Profile, req: &Request) -> Result<Imported> {
         }
     }
     let mut files = Vec::new();
-    let (root_type, kver, initrd_from) = match &req.input {
+    let found = match &req.input {
         Input::Iso {
             path,
             layout,
@@ -299,10 +299,22 @@ pub fn import(ctx: &Ctx, profile: &Profile, req: &Request) -> Result<Imported> {
                     "dracut"
                 }
             };
-            (RootType::Nfs, Some(kver.clone()), from)
+            Found {
+                root_type: RootType::Nfs,
+                kver: Some(kver.clone()),
+                initrd_from: from,
+                initrd_modules: None,
+            }
         }
     };
     st.commit()?;
+    // What the initramfs carries is recorded once, here, so `doctor` need not decompress
+    // every image on every run (`doctor --deep` reads them again).
+    let initrd_modules = found.initrd_modules.or_else(|| {
+        let f = files.iter().find(|f| f.role == Role::Initrd)?;
+        let info = initrd::inspect_path(&ctx.root.path(&f.path)).ok()?;
+        Some(info.dracut_modules())
+    });
     // Label what this import holds, directories included: a directory made under the TFTP
     // root keeps its parent's type, not the one pxe-kit's rule gives the image directory.
     let mut relabel = vec![profile.tftp_root.join("pxe-kit")];
@@ -313,9 +325,10 @@ pub fn import(ctx: &Ctx, profile: &Profile, req: &Request) -> Result<Imported> {
         manifest: Manifest {
             name: req.name.clone(),
             source: req.input.source()?,
-            root_type,
-            kernel_version: kver,
-            initrd_from: initrd_from.to_string(),
+            root_type: found.root_type,
+            kernel_version: found.kver,
+            initrd_from: found.initrd_from.to_string(),
+            initrd_modules,
             append: String::new(),
             created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
             files,
@@ -328,8 +341,14 @@ pub fn import(ctx: &Ctx, profile: &Profile, req: &Request) -> Result<Imported> {
     })
 }
 
-/// (root type, kernel version, where the initramfs came from).
-type Found = (RootType, Option<String>, &'static str);
+/// What an import found: the root type, the kernel version, where the initramfs came from,
+/// and the dracut modules of the ISO's own initramfs when it was inspected on the way.
+struct Found {
+    root_type: RootType,
+    kver: Option<String>,
+    initrd_from: &'static str,
+    initrd_modules: Option<Vec<String>>,
+}
 
 #[allow(clippy::too_many_arguments)]
 fn import_iso(
@@ -368,6 +387,7 @@ fn import_iso(
     let n = read_up_to(&mut isofs.open_file(&l.kernel)?, &mut head)
         .with_context(|| format!("reading {} in {}", l.kernel.path, iso.display()))?;
     let kver = kernel::kernel_version(&head[..n]);
+    let mut modules = None;
     let from = if let Some(given) = &req.initrd {
         files.push(copy_file(ctx, st, given, Role::Initrd, &d.initrd, &bar)?);
         "given"
@@ -383,6 +403,7 @@ fn import_iso(
         };
         match info {
             Some(i) if i.has_livenet() && i.has_dmsquash_live() => {
+                modules = Some(i.dracut_modules());
                 let mut r = isofs.open_file(&l.initrd)?;
                 files.push(bring(
                     ctx,
@@ -412,7 +433,12 @@ fn import_iso(
         }
     };
     bar.finish();
-    Ok((root_type, kver, from))
+    Ok(Found {
+        root_type,
+        kver,
+        initrd_from: from,
+        initrd_modules: modules,
+    })
 }
 
 fn import_tree(
@@ -444,7 +470,12 @@ fn import_tree(
             "dracut"
         }
     };
-    Ok((root_type, kver, from))
+    Ok(Found {
+        root_type,
+        kver,
+        initrd_from: from,
+        initrd_modules: None,
+    })
 }
 
 /// Streams `src` into the staged file for `dst` while hashing it (only hashing under

@@ -93,6 +93,11 @@ pub struct Manifest {
     pub kernel_version: Option<String>,
     /// Where the initramfs came from: "iso" (its own, checked for livenet) or "dracut".
     pub initrd_from: String,
+    /// The dracut modules pxe-kit relies on that the initramfs carried when it was imported
+    /// (see `initrd::InitrdInfo::dracut_modules`); absent in manifests of older versions and
+    /// when the file could not be read (dry runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initrd_modules: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub append: String,
     pub created: String,

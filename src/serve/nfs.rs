@@ -190,6 +190,7 @@ mod tests {
             },
             kernel_version: None,
             initrd_from: "given".into(),
+            initrd_modules: None,
             append: String::new(),
             created: "now".into(),
             files: Vec::new(),

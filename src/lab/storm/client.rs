@@ -1,10 +1,10 @@
 //! The storm's simulated machines, run inside the client side of the storm's network (`pxe-kit
 //! lab storm-clients`, started there by `lab storm`). Each behaves like a PXE boot: DHCP from
-//! its own MAC with the options a PXE ROM sends (60 PXEClient, 93 architecture, 97 UUID), its
-//! loader and the loader's own files over TFTP with the options a ROM negotiates, the kernel
-//! and initramfs, the initramfs's own DHCP (a client identifier of its own, as dhclient sends),
-//! then the root image over HTTP, every fetch from the machine's leased address. Packets come
-//! from dhcproto, transfers from pxe-kit's TFTP and HTTP clients.
+//! its own MAC with the options a PXE ROM sends (60 PXEClient, 93 architecture, 97 UUID, 61 as
+//! iPXE), its loader and the loader's own files over TFTP with the options a ROM negotiates,
+//! the kernel and initramfs, the initramfs's own DHCP (with a client identifier unlike the
+//! firmware's), then the root image over HTTP, every fetch from the machine's leased address.
+//! Packets come from dhcproto, transfers from pxe-kit's TFTP and HTTP clients.
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
@@ -156,7 +156,24 @@ impl Machine {
     }
 }
 
-/// The DISCOVER or REQUEST a PXE ROM (firmware) or the initramfs (dhclient) sends.
+/// The client identifier (option 61) iPXE sends: hardware type 1 (Ethernet) and the MAC.
+fn firmware_client_id(m: &Machine) -> Vec<u8> {
+    [&[1u8][..], &m.mac[..]].concat()
+}
+
+/// The client identifier the initramfs's DHCP client sends: an RFC 4361 identifier (0xff,
+/// a 4-byte IAID, a DUID-LL of the MAC), as systemd-networkd does by default and
+/// NetworkManager with `dhcp-client-id=duid`. It differs from the firmware's, so a server
+/// that keys leases on client identifiers holds two leases per machine (Warewulf issue 802).
+fn initramfs_client_id(m: &Machine) -> Vec<u8> {
+    let mut id = vec![0xff];
+    id.extend_from_slice(&m.mac[2..]);
+    id.extend_from_slice(&[0x00, 0x03, 0x00, 0x01]);
+    id.extend_from_slice(&m.mac);
+    id
+}
+
+/// The DISCOVER or REQUEST a PXE ROM (firmware) or the initramfs's DHCP client sends.
 fn request(
     m: &Machine,
     xid: u32,
@@ -191,6 +208,8 @@ fn request(
         let mut id = vec![0u8];
         id.extend_from_slice(&m.uuid);
         o.insert(DhcpOption::ClientMachineIdentifier(id));
+        // iPXE (the ROM of most lab and virtual NICs) names itself: type 1 and the MAC.
+        o.insert(DhcpOption::ClientIdentifier(firmware_client_id(m)));
         o.insert(DhcpOption::ParameterRequestList(vec![
             OptionCode::SubnetMask,
             OptionCode::Router,
@@ -201,10 +220,7 @@ fn request(
             OptionCode::BootfileName,
         ]));
     } else {
-        // dhclient in the initramfs names itself: type 1 (Ethernet) and the MAC.
-        let mut id = vec![1u8];
-        id.extend_from_slice(&m.mac);
-        o.insert(DhcpOption::ClientIdentifier(id));
+        o.insert(DhcpOption::ClientIdentifier(initramfs_client_id(m)));
         o.insert(DhcpOption::ParameterRequestList(vec![
             OptionCode::SubnetMask,
             OptionCode::Router,
@@ -734,14 +750,23 @@ mod tests {
             Some(&DhcpOption::ClientSystemArchitecture(Architecture::from(7)))
         );
         assert!(o.get(OptionCode::ClientMachineIdentifier).is_some());
-        assert!(o.get(OptionCode::ClientIdentifier).is_none());
-        let i = request(&m, 43, MessageType::Discover, false, None);
-        assert!(i.opts().get(OptionCode::ClassIdentifier).is_none());
         assert_eq!(
-            i.opts().get(OptionCode::ClientIdentifier),
+            o.get(OptionCode::ClientIdentifier),
             Some(&DhcpOption::ClientIdentifier(
                 [&[1u8][..], &m.mac[..]].concat()
             ))
+        );
+        let i = request(&m, 43, MessageType::Discover, false, None);
+        assert!(i.opts().get(OptionCode::ClassIdentifier).is_none());
+        let Some(DhcpOption::ClientIdentifier(id)) = i.opts().get(OptionCode::ClientIdentifier)
+        else {
+            panic!("the initramfs sends no client identifier")
+        };
+        // RFC 4361: 0xff, IAID, DUID-LL (type 3, hardware type 1, the MAC).
+        assert_eq!(id.len(), 1 + 4 + 4 + 6);
+        assert_eq!(
+            (id[0], &id[5..9], &id[9..]),
+            (0xff, &[0, 3, 0, 1][..], &m.mac[..])
         );
     }
 }
