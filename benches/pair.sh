@@ -13,7 +13,8 @@
 # for each DHCP server in BENCH_DHCP (ISC dhcpd's failover protocol, Kea's HA hook).
 # Columns: booted/machines; all: seconds from the first power-on to the last root image;
 # root p95: the root image fetch's 95th percentile; vs floor: `all` against the bytes moved
-# over the link(s) at their rate; takeover: kill → the survivor serving alone; recover:
+# over the link(s) at their rate; takeover: kill → the survivor serving alone; 1st ans: kill →
+# the first machine the kill broke answered again by the survivor; recover:
 # kill → the last machine it broke booted; dup: addresses held for two machines (machines'
 # view + both lease files). Then the ratio one/pair of `all`: how much the pair's second
 # link buys.
@@ -21,13 +22,14 @@
 # How to run (as root, Debian 12 with .ci/install-deps done):
 #     bash benches/pair.sh                 # 100 machines, 1+2+8 MiB each, 100 Mbit/s links
 #     BENCH_DHCP="isc kea" BENCH_CLIENTS=200 bash benches/pair.sh
-#     bash benches/pair.sh --quick         # 30 machines, ISC only (~1.5 min): what CI runs
+#     bash benches/pair.sh --quick         # 30 machines, ISC only (~2 min): what CI runs
 # Environment:
 #   BENCH_CLIENTS  machines per storm (default 100; quick 30)
 #   BENCH_RATE     power-ons per second (default 50; quick 30)
 #   BENCH_LINK     each server's link in Mbit/s (default 100)
 #   BENCH_SIZES    kernel,initrd,root in MiB (default 1,2,8; quick 1,2,4)
 #   BENCH_DHCP     DHCP servers to try, from "isc kea" (default both; quick isc)
+#   BENCH_KEEP     set: keep the storms' JSON reports (their directory is named at the end)
 #   PXE_KIT        pxe-kit binary (default: build ./target/release/pxe-kit and use that)
 # Exit status: 0 when every storm booted every machine with no address held twice, 1 when
 # one did not, 2 when the bench could not run.
@@ -56,7 +58,8 @@ use_pxe_kit
 export NO_COLOR=1
 
 W=$(mktemp -d /tmp/pxk-pair-bench.XXXXXX)
-trap 'rm -rf "$W"' EXIT
+cleanup() { [ -n "${BENCH_KEEP:-}" ] && { echo "kept $W (the storms' JSON)" >&2; return; }; rm -rf -- "$W"; }
+trap cleanup EXIT
 
 FAILED=0
 storm() { # name dhcp args…: runs one storm, its JSON into $W/name.json
@@ -73,7 +76,7 @@ storm() { # name dhcp args…: runs one storm, its JSON into $W/name.json
     fi
 }
 
-printf '%-16s %9s %8s %9s %9s %9s %8s %4s\n' variant booted all "root p95" "vs floor" takeover recover dup
+printf '%-16s %9s %8s %9s %9s %9s %8s %8s %4s\n' variant booted all "root p95" "vs floor" takeover "1st ans" recover dup
 for d in $DHCP; do
     storm "one-$d" "$d"
     storm "pair-$d" "$d" --pair --kill-after never
@@ -87,10 +90,13 @@ for d in $DHCP; do
            ((.stages // []) | map(select(.stage == "root")) | .[0].p95 | n),
            (.link.all_vs_floor | n),
            (.pair.takeover_secs | n),
+           (.pair.first_answer_after_kill_secs | n),
            (.pair.recover_secs | n),
            (((.pair.duplicate_addresses // []) + (.pair.lease_conflicts // [])) | length | tostring)]
           | @tsv' "$W/$v.json" |
-        awk -F'\t' '{ printf "%-16s %9s %8s %9s %9s %9s %8s %4s\n", $1, $2, $3, $4, $5, $6, $7, $8 }'
+        awk -F'\t' '{ printf "%-16s %9s %8s %9s %9s %9s %8s %8s %4s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9 }'
+        # Why machines were left unbooted: the storm's first failures (MAC, stage, why).
+        jq -r --arg v "$v" '(.failures // [])[:5][] | "  \($v): \(.[0]) failed at \(.[1]): \(.[2])"' "$W/$v.json" >&2
         ok=$(jq -r 'if (.clients // -1) == (.booted // -2)
                       and (((.pair.duplicate_addresses // []) + (.pair.lease_conflicts // [])) | length) == 0
                     then "yes" else "no" end' "$W/$v.json")

@@ -673,6 +673,29 @@ pub const NFS_OPENING: Opening = Opening {
     ],
 };
 
+/// firewalld: allow a `port` or `service` in pxe-kit's zone, unless its query says it is.
+fn zone_allow(zone_arg: &str, what: &str, value: &str) -> Step {
+    step(
+        Group::Firewall,
+        &format!("allowing {value} in the pxe-kit zone"),
+        &[
+            "firewall-cmd",
+            "--permanent",
+            zone_arg,
+            &format!("--add-{what}={value}"),
+        ],
+        probe(
+            &[
+                "firewall-cmd",
+                "--permanent",
+                zone_arg,
+                &format!("--query-{what}={value}"),
+            ],
+            Satisfied::Success,
+        ),
+    )
+}
+
 pub fn firewall_steps_for(cfg: &Config, profile: &Profile, opening: &Opening) -> Vec<Step> {
     let ifname = cfg.interface.as_str();
     let mut steps = Vec::new();
@@ -713,56 +736,13 @@ pub fn firewall_steps_for(cfg: &Config, profile: &Profile, opening: &Opening) ->
                 ),
             ));
             // Ports firewalld has no service for (the failover port) are opened as ports.
-            let by_port: Vec<String> = if opening.services.is_empty() {
-                opening
-                    .ports
-                    .iter()
-                    .map(|(proto, port)| format!("{port}/{proto}"))
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            for p in &by_port {
-                steps.push(step(
-                    Group::Firewall,
-                    &format!("allowing {p} in the pxe-kit zone"),
-                    &[
-                        "firewall-cmd",
-                        "--permanent",
-                        &zone_arg,
-                        &format!("--add-port={p}"),
-                    ],
-                    probe(
-                        &[
-                            "firewall-cmd",
-                            "--permanent",
-                            &zone_arg,
-                            &format!("--query-port={p}"),
-                        ],
-                        Satisfied::Success,
-                    ),
-                ));
+            if opening.services.is_empty() {
+                for (proto, port) in opening.ports {
+                    steps.push(zone_allow(&zone_arg, "port", &format!("{port}/{proto}")));
+                }
             }
             for svc in opening.services {
-                steps.push(step(
-                    Group::Firewall,
-                    &format!("allowing {svc} in the pxe-kit zone"),
-                    &[
-                        "firewall-cmd",
-                        "--permanent",
-                        &zone_arg,
-                        &format!("--add-service={svc}"),
-                    ],
-                    probe(
-                        &[
-                            "firewall-cmd",
-                            "--permanent",
-                            &zone_arg,
-                            &format!("--query-service={svc}"),
-                        ],
-                        Satisfied::Success,
-                    ),
-                ));
+                steps.push(zone_allow(&zone_arg, "service", svc));
             }
             let mut reload = step(
                 Group::FirewallReload,

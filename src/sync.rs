@@ -127,7 +127,7 @@ pub struct Remote {
 
 /// rsync's command line: only what differs from the partner's live tree (by content) into
 /// its staging directory.
-pub fn rsync_argv(local_root: &Path, list: &Path, r: &Remote, dry_run: bool) -> Vec<String> {
+pub fn rsync_argv(local_root: &Path, list: &Path, r: &Remote) -> Vec<String> {
     let dest = r.root.join(rel(&incoming_dir()));
     let mut v: Vec<String> = vec![
         "rsync".into(),
@@ -141,9 +141,6 @@ pub fn rsync_argv(local_root: &Path, list: &Path, r: &Remote, dry_run: bool) -> 
         "--rsh".into(),
         shell_join(&r.ssh),
     ];
-    if dry_run {
-        v.push("--dry-run".into());
-    }
     v.push(format!("{}/", local_root.display()));
     v.push(format!("{}:{}/", r.target, dest.display()));
     v
@@ -170,12 +167,7 @@ pub fn parse_stats(stdout: &str) -> (u64, u64) {
         stdout
             .lines()
             .find_map(|l| l.trim().strip_prefix(label))
-            .and_then(|r| {
-                r.trim()
-                    .split_whitespace()
-                    .next()
-                    .map(|n| n.replace(',', ""))
-            })
+            .and_then(|r| r.split_whitespace().next().map(|n| n.replace(',', "")))
             .and_then(|n| n.parse().ok())
             .unwrap_or(0)
     };
@@ -398,7 +390,7 @@ mod tests {
             root: "/".into(),
             pxe_kit: "pxe-kit".into(),
         };
-        let v = rsync_argv(Path::new("/"), Path::new("/tmp/list"), &r, false);
+        let v = rsync_argv(Path::new("/"), Path::new("/tmp/list"), &r);
         assert!(
             v.contains(&"--checksum".to_string()) && v.contains(&"--compare-dest=/".to_string())
         );
@@ -415,7 +407,7 @@ mod tests {
     #[test]
     fn the_partner_keeps_its_identity() {
         let base = |ip: &str, partner: &str, role: &str| {
-            let mut c: Config = serde_yaml::from_str(&format!(
+            let c: Config = serde_yaml::from_str(&format!(
                 "interface: ens4\nserver_ip: {ip}\nsubnet: 10.0.0.0/24\nrange: 10.0.0.100-10.0.0.200\npeers:\n  partner: {partner}\n  role: {role}\n"
             ))
             .unwrap();

@@ -66,6 +66,41 @@ fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
 }
 
+/// `kea-dhcp4 -t` on the Kea configuration `f` with its interface names taken out (this host
+/// has no `ens4`), as `init` tests a staged root's.
+fn kea_test_without_interfaces(f: &Path) -> std::process::Output {
+    let t = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        t.path(),
+        pxe_kit::kea::without_interfaces(&std::fs::read(f).unwrap()).unwrap(),
+    )
+    .unwrap();
+    std::process::Command::new("kea-dhcp4")
+        .arg("-t")
+        .arg(t.path())
+        .output()
+        .unwrap()
+}
+
+/// Compares `got` with the golden file at `path` (a diff into `failures` when they differ),
+/// or rewrites the file with `update` (UPDATE_GOLDEN=1).
+fn check_golden(path: &Path, got: &str, update: bool, failures: &mut Vec<String>) {
+    if update {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, got).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}; run with UPDATE_GOLDEN=1", path.display()));
+    if got != want {
+        failures.push(format!(
+            "{}:\n{}",
+            path.display(),
+            similar::TextDiff::from_lines(&want, got).unified_diff()
+        ));
+    }
+}
+
 #[test]
 fn every_template_matches_its_golden_file() {
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
@@ -88,20 +123,7 @@ fn every_template_matches_its_golden_file() {
                 .render(name, &vars_for(name, &cfg, &profile))
                 .unwrap();
             let path = golden_dir().join(dir).join(name.trim_end_matches(".j2"));
-            if update {
-                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-                std::fs::write(&path, &got).unwrap();
-                continue;
-            }
-            let want = std::fs::read_to_string(&path)
-                .unwrap_or_else(|e| panic!("{}: {e}; run with UPDATE_GOLDEN=1", path.display()));
-            if got != want {
-                failures.push(format!(
-                    "{}:\n{}",
-                    path.display(),
-                    similar::TextDiff::from_lines(&want, &got).unified_diff()
-                ));
-            }
+            check_golden(&path, &got, update, &mut failures);
         }
     }
     assert!(
@@ -221,20 +243,7 @@ fn kea_config_matches_its_golden_files() {
             assert_eq!(render(d, &cfg, patch), got, "{d:?} differs from Debian");
         }
         let path = golden_dir().join(dir).join("kea-dhcp4.conf");
-        if update {
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, &got).unwrap();
-            continue;
-        }
-        let want = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e}; run with UPDATE_GOLDEN=1", path.display()));
-        if got != want {
-            failures.push(format!(
-                "{}:\n{}",
-                path.display(),
-                similar::TextDiff::from_lines(&want, &got).unified_diff()
-            ));
-        }
+        check_golden(&path, &got, update, &mut failures);
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     let g = |d: &str| std::fs::read_to_string(golden_dir().join(d).join("kea-dhcp4.conf")).unwrap();
@@ -287,17 +296,7 @@ fn golden_kea_configs_pass_real_kea_dhcp4() {
             String::from_utf8_lossy(&o.stdout),
             String::from_utf8_lossy(&o.stderr)
         );
-        let t = tempfile::NamedTempFile::new().unwrap();
-        std::fs::write(
-            t.path(),
-            pxe_kit::kea::without_interfaces(&std::fs::read(&f).unwrap()).unwrap(),
-        )
-        .unwrap();
-        let o = std::process::Command::new("kea-dhcp4")
-            .arg("-t")
-            .arg(t.path())
-            .output()
-            .unwrap();
+        let o = kea_test_without_interfaces(&f);
         assert!(
             o.status.success(),
             "{d} without interfaces: {}",
@@ -519,20 +518,7 @@ fn pair_configs_match_their_golden_files() {
             ("kea-dhcp4.conf", kea),
         ] {
             let path = golden_dir().join(dir).join(name);
-            if update {
-                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-                std::fs::write(&path, &got).unwrap();
-                continue;
-            }
-            let want = std::fs::read_to_string(&path)
-                .unwrap_or_else(|e| panic!("{}: {e}; run with UPDATE_GOLDEN=1", path.display()));
-            if got != want {
-                failures.push(format!(
-                    "{}:\n{}",
-                    path.display(),
-                    similar::TextDiff::from_lines(&want, &got).unified_diff()
-                ));
-            }
+            check_golden(&path, &got, update, &mut failures);
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -580,17 +566,7 @@ fn pair_configs_pass_the_real_config_tests() {
             String::from_utf8_lossy(&o.stderr)
         );
         let f = golden_dir().join(dir).join("kea-dhcp4.conf");
-        let t = tempfile::NamedTempFile::new().unwrap();
-        std::fs::write(
-            t.path(),
-            pxe_kit::kea::without_interfaces(&std::fs::read(&f).unwrap()).unwrap(),
-        )
-        .unwrap();
-        let o = std::process::Command::new("kea-dhcp4")
-            .arg("-t")
-            .arg(t.path())
-            .output()
-            .unwrap();
+        let o = kea_test_without_interfaces(&f);
         let out = String::from_utf8_lossy(&o.stdout);
         assert!(o.status.success(), "{dir}: {out}");
         assert!(

@@ -9,8 +9,6 @@
 #![allow(clippy::disallowed_methods)]
 mod common;
 
-use std::path::PathBuf;
-
 use common::*;
 
 macro_rules! need {
@@ -43,23 +41,8 @@ fn pair_storm(extra: &[&str]) -> serde_json::Value {
     ];
     args.extend_from_slice(extra);
     let (pid, code, out) = run_bin(&args);
-    let json_end = out.rfind("\n}").map(|i| i + 2).unwrap_or(out.len());
-    let start = out.find("{\n").unwrap_or(0);
-    let report: serde_json::Value = serde_json::from_str(&out[start..json_end])
-        .unwrap_or_else(|e| panic!("no JSON report ({e}):\n{out}"));
-    let kept: PathBuf = out
-        .lines()
-        .find_map(|l| l.strip_prefix("lab storm: kept "))
-        .and_then(|r| r.split_whitespace().next())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| panic!("no kept directory in:\n{out}"));
-    struct Cleanup(PathBuf);
-    impl Drop for Cleanup {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-    let _c = Cleanup(kept.clone());
+    let storm = KeptStorm::parse(&out);
+    let (report, kept) = (storm.report.clone(), storm.dir.clone());
     assert_eq!(code, 0, "{out}");
     assert_eq!(report["clients"], 40, "{report:#}");
     assert_eq!(report["booted"], 40, "0 machines left unbooted: {report:#}");

@@ -84,11 +84,13 @@ impl Sshd {
         )
     }
 
-    /// `pxe-kit --root FROM sync root@127.0.0.1 …` inside the namespace: exit code and output.
-    fn sync(&self, from: &Path, to: &Path) -> (i32, String) {
+    /// `pxe-kit --root FROM [GLOBAL…] sync root@127.0.0.1 …` inside the namespace: exit code
+    /// and output.
+    fn sync(&self, from: &Path, to: &Path, global: &[&str]) -> (i32, String) {
         let o = Command::new("ip")
             .args(["netns", "exec", &self.ns.name, BIN, "--root"])
             .arg(from)
+            .args(global)
             .args([
                 "sync",
                 "root@127.0.0.1",
@@ -120,24 +122,13 @@ impl Drop for Sshd {
 
 fn member(ip: &str, partner: &str, role: &str) -> tempfile::TempDir {
     let t = stage_debian();
-    ok(&run(
-        t.path(),
-        &[
-            "init",
-            "--interface",
-            "ens4",
-            "--server-ip",
-            ip,
-            "--subnet",
-            "10.0.0.0/24",
-            "--range",
-            "10.0.0.100-10.0.0.200",
-            "--peer",
-            partner,
-            "--role",
-            role,
-        ],
-    ));
+    // The common init, with this member's address.
+    let mut args: Vec<&str> = INIT
+        .iter()
+        .map(|a| if *a == "10.0.0.1" { ip } else { *a })
+        .collect();
+    args.extend(["--peer", partner, "--role", role]);
+    ok(&run(t.path(), &args));
     t
 }
 
@@ -203,8 +194,23 @@ fn sync_copies_once_checks_content_and_resends_what_the_partner_corrupted() {
     ));
     let sshd = Sshd::start();
 
+    // --dry-run: rsync lists what it would send (its own --dry-run): the image's four files
+    // (the settings and index sent along are shown as diffs, not written); the partner gets
+    // nothing.
+    let (code, out) = sshd.sync(ra, rb, &["--dry-run"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("; 4 would be sent to") && out.contains("takes nothing in"),
+        "{out}"
+    );
+    assert!(
+        !rb.join("var/lib/pxe-kit/images/live.yaml").exists()
+            && !rb.join("var/lib/pxe-kit/sync/incoming").exists(),
+        "--dry-run changed the partner"
+    );
+
     // First run: the image, the settings and the host arrive, checked, and B serves them.
-    let (code, out) = sshd.sync(ra, rb);
+    let (code, out) = sshd.sync(ra, rb, &[]);
     assert_eq!(code, 0, "{out}");
     assert_eq!(
         sent(&out),
@@ -248,7 +254,7 @@ fn sync_copies_once_checks_content_and_resends_what_the_partner_corrupted() {
     );
 
     // Second run: nothing travels.
-    let (code, out) = sshd.sync(ra, rb);
+    let (code, out) = sshd.sync(ra, rb, &[]);
     assert_eq!(code, 0, "{out}");
     assert_eq!(sent(&out), 0, "{out}");
 
@@ -265,7 +271,7 @@ fn sync_copies_once_checks_content_and_resends_what_the_partner_corrupted() {
         .unwrap()
         .set_modified(mtime)
         .unwrap();
-    let (code, out) = sshd.sync(ra, rb);
+    let (code, out) = sshd.sync(ra, rb, &[]);
     assert_eq!(code, 0, "{out}");
     assert_eq!(sent(&out), 1, "{out}");
     assert_eq!(
@@ -280,7 +286,7 @@ fn sync_copies_once_checks_content_and_resends_what_the_partner_corrupted() {
     let mut rotten = std::fs::read(&src).unwrap();
     rotten[200] ^= 0xff;
     std::fs::write(&src, &rotten).unwrap();
-    let (code, out) = sshd.sync(ra, rb);
+    let (code, out) = sshd.sync(ra, rb, &[]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("refused: live: SHA-256 of"), "{out}");
     assert_eq!(std::fs::read(&victim).unwrap(), good, "the good copy stays");
@@ -291,34 +297,24 @@ fn sync_copies_once_checks_content_and_resends_what_the_partner_corrupted() {
 fn sync_needs_a_pair() {
     let t = stage_debian();
     ok(&run(t.path(), INIT));
-    let o = run(t.path(), &["sync"]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("--peer IP --role"), "{}", stderr(&o));
+    // Refused with exit 2 and a message naming the fix.
+    let refused = |args: &[&str], says: &str| {
+        let o = run(t.path(), args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
+    };
+    refused(&["sync"], "--peer IP --role");
     // A pair needs its role the first time, and a partner that is not this server.
-    let o = run(t.path(), &["init", "--peer", "10.0.0.2"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("--role primary or --role secondary"),
-        "{}",
-        stderr(&o)
+    refused(
+        &["init", "--peer", "10.0.0.2"],
+        "--role primary or --role secondary",
     );
-    let o = run(
-        t.path(),
+    refused(
         &["init", "--peer", "10.0.0.1", "--role", "primary"],
+        "this server's own address",
     );
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("this server's own address"),
-        "{}",
-        stderr(&o)
-    );
-    let o = run(
-        t.path(),
+    refused(
         &["init", "--peer", "10.0.0.150", "--role", "primary"],
-    );
-    assert!(
-        stderr(&o).contains("inside the dynamic pool"),
-        "{}",
-        stderr(&o)
+        "inside the dynamic pool",
     );
 }

@@ -153,6 +153,31 @@ fn vm_choice(a: &LabBootArgs) -> Result<VmChoice> {
     })
 }
 
+/// `--pair`'s options: the mode and when the primary dies (halfway through the power-ons
+/// unless told, at least a second in).
+fn pair_opts(a: &crate::cli::LabStormArgs) -> Result<storm::pair::PairOpts> {
+    let kill_after = match a.kill_after.as_deref().map(str::trim) {
+        Some("never") => None,
+        Some(s) => {
+            let secs: f64 = s
+                .parse()
+                .ok()
+                .filter(|x: &f64| x.is_finite() && *x > 0.0)
+                .ok_or_else(|| {
+                    anyhow::anyhow!("--kill-after {s:?}: give seconds after the first power-on (e.g. 2.5) or never")
+                })?;
+            Some(Duration::from_secs_f64(secs))
+        }
+        None => Some(Duration::from_secs_f64(
+            (f64::from(a.clients) / a.rate / 2.0).max(1.0),
+        )),
+    };
+    Ok(storm::pair::PairOpts {
+        mode: a.ha_mode.into(),
+        kill_after,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,29 +214,4 @@ mod tests {
             "direct kernel boot"
         );
     }
-}
-
-/// `--pair`'s options: the mode and when the primary dies (halfway through the power-ons
-/// unless told, at least a second in).
-fn pair_opts(a: &crate::cli::LabStormArgs) -> Result<storm::pair::PairOpts> {
-    let kill_after = match a.kill_after.as_deref().map(str::trim) {
-        Some("never") => None,
-        Some(s) => {
-            let secs: f64 = s
-                .parse()
-                .ok()
-                .filter(|x: &f64| x.is_finite() && *x > 0.0)
-                .ok_or_else(|| {
-                    anyhow::anyhow!("--kill-after {s:?}: give seconds after the first power-on (e.g. 2.5) or never")
-                })?;
-            Some(Duration::from_secs_f64(secs))
-        }
-        None => Some(Duration::from_secs_f64(
-            (f64::from(a.clients) / a.rate / 2.0).max(1.0),
-        )),
-    };
-    Ok(storm::pair::PairOpts {
-        mode: a.ha_mode.into(),
-        kill_after,
-    })
 }

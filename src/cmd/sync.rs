@@ -51,16 +51,17 @@ pub fn run(a: &SyncArgs, ctx: &Ctx) -> Result<Exit> {
         writeln!(list, "{f}").context("writing rsync's file list")?;
     }
     list.flush().context("writing rsync's file list")?;
-    let dry = ctx.root.dry_run();
     let t = Instant::now();
-    let argv = sync::rsync_argv(ctx.root.base(), list.path(), &remote, dry);
-    // Under --dry-run rsync itself only lists (its own --dry-run): safe to run.
-    let kind = if dry { Kind::Check } else { Kind::Build };
+    let argv = sync::rsync_argv(ctx.root.base(), list.path(), &remote);
+    // Under --dry-run rsync runs in its own --dry-run: it only lists what it would send. The
+    // settings and index sent along are not written then (Root shows their diff instead):
+    // rsync passes over them when they are missing.
     let rsync = Cmd::new(
-        kind,
+        Kind::Build,
         format!("copying to {} with rsync", remote.target),
         &argv,
-    );
+    )
+    .previewed_with(&["--dry-run", "--ignore-missing-args"]);
     let o = ctx.runner.query(&rsync)?.context("rsync was not run")?;
     if !o.success {
         bail!(crate::runner::failure(&rsync, &o));
@@ -68,27 +69,24 @@ pub fn run(a: &SyncArgs, ctx: &Ctx) -> Result<Exit> {
     let (files, bytes) = sync::parse_stats(&o.stdout);
     let copy_secs = t.elapsed().as_secs_f64();
     ctx.out.say(format!(
-        "sync: {} images, {} files checked; {files} sent to {} ({:.1} MiB) in {copy_secs:.1} s",
+        "sync: {} images, {} files checked; {files} {} {} ({:.1} MiB) in {copy_secs:.1} s",
         out.images,
         out.files.len(),
+        ctx.root.verb("sent to", "would be sent to"),
         remote.target,
         bytes as f64 / 1048576.0
     ));
-    if dry {
-        ctx.out
-            .say("sync: --dry-run: the partner takes nothing in; run without it to apply");
-        return Ok(Exit::Ok);
-    }
     let t = Instant::now();
     let accept = Cmd::new(
         Kind::Build,
         format!("taking the files in on {}", remote.target),
         &sync::accept_argv(&remote, peers.role),
     );
-    let o = ctx
-        .runner
-        .query(&accept)?
-        .context("the accept was not run")?;
+    let Some(o) = ctx.runner.query(&accept)? else {
+        ctx.out
+            .say("sync: --dry-run: the partner takes nothing in; run without it to apply");
+        return Ok(Exit::Ok);
+    };
     // The partner's verdict; the converge it ran shows under -v.
     for l in o.stdout.lines() {
         if l.starts_with("accepted ") || l.starts_with("refused: ") {

@@ -519,22 +519,7 @@ fn storm(ctx: &Ctx, o: &StormOpts, work: &WorkDir, out: Out) -> Result<Report> {
         &work.path().join("serve"),
         &mut |who, text| keep(who, text, &mut tracker),
     )?;
-    let plan_file = Path::new("/plan.json");
-    wr.write(plan_file, serde_json::to_string(&plan)?.as_bytes(), 0o644)?;
-    let results_file = work.path().join("results.json");
-    let exe = std::env::current_exe().context("finding pxe-kit's own binary")?;
-    sup.spawn(&Spec::new(
-        "clients",
-        &net.client.exec_argv(&[
-            exe.display().to_string(),
-            "lab".into(),
-            "storm-clients".into(),
-            "--plan".into(),
-            wr.path(plan_file).display().to_string(),
-            "--out".into(),
-            results_file.display().to_string(),
-        ]),
-    ))?;
+    let results_file = spawn_clients(&mut sup, &wr, &net.client, &plan)?;
     pb.set_message(format!(
         "{} machines powering on at {}/s",
         o.clients, o.rate
@@ -549,7 +534,8 @@ fn storm(ctx: &Ctx, o: &StormOpts, work: &WorkDir, out: Out) -> Result<Report> {
         if let Some(l) = sup.recv(Duration::from_millis(100)) {
             let (who, text) = split_serve(&l);
             if who == "clients" {
-                pb.println(format!("clients| {text}"));
+                // On stderr: with --json, stdout is the report alone.
+                pb.eprintln(format!("clients| {text}"));
             }
             keep(&who, &text, &mut tracker);
         }
@@ -572,6 +558,42 @@ fn storm(ctx: &Ctx, o: &StormOpts, work: &WorkDir, out: Out) -> Result<Report> {
         let (who, text) = split_serve(&l);
         keep(&who, &text, &mut tracker);
     }
+    let results = collect_results(ended, &mut sup, &results_file)?;
+    drop(sup);
+    drop(net);
+    pb.finish();
+    Ok(Report::new(o, &plan, &results, &tracker))
+}
+
+/// Writes the plan into the storm's work tree (`wr`) and starts the simulated machines in
+/// `ns` under `sup`; returns the file their results will be in.
+fn spawn_clients(sup: &mut Supervisor, wr: &Root, ns: &Netns, plan: &Plan) -> Result<PathBuf> {
+    let plan_file = Path::new("/plan.json");
+    wr.write(plan_file, serde_json::to_string(plan)?.as_bytes(), 0o644)?;
+    let results_file = wr.path(Path::new("/results.json"));
+    let exe = std::env::current_exe().context("finding pxe-kit's own binary")?;
+    sup.spawn(&Spec::new(
+        "clients",
+        &ns.exec_argv(&[
+            exe.display().to_string(),
+            "lab".into(),
+            "storm-clients".into(),
+            "--plan".into(),
+            wr.path(plan_file).display().to_string(),
+            "--out".into(),
+            results_file.display().to_string(),
+        ]),
+    ))?;
+    Ok(results_file)
+}
+
+/// Once the simulated machines have ended (`ended`): their results, and every daemon under
+/// `sup` stopped.
+fn collect_results(
+    ended: std::process::ExitStatus,
+    sup: &mut Supervisor,
+    results_file: &Path,
+) -> Result<Vec<ClientResult>> {
     if !ended.success() {
         bail!(
             "the simulated machines {}: {}",
@@ -579,15 +601,12 @@ fn storm(ctx: &Ctx, o: &StormOpts, work: &WorkDir, out: Out) -> Result<Report> {
             sup.tail("clients").join(" | ")
         );
     }
-    let text = std::fs::read_to_string(&results_file)
+    let text = std::fs::read_to_string(results_file)
         .with_context(|| format!("reading {}", results_file.display()))?;
     let results: Vec<ClientResult> =
         serde_json::from_str(&text).context("reading the machines' results")?;
     sup.stop_all(Duration::from_secs(5));
-    drop(sup);
-    drop(net);
-    pb.finish();
-    Ok(Report::new(o, &plan, &results, &tracker))
+    Ok(results)
 }
 
 /// `lab storm-clients`: the simulated machines, inside the machines' namespace.

@@ -20,6 +20,7 @@ use serde::Serialize;
 use super::client::{ClientResult, Plan};
 use super::report::Report;
 use super::{check_neighbours, dhcp_setting, helper_address, settings, stage_synthetic};
+use super::{collect_results, spawn_clients};
 use super::{StormOpts, CLIENT_IF};
 use crate::config::{DhcpServer, HaMode};
 use crate::ctx::{Ctx, Options};
@@ -29,7 +30,7 @@ use crate::lab::netns::{self, Netns, PARTNER_PREFIX, SWITCH_PREFIX};
 use crate::progress::Progress;
 use crate::root::{Out, Root};
 use crate::runner::{Cmd, Kind, Runner};
-use crate::serve::supervise::{self, Spec, Supervisor};
+use crate::serve::supervise::{self, Supervisor};
 use crate::track::Tracker;
 
 /// The pair's addresses: the primary (killed mid-storm) and the secondary.
@@ -127,6 +128,58 @@ fn epoch(t: SystemTime) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Addresses two booted machines held at the same time, with their holders. A machine holds
+/// its firmware's address from that ACK until its initramfs takes another one (the server
+/// moved its lease: Kea's load balancing hashes the client identifier, which the firmware and
+/// the initramfs send differently), and its last address from its ACK on. An address that
+/// went from one machine to another after the first let it go is not held twice.
+fn held_twice(rs: &[ClientResult]) -> Vec<(Ipv4Addr, Vec<&str>)> {
+    let acked = |r: &ClientResult, stage: &str| {
+        r.stages
+            .iter()
+            .find(|s| s.stage == stage)
+            .map_or(r.boot_start, |s| r.boot_start + s.start + s.secs)
+    };
+    let mut spans: BTreeMap<Ipv4Addr, Vec<(&str, f64, f64)>> = BTreeMap::new();
+    for r in rs.iter().filter(|r| r.booted.is_some()) {
+        let last = r.ip2.or(r.ip);
+        if let (Some(fw), Some(l)) = (r.ip, last) {
+            if fw != l {
+                spans.entry(fw).or_default().push((
+                    &r.mac,
+                    acked(r, "dhcp"),
+                    acked(r, "dhcp-initramfs"),
+                ));
+            }
+        }
+        if let Some(l) = last {
+            let from = if r.ip2.is_some() && r.ip2 != r.ip {
+                acked(r, "dhcp-initramfs")
+            } else {
+                acked(r, "dhcp")
+            };
+            spans
+                .entry(l)
+                .or_default()
+                .push((&r.mac, from, f64::INFINITY));
+        }
+    }
+    spans
+        .into_iter()
+        .filter_map(|(ip, v)| {
+            let mut who: BTreeSet<&str> = BTreeSet::new();
+            for (i, a) in v.iter().enumerate() {
+                for b in &v[i + 1..] {
+                    if a.0 != b.0 && a.1 < b.2 && b.1 < a.2 {
+                        who.extend([a.0, b.0]);
+                    }
+                }
+            }
+            (!who.is_empty()).then(|| (ip, who.into_iter().collect()))
+        })
+        .collect()
+}
+
 /// The pair's figures from the machines' results, the kill (the server and its time, epoch
 /// seconds) and each server's active leases (address → MAC); the caller fills in the mode,
 /// server and forming time. Pure.
@@ -163,21 +216,9 @@ pub fn summarize(
         let s = r.server.map(|s| s.to_string()).unwrap_or_default();
         *booted_by.entry(s).or_insert(0) += 1;
     }
-    let mut holders: BTreeMap<Ipv4Addr, BTreeSet<&str>> = BTreeMap::new();
-    for r in rs.iter().filter(|r| r.booted.is_some()) {
-        for ip in [r.ip, r.ip2].into_iter().flatten() {
-            holders.entry(ip).or_default().insert(r.mac.as_str());
-        }
-    }
-    let duplicates = holders
-        .iter()
-        .filter(|(_, m)| m.len() > 1)
-        .map(|(ip, m)| {
-            format!(
-                "{ip} held by {}",
-                m.iter().copied().collect::<Vec<_>>().join(", ")
-            )
-        })
+    let duplicates = held_twice(rs)
+        .into_iter()
+        .map(|(ip, m)| format!("{ip} held by {}", m.join(", ")))
         .collect();
     let conflicts = crate::pair::conflicts(leases)
         .into_iter()
@@ -613,22 +654,7 @@ pub fn run(
         doctors.insert(format!("{} (formed)", m.name), doctor(m)?);
     }
 
-    let plan_file = Path::new("/plan.json");
-    wr.write(plan_file, serde_json::to_string(&plan)?.as_bytes(), 0o644)?;
-    let results_file = work.path().join("results.json");
-    let exe = std::env::current_exe().context("finding pxe-kit's own binary")?;
-    sup.spawn(&Spec::new(
-        "clients",
-        &clients.exec_argv(&[
-            exe.display().to_string(),
-            "lab".into(),
-            "storm-clients".into(),
-            "--plan".into(),
-            wr.path(plan_file).display().to_string(),
-            "--out".into(),
-            results_file.display().to_string(),
-        ]),
-    ))?;
+    let results_file = spawn_clients(&mut sup, &wr, &clients, &plan)?;
     pb.set_message(format!(
         "{} machines powering on at {}/s",
         o.clients, o.rate
@@ -649,7 +675,8 @@ pub fn run(
                 let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
             }
             killed_at = Some(epoch(SystemTime::now()));
-            pb.println(format!(
+            // On stderr: with --json, stdout is the report alone.
+            pb.eprintln(format!(
                 "killed the {} ({}) {:.1} s into the storm",
                 a.name,
                 a.ip,
@@ -660,7 +687,7 @@ pub fn run(
             let server = server_of(&l.who);
             let (who, text) = split_serve(&l);
             if who == "clients" {
-                pb.println(format!("clients| {text}"));
+                pb.eprintln(format!("clients| {text}"));
             }
             if let Some(k) = killed_at {
                 if takeover.is_none() && server == b.name && says_alone(&who, &text) {
@@ -693,18 +720,7 @@ pub fn run(
     if killed_at.is_some() {
         doctors.insert(format!("{} (after the kill)", b.name), doctor(&b)?);
     }
-    if !ended.success() {
-        bail!(
-            "the simulated machines {}: {}",
-            crate::serve::describe(&ended),
-            sup.tail("clients").join(" | ")
-        );
-    }
-    let text = std::fs::read_to_string(&results_file)
-        .with_context(|| format!("reading {}", results_file.display()))?;
-    let results: Vec<ClientResult> =
-        serde_json::from_str(&text).context("reading the machines' results")?;
-    sup.stop_all(Duration::from_secs(5));
+    let results = collect_results(ended, &mut sup, &results_file)?;
     drop(sup);
     let leases = vec![
         (a.ip.to_string(), active_leases(&a, dhcp)?),
@@ -783,6 +799,25 @@ mod tests {
             machine("m2", "10.78.0.100", &[], Some(6.0)),
         ];
         assert_eq!(summarize(&twice, None, &[]).duplicate_addresses.len(), 1);
+        // m1's firmware took .100, its initramfs .200 (the server moved its lease at 104);
+        // m2 got .100 at 109: not held twice. m3 got .200 while m1 held it: held twice.
+        let mut m1 = machine("m1", "10.78.0.100", &[], Some(5.0));
+        m1.ip2 = Some("10.78.0.200".parse().unwrap());
+        m1.stages.push(StageTime {
+            stage: "dhcp-initramfs".into(),
+            start: 3.0,
+            secs: 1.0,
+            bytes: 0,
+        });
+        let m2 = machine("m2", "10.78.0.100", &[108.0], Some(12.0));
+        assert!(summarize(&[m1.clone(), m2], None, &[])
+            .duplicate_addresses
+            .is_empty());
+        let m3 = machine("m3", "10.78.0.200", &[108.0], Some(12.0));
+        assert_eq!(
+            summarize(&[m1, m3], None, &[]).duplicate_addresses,
+            ["10.78.0.200 held by m1, m3"]
+        );
         let unbooted = vec![machine("m2", "10.78.0.101", &[110.0], None)];
         assert_eq!(
             summarize(&unbooted, Some((PRIMARY, 108.0)), &[]).recover_secs,

@@ -99,30 +99,35 @@ fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
+/// Per stage: how many machines reached it, its percentiles and how many failed there.
+fn stage_stats(rs: &[ClientResult]) -> Vec<StageStats> {
+    STAGES
+        .iter()
+        .map(|st| {
+            let mut v: Vec<f64> = rs
+                .iter()
+                .flat_map(|r| r.stages.iter().filter(|s| s.stage == *st).map(|s| s.secs))
+                .collect();
+            v.sort_by(f64::total_cmp);
+            StageStats {
+                stage: st.to_string(),
+                n: v.len(),
+                p50: round3(percentile(&v, 50.0)),
+                p95: round3(percentile(&v, 95.0)),
+                p99: round3(percentile(&v, 99.0)),
+                max: round3(v.last().copied().unwrap_or(0.0)),
+                failures: rs
+                    .iter()
+                    .filter(|r| r.failed_at.as_deref() == Some(st))
+                    .count(),
+            }
+        })
+        .collect()
+}
+
 impl Report {
     pub fn new(o: &StormOpts, plan: &Plan, rs: &[ClientResult], tracker: &Tracker) -> Report {
-        let stages = STAGES
-            .iter()
-            .map(|st| {
-                let mut v: Vec<f64> = rs
-                    .iter()
-                    .flat_map(|r| r.stages.iter().filter(|s| s.stage == *st).map(|s| s.secs))
-                    .collect();
-                v.sort_by(f64::total_cmp);
-                StageStats {
-                    stage: st.to_string(),
-                    n: v.len(),
-                    p50: round3(percentile(&v, 50.0)),
-                    p95: round3(percentile(&v, 95.0)),
-                    p99: round3(percentile(&v, 99.0)),
-                    max: round3(v.last().copied().unwrap_or(0.0)),
-                    failures: rs
-                        .iter()
-                        .filter(|r| r.failed_at.as_deref() == Some(st))
-                        .count(),
-                }
-            })
-            .collect();
+        let stages = stage_stats(rs);
         let discovers: u64 = rs.iter().map(|r| u64::from(r.discovers)).sum();
         // Each machine's answered DISCOVER is its last one; a machine that failed at DHCP had
         // none answered.
