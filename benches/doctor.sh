@@ -15,8 +15,10 @@
 #                  doctor did before add-image recorded them (menu.livenet decompresses every
 #                  initramfs on every run). The peer.
 #   N, --deep      for reference: --deep re-reads every initramfs and hashes every file.
-# Ratio: N images ÷ 1 image (target ≤ 1.5 for N = 10: without --deep, doctor's time must not
-# grow with image size) and "no records" ÷ N images (what the records save).
+# Ratios: N images ÷ 1 image (issue 13's target: ≤ 1.5 for N = 10), the cost of each added
+# image with records ÷ without them (target ≤ 0.05: without --deep, doctor reads at most
+# 8 KiB of an image's files, so its time must not grow with image size, while the peer
+# decompresses every initramfs), and "no records" ÷ N images (what the records save).
 #
 # How to run (as root, with what `pxe-kit lab demo` needs; ~3 minutes):
 #     bash benches/doctor.sh
@@ -104,9 +106,9 @@ timed() {
         seconds_since "$t0" '%.3f\n'
     done | median)
     # Where the time goes, from one more run's JSON (each check's duration_ms).
-    ip netns exec "$NS" "$PXE_KIT" --root "$R" doctor --json "$@" 2>/dev/null |
-        python3 -c 'import json,sys; c=sorted(json.load(sys.stdin)["checks"], key=lambda c: -c["duration_ms"])[:3]; print(", ".join("%s %d ms" % (x["id"], x["duration_ms"]) for x in c))' \
-        >"$W/slowest-${label// /_}" || true
+    ip netns exec "$NS" "$PXE_KIT" --root "$R" doctor --json "$@" >"$W/json-${label// /_}" 2>/dev/null || true
+    python3 -c 'import json,sys; c=sorted(json.load(open(sys.argv[1]))["checks"], key=lambda c: -c["duration_ms"])[:3]; print(", ".join("%s %d ms" % (x["id"], x["duration_ms"]) for x in c))' \
+        "$W/json-${label// /_}" >"$W/slowest-${label// /_}" 2>/dev/null || true
     printf '%s\n' "$out"
 }
 
@@ -136,8 +138,21 @@ printf '%-34s %9.3f\n' "$IMAGES images, no records (peer)" "$TOLD"
 printf '%-34s %9.3f\n' "$IMAGES images, --deep (reference)" "$TDEEP"
 printf '\nslowest checks per case:\n'
 for f in "$W"/slowest-*; do printf '  %-32s %s\n' "$(basename "$f" | sed 's/^slowest-//; s/_/ /g')" "$(cat "$f")"; done
+# Which checks grew from 1 image to N (each check's duration_ms in one run of each).
+python3 - "$W/json-1_image" "$W/json-${IMAGES}_images" <<'PY' || true
+import json, sys
+one, many = ({c["id"]: c["duration_ms"] for c in json.load(open(f))["checks"]} for f in sys.argv[1:3])
+grew = sorted(((many[k] - one.get(k, 0), k) for k in many), reverse=True)[:4]
+print("grew most from 1 image: " + ", ".join(f"{k} +{d} ms" for d, k in grew))
+PY
+# Per added image: what each further image costs, with and without the records.
+PER=$(awk -v a="$TN" -v b="$T1" -v n="$IMAGES" 'BEGIN {printf "%.1f", (a - b) * 1000 / (n - 1)}')
+PEROLD=$(awk -v a="$TOLD" -v b="$T1" -v n="$IMAGES" 'BEGIN {printf "%.1f", (a - b) * 1000 / (n - 1)}')
+SHARE=$(awk -v a="$PER" -v b="$PEROLD" 'BEGIN {printf "%.3f", (b > 0) ? a / b : 0}')
 R1=$(ratio "$TN" "$T1")
 printf '\n%s images / 1 image: %s (target <= 1.5): %s\n' "$IMAGES" "$R1" \
     "$(awk -v r="$R1" 'BEGIN {print (r <= 1.5) ? "met" : "MISSED"}')"
+printf 'per added image: %s ms with records vs %s ms without (peer): %s (target <= 0.05): %s\n' \
+    "$PER" "$PEROLD" "$SHARE" "$(awk -v r="$SHARE" 'BEGIN {print (r <= 0.05) ? "met" : "MISSED"}')"
 printf 'no records / records, %s images: %s\n' "$IMAGES" "$(ratio "$TOLD" "$TN")"
 printf 'bench took %s s\n' "$(seconds_since "$T_START")"

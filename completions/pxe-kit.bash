@@ -722,7 +722,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__init)
-            opts="-v -q -h --interface --server-ip --subnet --range --router --dns --domain-search --time-offset --tftp-launcher --dhcp-server --serial --peer --role --ha-mode --root --config --dry-run --distro --verbose --quiet --help"
+            opts="-v -q -h --interface --server-ip --subnet --range --router --dns --domain-search --time-offset --tftp-launcher --dhcp-server --serial --peer --role --ha-mode --firewall-takeover --root --config --dry-run --distro --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -72,6 +72,7 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l config -d 'Sett
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
 rhel\t''
 debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l firewall-takeover -d 'Move the provisioning interface into firewalld\'s pxe-kit zone even when its current zone allows more than services and ports (an accepting target, rich rules, forwarding), which then no longer apply there. Services and ports are always kept'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -s q -l quiet -d 'Print errors only'

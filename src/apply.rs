@@ -25,6 +25,8 @@ pub enum Outcome {
     Planned,
     /// Its trigger group did not run.
     NotNeeded,
+    /// It ran and failed (the run went on with the other services and the firewall).
+    Failed,
 }
 
 /// What the server should look like.
@@ -60,6 +62,9 @@ pub struct Options {
     /// Leave the settings file as the user wrote it (doctor --fix repairs from it, it does
     /// not reformat it).
     pub keep_settings_file: bool,
+    /// Move the provisioning interface into the pxe-kit zone even when its current zone
+    /// allows what cannot be carried over (init --firewall-takeover).
+    pub firewall_takeover: bool,
 }
 
 /// What a converge did (or, staged and dry-run, would do).
@@ -86,10 +91,10 @@ impl Report {
 
 /// init's converge for changed settings with the images on disk, from announcement to
 /// conclusion: what add-host and remove-host do after editing the settings.
-pub fn apply_settings(ctx: &Ctx, cfg: Config, verb: &str) -> Result<crate::Exit> {
+pub fn apply_settings(ctx: &Ctx, cfg: Config, verb: &str, opts: &Options) -> Result<crate::Exit> {
     let want = Desired::from_disk(&ctx.root, cfg)?;
     announce(ctx, verb, &want.cfg);
-    let report = converge(ctx, &want, &Options::default())?;
+    let report = converge(ctx, &want, opts)?;
     conclude(ctx, &report, false);
     Ok(crate::Exit::Ok)
 }
@@ -109,16 +114,37 @@ pub fn announce(ctx: &Ctx, verb: &str, cfg: &Config) {
 }
 
 /// Converges the server on `want`. Prints each change as it happens (quiet under -q).
+// Long: one converge from settings to services; each phase is a call, their order is the point.
 pub fn converge(ctx: &Ctx, want: &Desired, opts: &Options) -> Result<Report> {
-    let cfg = &want.cfg;
-    let profile = ctx.profile(Some(cfg));
+    let profile = ctx.profile(Some(&want.cfg));
     profile.check_dhcp_available()?;
-    if cfg.boot.default != "local" && !want.images.iter().any(|m| m.name == cfg.boot.default) {
+    let boot_default = &want.cfg.boot.default;
+    if boot_default != "local" && !want.images.iter().any(|m| &m.name == boot_default) {
         bail!(
             "boot.default {:?} names no image; use `local` or one of: {}",
-            cfg.boot.default,
+            boot_default,
             image::names(&want.images)
         );
+    }
+    // The firewall belongs to the network namespace, not to the tree: for a staged root
+    // served here (doctor --fix) it is looked at and changed here.
+    let fw_ctx = ctx.derive(opts.live_firewall && !ctx.root.is_live(), ctx.out);
+    let mut failures: Vec<String> = Vec::new();
+    // firewalld is looked at once, before anything changes: moving the interface into the
+    // pxe-kit zone keeps what its zone allowed, or is refused here with nothing changed.
+    let nfs = want.images.iter().any(|m| m.nfs_export.is_some());
+    let mut openings = vec![&plan::BOOT_OPENING];
+    if nfs {
+        openings.push(&plan::NFS_OPENING);
+    }
+    if want.cfg.peers.is_some() {
+        openings.push(&plan::FAILOVER_OPENING);
+    }
+    let fw = look_at_firewalld(&fw_ctx, &want.cfg, &profile, &openings, opts)?;
+    let cfg = &fw.cfg;
+    if let Some(e) = &fw.failure {
+        ctx.out.say(format!("  failed: {e}"));
+        failures.push(e.clone());
     }
     let mut report = Report::default();
     // Packages come first: the boot loader files are copied out of them.
@@ -127,7 +153,11 @@ pub fn converge(ctx: &Ctx, want: &Desired, opts: &Options) -> Result<Report> {
     report.steps.push((pkg_step.cmd.clone(), pkg));
     // Previewing a fresh live system: the loader files arrive with the packages.
     let loader_pending = pkg == Outcome::Planned && ctx.root.is_live();
-    let files = render(ctx, want, &profile, loader_pending)?;
+    let want_now = Desired {
+        cfg: cfg.clone(),
+        images: want.images.clone(),
+    };
+    let files = render(ctx, &want_now, &profile, loader_pending)?;
     validate_dhcp(ctx, cfg, &profile, &files)?;
 
     let cfg_change = if opts.keep_settings_file {
@@ -143,6 +173,20 @@ pub fn converge(ctx: &Ctx, want: &Desired, opts: &Options) -> Result<Report> {
             ctx.config_display().display()
         ));
     }
+    let systemd = ctx.systemd();
+    let httpd_enable_due = profile
+        .httpd_enable
+        .as_ref()
+        .is_some_and(|(_, enabled)| !ctx.root.exists(enabled));
+    // Restarts are due before the files change: an interruption between writing a
+    // configuration and restarting its daemon must not leave the daemon on the old one.
+    let mut due = Pending::load(ctx, &profile, systemd)?;
+    due.add(files_about_to_change(ctx, &files)?);
+    if httpd_enable_due && ctx.runner.live() {
+        // Enabling the drop-in changes what httpd loads.
+        due.add([plan::Service::Httpd].into());
+    }
+    due.save(ctx)?;
     let httpd_old = ctx.root.read_opt(&profile.httpd_dropin)?;
     let changed = write_files(ctx, &files)?;
     report.written = changed.iter().map(|f| describe(f)).collect();
@@ -151,46 +195,379 @@ pub fn converge(ctx: &Ctx, want: &Desired, opts: &Options) -> Result<Report> {
         check_httpd(ctx, &profile, httpd_old)?;
     }
 
-    let systemd = ctx.systemd();
-    let mut relabel: Vec<&Path> = opts.relabel.iter().map(PathBuf::as_path).collect();
+    let state_paths = profile.selinux_state_paths();
+    let mut relabel: Vec<&Path> = Vec::new();
+    if opts.relabel_trees || (!changed.is_empty() && !ctx.runner.live()) {
+        // Doctor found wrong labels, or a staged tree: the lease database is labelled with
+        // the files (live, its own probed step does it).
+        relabel.extend(state_paths.iter().map(PathBuf::as_path));
+    }
+    relabel.extend(opts.relabel.iter().map(PathBuf::as_path));
     if opts.relabel_trees {
         relabel.extend([profile.tftp_root.as_path(), profile.http_dir.as_path()]);
     }
     // The other DHCP server may be set up here: on a live system the probes tell; on a
     // staged root its configuration file does.
     let other_present = ctx.root.is_live() || ctx.root.exists(&profile.other_dhcp().conf);
-    let mut steps = plan::system_steps(cfg, &profile, &changed, &relabel, systemd, other_present);
-    if let Some((_, enabled)) = &profile.httpd_enable {
-        if ctx.root.exists(enabled) {
-            steps.retain(|s| s.group != Group::HttpdConf);
-        }
+    let firewall = if fw.skip {
+        Vec::new()
+    } else {
+        plan::open_firewall(cfg, &profile, &openings, fw.seen().as_ref())
+    };
+    let mut steps = plan::system_steps(
+        &profile,
+        plan::SystemInputs {
+            changed: &changed,
+            relabel: &relabel,
+            systemd,
+            other_dhcp_present: other_present,
+            // Live: the lease database is relabelled whenever the policy disagrees with it.
+            selinux: if ctx.runner.live() {
+                lease_label_step(ctx, &profile).into_iter().collect()
+            } else {
+                Vec::new()
+            },
+            firewall,
+            restart: due.services(),
+        },
+    );
+    if !httpd_enable_due {
+        steps.retain(|s| s.group != Group::HttpdConf);
     }
     let exports_changed =
         plan::exports_changed(&changed) || report.removed.iter().any(|p| plan::is_exports_file(p));
-    if want.images.iter().any(|m| m.nfs_export.is_some()) {
-        steps.extend(plan::nfs_steps(cfg, &profile, exports_changed, systemd));
+    if nfs {
+        steps.extend(plan::nfs_steps(&profile, exports_changed, systemd));
     } else if exports_changed {
         // The last NFS-root image went: its export must go from the kernel's table too.
         steps.push(plan::reexport_step());
     }
 
-    // The firewall belongs to the network namespace, not to the tree: for a staged root
-    // served here (doctor --fix) it is changed here, the rest stays with the root's runner.
-    let runs: Vec<(Ctx, Vec<Step>)> = if opts.live_firewall && !ctx.root.is_live() {
-        let (fw, rest) = steps.into_iter().partition(|s| s.group.is_firewall());
-        vec![
-            (ctx.derive(true, ctx.out), fw),
-            (ctx.derive(false, ctx.out), rest),
-        ]
+    let (fw_steps, rest): (Vec<Step>, Vec<Step>) = if fw_ctx.runner.live() != ctx.runner.live() {
+        steps.into_iter().partition(|s| s.group.is_firewall())
     } else {
-        vec![(ctx.derive(false, ctx.out), steps)]
+        (Vec::new(), steps)
     };
-    for (c, steps) in &runs {
-        for (s, o) in steps.iter().zip(run_steps(c, steps)?) {
+    let hint = |s: &Step| failure_hint(ctx, &profile, s);
+    for (c, steps) in [(&fw_ctx, fw_steps), (ctx, rest)] {
+        let ran = run_steps(c, &steps, &hint)?;
+        for (s, o) in steps.iter().zip(ran.outcomes) {
+            if o == Outcome::Ran && s.cmd.argv.get(1).map(String::as_str) == Some("restart") {
+                due.done(&s.cmd.argv[2]);
+            }
             report.steps.push((s.cmd.clone(), o));
         }
+        failures.extend(ran.failures);
+    }
+    due.save(ctx)?;
+    if !failures.is_empty() {
+        bail!(
+            "{} step(s) failed (each is shown above with its fix): {}",
+            failures.len(),
+            failures
+                .iter()
+                .map(|f| f.split(':').next().unwrap_or(f))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
     }
     Ok(report)
+}
+
+/// What converge learned of firewalld before changing anything.
+struct FirewalldLook {
+    /// The settings, with what the provisioning interface's previous zone let in kept.
+    cfg: Config,
+    state: Option<crate::firewalld::State>,
+    /// Items kept earlier and no longer wanted.
+    dropped: Vec<String>,
+    /// firewalld could not be asked: its steps are left out and the run fails at the end.
+    failure: Option<String>,
+    skip: bool,
+}
+
+impl FirewalldLook {
+    fn seen(&self) -> Option<plan::FirewalldSeen<'_>> {
+        self.state.as_ref().map(|state| plan::FirewalldSeen {
+            state,
+            dropped: self.dropped.clone(),
+        })
+    }
+}
+
+/// Looks at firewalld where its state can be asked (a live system, or a staged root served
+/// here), says what moving the interface keeps, and warns when firewalld is stopped.
+fn look_at_firewalld(
+    fw_ctx: &Ctx,
+    cfg: &Config,
+    profile: &Profile,
+    openings: &[&plan::Opening],
+    opts: &Options,
+) -> Result<FirewalldLook> {
+    let mut look = FirewalldLook {
+        cfg: cfg.clone(),
+        state: None,
+        dropped: Vec::new(),
+        failure: None,
+        skip: false,
+    };
+    if profile.firewall != crate::distro::Firewall::Firewalld || !fw_ctx.runner.live() {
+        return Ok(look);
+    }
+    let st = match crate::firewalld::inspect(&fw_ctx.runner, cfg) {
+        Ok(st) => st,
+        Err(e) => {
+            // Without the zones' state the interface is not moved (it could lock the admin
+            // out); the rest of the server is still set up.
+            look.failure = Some(format!("firewall: {e:#}; the firewall was left as it is"));
+            look.skip = true;
+            return Ok(look);
+        }
+    };
+    let out = fw_ctx.out;
+    if !st.running {
+        out.say(format!(
+            "  warning: firewalld is installed but not running: nothing is filtered now; pxe-kit saves the {} zone with firewall-offline-cmd and it filters once firewalld starts (systemctl enable --now firewalld)",
+            crate::firewalld::ZONE
+        ));
+    }
+    let boot: Vec<&str> = openings
+        .iter()
+        .flat_map(|o| o.services.iter().copied())
+        .collect();
+    let keep = crate::firewalld::settle_keep(
+        &cfg.firewall,
+        &st,
+        &cfg.interface,
+        &boot,
+        opts.firewall_takeover,
+    )?;
+    if keep != cfg.firewall {
+        let kept: Vec<String> = keep.items().iter().map(|i| item_label(i)).collect();
+        out.say(format!(
+            "  firewall: {} moves from zone {} into the {} zone; kept open there what {} allowed: {} (`firewall:` in the settings)",
+            cfg.interface,
+            keep.moved_from.as_deref().unwrap_or("?"),
+            crate::firewalld::ZONE,
+            keep.moved_from.as_deref().unwrap_or("it"),
+            if kept.is_empty() { "nothing besides DHCP, TFTP and HTTP".into() } else { kept.join(", ") }
+        ));
+        let now = keep.items();
+        look.dropped = cfg
+            .firewall
+            .items()
+            .into_iter()
+            .filter(|i| !now.contains(i))
+            .collect();
+        look.cfg.firewall = keep;
+    }
+    for s in st.strays(&cfg.interface) {
+        out.say(format!(
+            "  firewall: {s} leaves the {} zone (the provisioning interface is {}) and falls back to the default zone",
+            crate::firewalld::ZONE,
+            cfg.interface
+        ));
+    }
+    look.state = Some(st);
+    Ok(look)
+}
+
+/// `service=ssh` → `ssh`, `port=9090/tcp` → `9090/tcp`.
+fn item_label(item: &str) -> String {
+    item.split_once('=').map_or(item, |(_, v)| v).to_string()
+}
+
+/// The DHCP lease database relabelled when the policy disagrees with its label (`matchpathcon
+/// -V` fails): a leases file the init script created before the policy's rule applied keeps
+/// its directory's type, which dhcpd may not read.
+fn lease_label_step(ctx: &Ctx, profile: &Profile) -> Option<Step> {
+    let dir = profile.selinux_state_paths().into_iter().next()?;
+    let mut check = vec!["matchpathcon".to_string(), "-V".into()];
+    check.push(dir.display().to_string());
+    if ctx.root.exists(&profile.dhcp.leases) {
+        check.push(profile.dhcp.leases.display().to_string());
+    }
+    Some(Step {
+        cmd: Cmd::change(
+            "labelling the DHCP lease database for SELinux",
+            &["restorecon", "-RF", &dir.display().to_string()],
+        ),
+        probe: Some(plan::Probe {
+            cmd: Cmd::new(Kind::Probe, "checking the lease database's labels", &check),
+            satisfied: plan::Satisfied::Success,
+        }),
+        after_group: None,
+        group: Group::Selinux,
+    })
+}
+
+/// Files among `files` whose content differs from the disk: the services they belong to
+/// will need a restart.
+fn files_about_to_change(ctx: &Ctx, files: &[FileSpec]) -> Result<BTreeSet<plan::Service>> {
+    let mut v = BTreeSet::new();
+    for f in files {
+        if let Some(svc) = f.service {
+            if ctx.root.read_opt(&f.path)?.as_deref() != Some(f.content.as_slice()) {
+                v.insert(svc);
+            }
+        }
+    }
+    Ok(v)
+}
+
+/// Where restarts still due are kept between runs: a run that stops after writing a
+/// configuration and before restarting its daemon leaves the restart to the next one.
+pub const PENDING: &str = "/var/lib/pxe-kit/pending-restarts";
+
+/// The restarts due, kept in `PENDING` where changes really run (live, not --dry-run, and
+/// under systemd: elsewhere no restart step exists).
+struct Pending {
+    units: BTreeSet<String>,
+    saved: BTreeSet<String>,
+    by_service: Vec<(plan::Service, &'static str)>,
+    keep: bool,
+}
+
+impl Pending {
+    fn load(ctx: &Ctx, profile: &Profile, systemd: bool) -> Result<Pending> {
+        let keep = ctx.runner.acts() && systemd;
+        let saved: BTreeSet<String> = if ctx.runner.live() && systemd {
+            ctx.root
+                .read_string_opt(Path::new(PENDING))?
+                .unwrap_or_default()
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_string)
+                .collect()
+        } else {
+            BTreeSet::new()
+        };
+        Ok(Pending {
+            units: saved.clone(),
+            saved: if keep { saved } else { BTreeSet::new() },
+            by_service: plan::service_units(profile).to_vec(),
+            keep,
+        })
+    }
+
+    fn add(&mut self, services: BTreeSet<plan::Service>) {
+        for (svc, unit) in &self.by_service {
+            if services.contains(svc) {
+                self.units.insert(unit.to_string());
+            }
+        }
+    }
+
+    /// The services whose restart is due.
+    fn services(&self) -> BTreeSet<plan::Service> {
+        self.by_service
+            .iter()
+            .filter(|(_, u)| self.units.contains(*u))
+            .map(|(s, _)| *s)
+            .collect()
+    }
+
+    fn done(&mut self, unit: &str) {
+        self.units.remove(unit);
+    }
+
+    fn save(&mut self, ctx: &Ctx) -> Result<()> {
+        if !self.keep || self.units == self.saved {
+            return Ok(());
+        }
+        if self.units.is_empty() {
+            ctx.root.remove(Path::new(PENDING))?;
+        } else {
+            let mut text = format!(
+                "# {}: services whose restart is due (a change they have not loaded yet)\n",
+                crate::root::GENERATED_MARK
+            );
+            for u in &self.units {
+                text.push_str(u);
+                text.push('\n');
+            }
+            ctx.root.write(Path::new(PENDING), text.as_bytes(), 0o644)?;
+        }
+        self.saved = self.units.clone();
+        Ok(())
+    }
+}
+
+/// What a failed service start or restart should say besides systemctl's words: on an
+/// SELinux-enforcing host, the denials for that daemon and the relabel that fixes a wrong
+/// label.
+fn failure_hint(ctx: &Ctx, profile: &Profile, s: &Step) -> Option<String> {
+    if s.group != Group::Services || !profile.selinux {
+        return None;
+    }
+    let unit = s.cmd.argv.get(2)?;
+    let enforcing = ctx
+        .root
+        .read_string_opt(Path::new(crate::distro::SELINUX_ENFORCE))
+        .ok()
+        .flatten()
+        .is_some_and(|t| t.trim() == "1");
+    if !enforcing {
+        return None;
+    }
+    let (comm, paths): (&str, Vec<String>) = if unit == profile.dhcp.service {
+        (
+            profile.dhcp.comm,
+            profile
+                .selinux_state_paths()
+                .iter()
+                .chain(profile.dhcp.conf.parent().map(Path::to_path_buf).iter())
+                .map(|p| p.display().to_string())
+                .collect(),
+        )
+    } else if unit == profile.tftp_unit {
+        ("in.tftpd", vec![profile.tftp_root.display().to_string()])
+    } else if unit == profile.httpd_service {
+        (
+            if profile.is_redhat() {
+                "httpd"
+            } else {
+                "apache2"
+            },
+            vec![
+                profile.http_dir.display().to_string(),
+                profile.tftp_root.join("pxe-kit").display().to_string(),
+            ],
+        )
+    } else {
+        return None;
+    };
+    let search = format!("ausearch -m avc -ts recent -c {comm}");
+    let denial = ctx
+        .runner
+        .query(&Cmd::new(
+            Kind::Probe,
+            format!("looking for SELinux denials of {comm}"),
+            &["ausearch", "-m", "avc", "-ts", "recent", "-c", comm],
+        ))
+        .ok()
+        .flatten()
+        .and_then(|o| {
+            o.stdout.lines().find(|l| l.contains("denied")).map(|l| {
+                l.split_once("avc:")
+                    .map_or(l, |(_, r)| r)
+                    .trim()
+                    .chars()
+                    .take(240)
+                    .collect::<String>()
+            })
+        });
+    Some(match denial {
+        Some(d) => format!(
+            "SELinux denied {comm}: avc: {d}; a file with the wrong label is fixed with `restorecon -Rv {}` (more: `{search}`)",
+            paths.join(" ")
+        ),
+        None => format!(
+            "SELinux is enforcing: look for denials with `{search}`; a file with the wrong label is fixed with `restorecon -Rv {}`",
+            paths.join(" ")
+        ),
+    })
 }
 
 /// What every changing command says at the end: the PID 1 note, the listed plan, or that
@@ -455,19 +832,44 @@ fn check_httpd(ctx: &Ctx, profile: &Profile, old: Option<Vec<u8>>) -> Result<()>
     );
 }
 
+/// What a run of steps did.
+pub struct Ran {
+    pub outcomes: Vec<Outcome>,
+    /// The failures of steps the run went on after (services, firewall), each one line.
+    pub failures: Vec<String>,
+}
+
 /// Runs steps in order; a step with `after_group` runs only when a step of that group ran
-/// (or was planned).
-pub fn run_steps(ctx: &Ctx, steps: &[Step]) -> Result<Vec<Outcome>> {
+/// (or was planned). A failing service or firewall step does not stop the others: each
+/// failure is said at once (with `hint`'s addition) and returned; any other failure stops
+/// the run.
+pub fn run_steps(ctx: &Ctx, steps: &[Step], hint: &dyn Fn(&Step) -> Option<String>) -> Result<Ran> {
     let mut acted: BTreeSet<Group> = BTreeSet::new();
-    let mut outcomes = Vec::new();
+    let mut ran = Ran {
+        outcomes: Vec::new(),
+        failures: Vec::new(),
+    };
     for s in steps {
-        let o = run_step(ctx, s, &acted)?;
+        let o = match run_step(ctx, s, &acted) {
+            Ok(o) => o,
+            Err(e) if s.group.goes_on() => {
+                let mut msg = format!("{e:#}");
+                if let Some(h) = hint(s) {
+                    msg.push_str("; ");
+                    msg.push_str(&h);
+                }
+                ctx.out.say(format!("  failed: {msg}"));
+                ran.failures.push(msg);
+                Outcome::Failed
+            }
+            Err(e) => return Err(e),
+        };
         if matches!(o, Outcome::Ran | Outcome::Planned) {
             acted.insert(s.group);
         }
-        outcomes.push(o);
+        ran.outcomes.push(o);
     }
-    Ok(outcomes)
+    Ok(ran)
 }
 
 pub fn run_step(ctx: &Ctx, s: &Step, acted: &BTreeSet<Group>) -> Result<Outcome> {

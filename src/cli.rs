@@ -203,6 +203,11 @@ pub struct InitArgs {
     /// How the pair shares the machines [default: load-balancing].
     #[arg(long, value_enum, value_name = "MODE")]
     pub ha_mode: Option<HaModeArg>,
+    /// Move the provisioning interface into firewalld's pxe-kit zone even when its current
+    /// zone allows more than services and ports (an accepting target, rich rules,
+    /// forwarding), which then no longer apply there. Services and ports are always kept.
+    #[arg(long)]
+    pub firewall_takeover: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

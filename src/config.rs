@@ -57,6 +57,9 @@ pub struct Config {
     /// failover protocol or Kea's High Availability hook; images copied with `pxe-kit sync`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peers: Option<Peers>,
+    /// What stays open on the provisioning interface besides DHCP, TFTP and HTTP (firewalld).
+    #[serde(default, skip_serializing_if = "FirewallKeep::is_empty")]
+    pub firewall: FirewallKeep,
     /// Machines with their own boot entry and, given a MAC and an address, a fixed lease.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hosts: Vec<Host>,
@@ -200,6 +203,63 @@ pub struct Dhcp {
 impl Dhcp {
     fn is_unset(&self) -> bool {
         self.server.is_none()
+    }
+}
+
+/// The `firewall:` section: when `init` moves the provisioning interface into firewalld's
+/// `pxe-kit` zone, what the interface's previous zone let in stays allowed there (an admin's
+/// SSH session must not be closed by a PXE setup). Edit the lists and run `pxe-kit init` to
+/// change what the zone keeps.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FirewallKeep {
+    /// The zone the interface was in before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_from: Option<String>,
+    /// firewalld services kept (ssh, cockpit …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<String>,
+    /// Ports kept, `PORT/PROTO` or `FIRST-LAST/PROTO`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub protocols: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub source_ports: Vec<String>,
+}
+
+impl FirewallKeep {
+    fn is_empty(&self) -> bool {
+        *self == FirewallKeep::default()
+    }
+
+    /// Every kept item as firewall-cmd spells it without the verb: `service=ssh`,
+    /// `port=9090/tcp`.
+    pub fn items(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        for (kind, list) in [
+            ("service", &self.services),
+            ("port", &self.ports),
+            ("protocol", &self.protocols),
+            ("source-port", &self.source_ports),
+        ] {
+            v.extend(list.iter().map(|x| format!("{kind}={x}")));
+        }
+        v
+    }
+
+    fn validate(&self) -> Result<()> {
+        for item in self.items().iter().chain(&self.moved_from) {
+            let value = item.split_once('=').map_or(item.as_str(), |(_, v)| v);
+            if value.is_empty()
+                || !value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+            {
+                bail!("firewall: {item:?} is not a firewalld name or PORT/PROTO; use letters, digits and -_./");
+            }
+        }
+        Ok(())
     }
 }
 
@@ -425,6 +485,7 @@ impl Config {
             http_dir: None,
             boot: Boot::default(),
             peers: None,
+            firewall: FirewallKeep::default(),
             hosts: Vec::new(),
         }
     }
@@ -461,7 +522,7 @@ impl Config {
 
     pub fn to_yaml(&self) -> String {
         let body = serde_yaml::to_string(self).expect("config serialises");
-        format!("# pxe-kit settings. Edit and run `pxe-kit init` again to apply.\n{body}")
+        format!("{}\n{body}", crate::root::SETTINGS_HEADER)
     }
 
     pub fn validate(&self) -> Result<()> {
@@ -471,6 +532,10 @@ impl Config {
                 self.interface
             );
         }
+        if self.interface == "lo" {
+            bail!("interface lo is the loopback device, which no client can reach; pass the provisioning network's interface (--interface IF)");
+        }
+        self.firewall.validate()?;
         let net = self.subnet;
         if net.addr() != net.network() {
             bail!(

@@ -157,9 +157,10 @@ pub struct DhcpBackend {
     pub control_socket: Option<PathBuf>,
     /// Kea's hook libraries (`kea-dhcp4 -W` prints it): for HA and lease commands later.
     pub hooks_dir: Option<PathBuf>,
-    /// The SELinux type of the daemon's executable in the targeted policy; None when the
-    /// policy has no module for it (Kea: it runs as unconfined_service_t, nothing to label).
-    pub selinux_exec: Option<&'static str>,
+    /// The SELinux policies (Fedora's targeted, Debian's refpolicy) confine the daemon
+    /// (`dhcpd_t`): its lease database must carry the policy's label. False for Kea, which
+    /// no policy module confines (it runs unconfined, nothing to label).
+    pub selinux_confined: bool,
 }
 
 impl DhcpBackend {
@@ -196,7 +197,7 @@ impl DhcpBackend {
                 user: rh.then_some("dhcpd"),
                 control_socket: None,
                 hooks_dir: None,
-                selinux_exec: rh.then_some("dhcpd_exec_t"),
+                selinux_confined: true,
             },
             DhcpServer::Kea => DhcpBackend {
                 server,
@@ -228,7 +229,7 @@ impl DhcpBackend {
                     }
                     .into(),
                 ),
-                selinux_exec: None,
+                selinux_confined: false,
             },
         }
     }
@@ -244,7 +245,10 @@ pub struct Profile {
     pub efi: EfiLoader,
     pub launcher: Launcher,
     pub firewall: Firewall,
+    /// SELinux labels apply: the kernel has SELinux on (see `selinux_applies`).
     pub selinux: bool,
+    /// Whose policy labels the files: Fedora/RHEL's targeted policy or Debian's refpolicy.
+    pub selinux_policy: SelinuxPolicy,
     pub tftp_root: PathBuf,
     /// Directory httpd serves images from, and the URL path it appears under.
     pub http_dir: PathBuf,
@@ -286,9 +290,12 @@ const DEFAULT_HTTP_DIR: &str = "/var/www/html/pxe-kit";
 impl Profile {
     pub fn new(distro: Distro, cfg: Option<&Config>, root: &Root) -> Profile {
         let rh = distro.redhat();
+        // xinetd only where its binary is installed: Fedora's last xinetd build is fc33 and
+        // RHEL 8 deprecated it, so a stale /etc/xinetd.d says nothing, and pxe-kit never
+        // installs xinetd.
         let launcher = cfg.and_then(|c| c.tftp_launcher).unwrap_or(if !rh {
             Launcher::TftpdHpa
-        } else if root.is_dir(Path::new("/etc/xinetd.d")) {
+        } else if xinetd_installed(root) {
             Launcher::Xinetd
         } else {
             Launcher::Socket
@@ -323,7 +330,7 @@ impl Profile {
             ("lpxelinux.0", Path::new(pxelinux_dir).join("lpxelinux.0")),
         ];
         let uefi = cfg.map(|c| c.boot.uefi).unwrap_or_default();
-        let efi = efi_loader(rh, uefi, &efi_vendor(root));
+        let efi = efi_loader(rh, uefi, &efi_vendor(root), root);
         let release = release_major(root, distro);
         let server = cfg
             .and_then(|c| c.dhcp.server)
@@ -350,9 +357,6 @@ impl Profile {
                 "dracut-live",
             ]
         });
-        if launcher == Launcher::Xinetd {
-            packages.push("xinetd");
-        }
         packages.extend(efi.packages.iter().copied());
         let firewall = detect_firewall(root, rh);
         if rh && firewall == Firewall::Firewalld {
@@ -367,7 +371,12 @@ impl Profile {
             efi,
             launcher,
             firewall,
-            selinux: rh,
+            selinux: selinux_applies(root, rh),
+            selinux_policy: if rh {
+                SelinuxPolicy::Targeted
+            } else {
+                SelinuxPolicy::Refpolicy
+            },
             tftp_root,
             http_dir,
             http_prefix: "/pxe-kit",
@@ -529,10 +538,27 @@ impl Profile {
     /// `semanage fcontext` rule before restorecon can label them.
     pub fn fcontext_rules(&self) -> Vec<(&'static str, PathBuf)> {
         let mut v = Vec::new();
-        if !self.tftp_root.starts_with("/var/lib/tftpboot")
-            && !self.tftp_root.starts_with("/tftpboot")
-        {
-            v.push(("tftpdir_rw_t", self.tftp_root.clone()));
+        match self.selinux_policy {
+            // Fedora/RHEL: tftpd reads tftpdir_rw_t (the policy's type for
+            // /var/lib/tftpboot), and httpd_t may search every directory
+            // (`files_search_all(httpd_t)` in apache.te), so a custom TFTP root gets the
+            // TFTP type.
+            SelinuxPolicy::Targeted => {
+                if !self.tftp_root.starts_with("/var/lib/tftpboot")
+                    && !self.tftp_root.starts_with("/tftpboot")
+                {
+                    v.push(("tftpdir_rw_t", self.tftp_root.clone()));
+                }
+            }
+            // Debian's refpolicy labels /srv and /var var_t, which tftpd_t reads and httpd_t
+            // may traverse; a tftpdir type on the TFTP root would stop httpd_t searching it
+            // (live: `avc: denied { search } … httpd_t … tftpdir_rw_t`). A root elsewhere
+            // gets public_content_t, which both daemons read.
+            SelinuxPolicy::Refpolicy => {
+                if !self.tftp_root.starts_with("/srv") && !self.tftp_root.starts_with("/var") {
+                    v.push(("public_content_t", self.tftp_root.clone()));
+                }
+            }
         }
         if !self.http_dir.starts_with("/var/www") {
             v.push(("httpd_sys_content_t", self.http_dir.clone()));
@@ -544,6 +570,65 @@ impl Profile {
         }
         v
     }
+
+    /// What to relabel besides the written files: the DHCP lease database, which the
+    /// package's init script may have created with its directory's type before the policy's
+    /// file context applied (Debian: `dhcp_state_t`, which `dhcpd_t` cannot read, so dhcpd
+    /// never starts).
+    pub fn selinux_state_paths(&self) -> Vec<PathBuf> {
+        if !self.selinux || !self.dhcp.selinux_confined {
+            return Vec::new();
+        }
+        self.dhcp
+            .leases
+            .parent()
+            .map(Path::to_path_buf)
+            .into_iter()
+            .collect()
+    }
+}
+
+/// Whose SELinux policy a distribution ships.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SelinuxPolicy {
+    /// Fedora/RHEL's targeted policy (fedora-selinux/selinux-policy).
+    Targeted,
+    /// The reference policy Debian packages as selinux-policy-default.
+    Refpolicy,
+}
+
+/// Whether SELinux labels apply to the root: the running kernel has SELinux on (its
+/// `/sys/fs/selinux/enforce`, read through Root, so a staged tree may carry one), whatever the
+/// distribution; without it a live system has no labels to set. A staged tree without that
+/// file follows its `/etc/selinux/config`, else its family's default (Fedora and RHEL ship
+/// SELinux enforcing, Debian off).
+pub fn selinux_applies(root: &Root, redhat: bool) -> bool {
+    if root.exists(Path::new(SELINUX_ENFORCE)) {
+        return true;
+    }
+    if root.is_live() {
+        return false;
+    }
+    let config = root
+        .read_string_opt(Path::new("/etc/selinux/config"))
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    match os_release_field(&config, "SELINUX").as_str() {
+        "enforcing" | "permissive" => true,
+        "disabled" => false,
+        _ => redhat,
+    }
+}
+
+/// The kernel's SELinux enforce switch (present when SELinux is on).
+pub const SELINUX_ENFORCE: &str = "/sys/fs/selinux/enforce";
+
+/// xinetd's binary in the root: the only reason to use the xinetd launcher.
+pub fn xinetd_installed(root: &Root) -> bool {
+    ["/usr/sbin/xinetd", "/sbin/xinetd"]
+        .iter()
+        .any(|p| root.exists(Path::new(p)))
 }
 
 fn detect_firewall(root: &Root, redhat: bool) -> Firewall {
@@ -616,6 +701,92 @@ mod tests {
         ] {
             assert_eq!(d.default_dhcp_server(m), want, "{d:?} {m:?}");
         }
+    }
+
+    #[test]
+    fn rpm_versions_order_like_rpm() {
+        use std::cmp::Ordering::*;
+        for (a, b, want) in [
+            ("16.1-7", "15.8-3", Greater),
+            ("15.10-1", "15.8-3", Greater),
+            ("1:2.12-40.fc43", "2.12-41.fc43", Greater),
+            ("1:2.12-40.fc43", "1:2.12-41.fc43", Less),
+            ("2.12-40.fc43", "2.12-40.fc43", Equal),
+            ("2.12~rc1-1", "2.12-1", Less),
+            ("1.0a", "1.0", Greater),
+            ("1.0.1", "1.0a", Greater),
+            ("010", "10", Equal),
+        ] {
+            assert_eq!(rpm_vercmp(a, b), want, "{a} vs {b}");
+            assert_eq!(rpm_vercmp(b, a), want.reverse(), "{b} vs {a}");
+        }
+    }
+
+    #[test]
+    fn selinux_follows_the_kernel_not_the_distribution() {
+        let t = tempfile::tempdir().unwrap();
+        let root = Root::new(t.path(), false, Default::default()).unwrap();
+        root.write(
+            Path::new("/etc/os-release"),
+            b"ID=debian\nVERSION_ID=12\n",
+            0o644,
+        )
+        .unwrap();
+        // A staged tree takes its family's default...
+        assert!(!selinux_applies(&root, false));
+        assert!(selinux_applies(&root, true));
+        // ...or its SELinux config...
+        root.write(
+            Path::new("/etc/selinux/config"),
+            b"SELINUX=enforcing\nSELINUXTYPE=default\n",
+            0o644,
+        )
+        .unwrap();
+        assert!(selinux_applies(&root, false));
+        root.write(
+            Path::new("/etc/selinux/config"),
+            b"SELINUX=disabled\n",
+            0o644,
+        )
+        .unwrap();
+        assert!(!selinux_applies(&root, true));
+        // ...and the kernel's switch above all: a Debian server with SELinux on.
+        root.write(Path::new(SELINUX_ENFORCE), b"1", 0o644).unwrap();
+        assert!(selinux_applies(&root, false));
+        let p = Profile::new(Distro::Debian, None, &root);
+        assert!(p.selinux);
+        assert_eq!(p.selinux_policy, SelinuxPolicy::Refpolicy);
+        // Debian's /srv/tftp stays var_t (httpd_t may traverse it); the image tree gets the
+        // type both daemons read; the lease directory is relabelled.
+        assert_eq!(
+            p.fcontext_rules(),
+            [("public_content_t", PathBuf::from("/srv/tftp/pxe-kit"))]
+        );
+        assert_eq!(p.selinux_state_paths(), [PathBuf::from("/var/lib/dhcp")]);
+        let f = Profile::new(Distro::Fedora, None, &root);
+        assert_eq!(
+            f.fcontext_rules(),
+            [(
+                "public_content_t",
+                PathBuf::from("/var/lib/tftpboot/pxe-kit")
+            )]
+        );
+    }
+
+    #[test]
+    fn xinetd_only_where_its_binary_is_and_never_installed() {
+        let t = tempfile::tempdir().unwrap();
+        let root = Root::new(t.path(), false, Default::default()).unwrap();
+        root.write(Path::new("/etc/xinetd.d/echo"), b"# stale\n", 0o644)
+            .unwrap();
+        let p = Profile::new(Distro::Fedora, None, &root);
+        assert_eq!(p.launcher, Launcher::Socket);
+        assert!(!p.packages.contains(&"xinetd"));
+        root.write(Path::new("/usr/sbin/xinetd"), b"", 0o755)
+            .unwrap();
+        let p = Profile::new(Distro::Fedora, None, &root);
+        assert_eq!(p.launcher, Launcher::Xinetd);
+        assert!(!p.packages.contains(&"xinetd"));
     }
 
     #[test]
@@ -692,17 +863,25 @@ fn efi_vendor(root: &Root) -> String {
     .to_string()
 }
 
-fn efi_loader(redhat: bool, kind: UefiLoader, vendor: &str) -> EfiLoader {
+fn efi_loader(redhat: bool, kind: UefiLoader, vendor: &str, root: &Root) -> EfiLoader {
     match (kind, redhat) {
         // Secure Boot: shim (signed by Microsoft's UEFI CA) loads grubx64.efi from its own
         // directory; GRUB reads grub.cfg from its prefix.
         (UefiLoader::ShimGrub, true) => {
-            let dir = Path::new("/boot/efi/EFI").join(vendor);
+            let esp = Path::new("/boot/efi/EFI").join(vendor);
             EfiLoader {
                 kind,
                 files: vec![
-                    ("uefi/shimx64.efi", dir.join("shimx64.efi")),
-                    ("uefi/grubx64.efi", dir.join("grubx64.efi")),
+                    (
+                        "uefi/shimx64.efi",
+                        packaged_efi(root, "shim", vendor, "shimx64.efi")
+                            .unwrap_or_else(|| esp.join("shimx64.efi")),
+                    ),
+                    (
+                        "uefi/grubx64.efi",
+                        packaged_efi(root, "grub2", vendor, "grubx64.efi")
+                            .unwrap_or_else(|| esp.join("grubx64.efi")),
+                    ),
                 ],
                 boot_file: "uefi/shimx64.efi",
                 config: vec!["uefi/grub.cfg"],
@@ -760,5 +939,87 @@ fn efi_loader(redhat: bool, kind: UefiLoader, vendor: &str) -> EfiLoader {
                 packages: vec![if rh { "syslinux-efi64" } else { "syslinux-efi" }],
             }
         }
+    }
+}
+
+/// Where Fedora 44 and later (and image-mode hosts) keep the package's own copy of a UEFI
+/// binary: `/usr/lib/efi/COMPONENT/VERSION/EFI/VENDOR/FILE`, newest VERSION first (rpm order,
+/// epoch included: `1:2.12-40.fc43`). The copy on the EFI partition is only a best-effort
+/// post-install step there, and absent on image-mode hosts.
+fn packaged_efi(root: &Root, component: &str, vendor: &str, file: &str) -> Option<PathBuf> {
+    let base = Path::new("/usr/lib/efi").join(component);
+    let mut versions: Vec<String> = root.list_dir(&base).ok()?;
+    versions.sort_by(|a, b| rpm_vercmp(b, a));
+    versions
+        .iter()
+        .map(|v| base.join(v).join("EFI").join(vendor).join(file))
+        .find(|p| root.exists(p))
+}
+
+/// Compares two rpm `[EPOCH:]VERSION[-RELEASE]` strings the way rpm orders them: epoch first
+/// (missing is 0), then runs of digits (numerically) and of letters (lexically), a digit run
+/// newer than a letter run, `~` older than anything, and the longer string newer when all else
+/// is equal.
+pub fn rpm_vercmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    fn epoch(s: &str) -> (u64, &str) {
+        match s.split_once(':') {
+            Some((e, rest)) if e.chars().all(|c| c.is_ascii_digit()) => {
+                (e.parse().unwrap_or(0), rest)
+            }
+            _ => (0, s),
+        }
+    }
+    let ((ea, mut a), (eb, mut b)) = (epoch(a), epoch(b));
+    if ea != eb {
+        return ea.cmp(&eb);
+    }
+    let sep = |c: char| !c.is_ascii_alphanumeric() && c != '~';
+    loop {
+        a = a.trim_start_matches(sep);
+        b = b.trim_start_matches(sep);
+        match (a.strip_prefix('~'), b.strip_prefix('~')) {
+            (Some(ra), Some(rb)) => {
+                (a, b) = (ra, rb);
+                continue;
+            }
+            (Some(_), None) => return Ordering::Less,
+            (None, Some(_)) => return Ordering::Greater,
+            (None, None) => {}
+        }
+        if a.is_empty() || b.is_empty() {
+            return a.len().cmp(&b.len());
+        }
+        let digits = a.starts_with(|c: char| c.is_ascii_digit());
+        let run = |s: &str| -> usize {
+            s.find(|c: char| {
+                if digits {
+                    !c.is_ascii_digit()
+                } else {
+                    !c.is_ascii_alphabetic()
+                }
+            })
+            .unwrap_or(s.len())
+        };
+        let (na, nb) = (run(a), run(b));
+        if nb == 0 {
+            // One has digits where the other has letters: digits are newer.
+            return if digits {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            };
+        }
+        let (sa, sb) = (&a[..na], &b[..nb]);
+        let ord = if digits {
+            let (ta, tb) = (sa.trim_start_matches('0'), sb.trim_start_matches('0'));
+            ta.len().cmp(&tb.len()).then_with(|| ta.cmp(tb))
+        } else {
+            sa.cmp(sb)
+        };
+        if ord != Ordering::Equal {
+            return ord;
+        }
+        (a, b) = (&a[na..], &b[nb..]);
     }
 }

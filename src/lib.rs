@@ -10,6 +10,7 @@ pub mod ctx;
 pub mod distro;
 pub mod doctor;
 pub mod dracut;
+pub mod firewalld;
 pub mod host;
 pub mod httpc;
 pub mod image;

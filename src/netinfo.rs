@@ -11,6 +11,19 @@ pub fn interface_exists(name: &str) -> bool {
     nix::net::if_::if_nametoindex(name).is_ok()
 }
 
+/// True when the interface is a loopback device (whatever its name): no client can reach it.
+pub fn is_loopback(name: &str) -> bool {
+    nix::ifaddrs::getifaddrs()
+        .map(|mut a| {
+            a.any(|a| {
+                a.interface_name == name
+                    && a.flags
+                        .contains(nix::net::if_::InterfaceFlags::IFF_LOOPBACK)
+            })
+        })
+        .unwrap_or(false)
+}
+
 /// The interface's IPv4 addresses with their prefixes.
 pub fn ipv4_addrs(name: &str) -> Result<Vec<Ipv4Net>> {
     let addrs = nix::ifaddrs::getifaddrs().context("listing network interfaces")?;
@@ -206,6 +219,12 @@ mod tests {
             listening_on(&tcp6, true, 8080, server).is_some(),
             "v4-mapped counts"
         );
+    }
+
+    #[test]
+    fn loopback_is_known_as_such() {
+        assert!(is_loopback("lo"));
+        assert!(!is_loopback("pxk-no-such0"));
     }
 
     #[test]

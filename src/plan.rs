@@ -409,6 +409,15 @@ impl Group {
     pub fn is_firewall(self) -> bool {
         matches!(self, Group::Firewall | Group::FirewallReload)
     }
+
+    /// A failure of this group's steps does not stop the others: every service and the
+    /// firewall are tried, and every failure is reported.
+    pub fn goes_on(self) -> bool {
+        matches!(
+            self,
+            Group::Firewall | Group::FirewallReload | Group::Services | Group::Nfs | Group::Sysctl
+        )
+    }
 }
 
 /// A system change, skipped when its probe says it is already in place.
@@ -531,18 +540,42 @@ pub fn other_dhcp_steps(profile: &Profile, present: bool) -> Vec<Step> {
     ]
 }
 
-/// What follows the files: labels, firewall, services. `changed` are the files that were
-/// (or, staged, would be) written; `relabel` more paths to label with them (an import's
-/// directories); `systemd` is false where PID 1 is not systemd; `other_dhcp_present` see
-/// `other_dhcp_steps`.
-pub fn system_steps(
-    cfg: &Config,
-    profile: &Profile,
-    changed: &[&FileSpec],
-    relabel: &[&std::path::Path],
-    systemd: bool,
-    other_dhcp_present: bool,
-) -> Vec<Step> {
+/// What the steps after the files follow from.
+pub struct SystemInputs<'a> {
+    /// The files that were (or, staged, would be) written.
+    pub changed: &'a [&'a FileSpec],
+    /// More paths to label with them (an import's directories, the DHCP lease database).
+    pub relabel: &'a [&'a std::path::Path],
+    /// PID 1 is systemd (false: no service steps).
+    pub systemd: bool,
+    /// See `other_dhcp_steps`.
+    pub other_dhcp_present: bool,
+    /// More SELinux steps, after the relabel (the lease database's own, live).
+    pub selinux: Vec<Step>,
+    /// The firewall's steps (`open_firewall`).
+    pub firewall: Vec<Step>,
+    /// Services to restart although none of their files changed: a restart an earlier,
+    /// interrupted run left due, or httpd whose drop-in is being enabled.
+    pub restart: std::collections::BTreeSet<Service>,
+}
+
+/// The unit of each service pxe-kit runs, in the order they are started.
+pub fn service_units(profile: &Profile) -> [(Service, &'static str); 3] {
+    [
+        (Service::Dhcp, profile.dhcp.service),
+        (Service::Tftp, profile.tftp_unit),
+        (Service::Httpd, profile.httpd_service),
+    ]
+}
+
+/// The services whose files are among `changed`.
+pub fn changed_services(changed: &[&FileSpec]) -> std::collections::BTreeSet<Service> {
+    changed.iter().filter_map(|f| f.service).collect()
+}
+
+/// What follows the files: labels, firewall, services.
+pub fn system_steps(profile: &Profile, i: SystemInputs) -> Vec<Step> {
+    let changed = i.changed;
     let mut steps = Vec::new();
     if profile.selinux {
         for (ty, dir) in profile.fcontext_rules() {
@@ -561,13 +594,11 @@ pub fn system_steps(
             ));
         }
         let mut paths: Vec<&std::path::Path> = changed.iter().map(|f| f.path.as_path()).collect();
-        paths.extend(relabel);
+        paths.extend(i.relabel);
         steps.extend(relabel_step(profile, &paths));
+        steps.extend(i.selinux);
     }
-    steps.extend(firewall_steps(cfg, profile));
-    if cfg.peers.is_some() {
-        steps.extend(firewall_steps_for(cfg, profile, &FAILOVER_OPENING));
-    }
+    steps.extend(i.firewall);
     if changed
         .iter()
         .any(|f| f.path == std::path::Path::new(NEIGH_SYSCTL))
@@ -587,7 +618,7 @@ pub fn system_steps(
             None,
         ));
     }
-    if !systemd {
+    if !i.systemd {
         return steps;
     }
     if changed.iter().any(|f| f.unit_dropin) {
@@ -598,12 +629,9 @@ pub fn system_steps(
             None,
         ));
     }
-    steps.extend(other_dhcp_steps(profile, other_dhcp_present));
-    for (svc, unit) in [
-        (Service::Dhcp, profile.dhcp.service),
-        (Service::Tftp, profile.tftp_unit),
-        (Service::Httpd, profile.httpd_service),
-    ] {
+    steps.extend(other_dhcp_steps(profile, i.other_dhcp_present));
+    let restart = &i.restart;
+    for (svc, unit) in service_units(profile) {
         steps.push(step(
             Group::Services,
             &format!("enabling {unit}"),
@@ -617,6 +645,13 @@ pub fn system_steps(
             steps.push(step(
                 Group::Services,
                 &format!("restarting {unit}"),
+                &["systemctl", "restart", unit],
+                None,
+            ));
+        } else if restart.contains(&svc) {
+            steps.push(step(
+                Group::Services,
+                &format!("restarting {unit} (its configuration changed in an earlier run that stopped before restarting it)"),
                 &["systemctl", "restart", unit],
                 None,
             ));
@@ -673,88 +708,53 @@ pub const NFS_OPENING: Opening = Opening {
     ],
 };
 
-/// firewalld: allow a `port` or `service` in pxe-kit's zone, unless its query says it is.
-fn zone_allow(zone_arg: &str, what: &str, value: &str) -> Step {
-    step(
-        Group::Firewall,
-        &format!("allowing {value} in the pxe-kit zone"),
-        &[
-            "firewall-cmd",
-            "--permanent",
-            zone_arg,
-            &format!("--add-{what}={value}"),
-        ],
-        probe(
-            &[
-                "firewall-cmd",
-                "--permanent",
-                zone_arg,
-                &format!("--query-{what}={value}"),
-            ],
-            Satisfied::Success,
-        ),
-    )
+/// The steps for one opening when the firewall's state is unknown (a staged root, doctor's
+/// fixes): each firewalld step carries its own probe.
+pub fn firewall_steps_for(cfg: &Config, profile: &Profile, opening: &Opening) -> Vec<Step> {
+    open_firewall(cfg, profile, &[opening], None)
 }
 
-pub fn firewall_steps_for(cfg: &Config, profile: &Profile, opening: &Opening) -> Vec<Step> {
+/// What converge saw of firewalld before changing it, and the items the settings kept
+/// earlier that are no longer wanted.
+pub struct FirewalldSeen<'a> {
+    pub state: &'a crate::firewalld::State,
+    pub dropped: Vec<String>,
+}
+
+/// The firewall steps for every opening the server needs, in one pass: with firewalld's state
+/// known, exactly the changes it lacks (no probes); otherwise the full list, each with a
+/// probe.
+pub fn open_firewall(
+    cfg: &Config,
+    profile: &Profile,
+    openings: &[&Opening],
+    seen: Option<&FirewalldSeen>,
+) -> Vec<Step> {
     let ifname = cfg.interface.as_str();
     let mut steps = Vec::new();
     match profile.firewall {
         Firewall::Firewalld => {
-            let zone = "pxe-kit";
-            let zone_arg = format!("--zone={zone}");
-            steps.push(step(
-                Group::Firewall,
-                "creating the pxe-kit firewalld zone",
-                &["firewall-cmd", "--permanent", &format!("--new-zone={zone}")],
-                probe(
-                    &[
-                        "firewall-cmd",
-                        "--permanent",
-                        &format!("--info-zone={zone}"),
-                    ],
-                    Satisfied::Success,
-                ),
-            ));
-            steps.push(step(
-                Group::Firewall,
-                "binding the provisioning interface to the pxe-kit zone",
-                &[
-                    "firewall-cmd",
-                    "--permanent",
-                    &zone_arg,
-                    &format!("--change-interface={ifname}"),
-                ],
-                probe(
-                    &[
-                        "firewall-cmd",
-                        "--permanent",
-                        &zone_arg,
-                        &format!("--query-interface={ifname}"),
-                    ],
-                    Satisfied::Success,
-                ),
-            ));
+            let mut want: Vec<String> = openings
+                .iter()
+                .flat_map(|o| o.services.iter().map(|s| format!("service={s}")))
+                .collect();
             // Ports firewalld has no service for (the failover port) are opened as ports.
-            if opening.services.is_empty() {
-                for (proto, port) in opening.ports {
-                    steps.push(zone_allow(&zone_arg, "port", &format!("{port}/{proto}")));
-                }
-            }
-            for svc in opening.services {
-                steps.push(zone_allow(&zone_arg, "service", svc));
-            }
-            let mut reload = step(
-                Group::FirewallReload,
-                "loading the permanent firewall rules",
-                &["firewall-cmd", "--reload"],
-                None,
+            want.extend(
+                openings
+                    .iter()
+                    .filter(|o| o.services.is_empty())
+                    .flat_map(|o| o.ports.iter())
+                    .map(|(proto, port)| format!("port={port}/{proto}")),
             );
-            reload.after_group = Some(Group::Firewall);
-            steps.push(reload);
+            want.extend(cfg.firewall.items());
+            want.dedup();
+            match seen {
+                Some(s) => steps.extend(firewalld_changes(ifname, s, &want)),
+                None => steps.extend(firewalld_probed(ifname, &want)),
+            }
         }
         Firewall::Iptables => {
-            for (proto, port) in opening.ports {
+            for (proto, port) in openings.iter().flat_map(|o| o.ports.iter()) {
                 let rule = [
                     "INPUT",
                     "-i",
@@ -785,9 +785,9 @@ pub fn firewall_steps_for(cfg: &Config, profile: &Profile, opening: &Opening) ->
         Firewall::None => {}
         Firewall::Nft => {
             for proto in ["udp", "tcp"] {
-                let ports: Vec<&str> = opening
-                    .ports
+                let ports: Vec<&str> = openings
                     .iter()
+                    .flat_map(|o| o.ports.iter())
                     .filter(|(p, _)| *p == proto)
                     .map(|(_, n)| *n)
                     .collect();
@@ -829,17 +829,219 @@ pub fn firewall_steps_for(cfg: &Config, profile: &Profile, opening: &Opening) ->
     steps
 }
 
-/// What an NFS-root image needs besides its files: the NFS server package and unit, the
-/// firewall opened for NFS on the provisioning interface, and `exportfs -r` when an exports
-/// file changed.
-pub fn nfs_steps(
-    cfg: &Config,
-    profile: &Profile,
-    exports_changed: bool,
-    systemd: bool,
-) -> Vec<Step> {
+/// firewalld's steps when its state is unknown: create the zone, add what it lets in, reload,
+/// then bind the interface (after the reload: on a NetworkManager interface the permanent
+/// binding is NM's, which asks firewalld for the runtime binding at once and fails while the
+/// zone does not exist at runtime) and set the runtime binding.
+fn firewalld_probed(ifname: &str, want: &[String]) -> Vec<Step> {
+    let zone = crate::firewalld::ZONE;
+    let zone_arg = format!("--zone={zone}");
+    let mut steps = vec![step(
+        Group::Firewall,
+        "creating the pxe-kit firewalld zone",
+        &["firewall-cmd", "--permanent", &format!("--new-zone={zone}")],
+        probe(
+            &[
+                "firewall-cmd",
+                "--permanent",
+                &format!("--info-zone={zone}"),
+            ],
+            Satisfied::Success,
+        ),
+    )];
+    for w in want {
+        steps.push(step(
+            Group::Firewall,
+            &format!("allowing {} in the pxe-kit zone", item_name(w)),
+            &[
+                "firewall-cmd",
+                "--permanent",
+                &zone_arg,
+                &format!("--add-{w}"),
+            ],
+            probe(
+                &[
+                    "firewall-cmd",
+                    "--permanent",
+                    &zone_arg,
+                    &format!("--query-{w}"),
+                ],
+                Satisfied::Success,
+            ),
+        ));
+    }
+    let mut reload = step(
+        Group::FirewallReload,
+        "loading the permanent firewall rules",
+        &["firewall-cmd", "--reload"],
+        None,
+    );
+    reload.after_group = Some(Group::Firewall);
+    steps.push(reload);
+    let bound = || {
+        probe(
+            &["firewall-cmd", &format!("--get-zone-of-interface={ifname}")],
+            Satisfied::StdoutContains(zone.to_string()),
+        )
+    };
+    steps.push(step(
+        Group::Firewall,
+        "binding the provisioning interface to the pxe-kit zone",
+        &[
+            "firewall-cmd",
+            "--permanent",
+            &zone_arg,
+            &format!("--change-interface={ifname}"),
+        ],
+        bound(),
+    ));
+    steps.push(step(
+        Group::Firewall,
+        "binding the provisioning interface to the pxe-kit zone now",
+        &[
+            "firewall-cmd",
+            &zone_arg,
+            &format!("--change-interface={ifname}"),
+        ],
+        bound(),
+    ));
+    steps
+}
+
+/// `service=ssh` → `ssh`, `port=9090/tcp` → `port 9090/tcp`.
+fn item_name(item: &str) -> String {
+    match item.split_once('=') {
+        Some(("service", v)) => v.to_string(),
+        Some((k, v)) => format!("{k} {v}"),
+        None => item.to_string(),
+    }
+}
+
+/// firewalld's steps from its known state: only what it lacks (see `firewalld::changes`).
+fn firewalld_changes(ifname: &str, seen: &FirewalldSeen, want: &[String]) -> Vec<Step> {
+    use crate::firewalld::{changes, ZONE};
+    let st = seen.state;
+    let c = changes(st, ifname, want, &seen.dropped);
+    let zone_arg = format!("--zone={ZONE}");
+    // Running firewalld: permanent changes through firewall-cmd; stopped: the saved
+    // configuration through firewall-offline-cmd (always permanent, no --permanent flag).
+    let perm = |args: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = if st.running {
+            vec!["firewall-cmd".into(), "--permanent".into()]
+        } else {
+            vec!["firewall-offline-cmd".into()]
+        };
+        v.extend(args.iter().map(|a| a.to_string()));
+        v
+    };
+    let mut steps = Vec::new();
+    let mut add = |desc: String, argv: Vec<String>| {
+        steps.push(Step {
+            cmd: Cmd::change(desc, &argv),
+            probe: None,
+            after_group: None,
+            group: Group::Firewall,
+        })
+    };
+    if c.create_zone {
+        add(
+            "creating the pxe-kit firewalld zone".into(),
+            perm(&[&format!("--new-zone={ZONE}")]),
+        );
+    }
+    for a in &c.zone_args {
+        let (verb, item) = a
+            .trim_start_matches("--")
+            .split_once('-')
+            .unwrap_or(("add", a));
+        let desc = if verb == "add" {
+            format!("allowing {} in the pxe-kit zone", item_name(item))
+        } else {
+            format!(
+                "no longer allowing {} in the pxe-kit zone (no longer kept)",
+                item_name(item)
+            )
+        };
+        // firewall-offline-cmd spells the removal of a zone's service differently.
+        let arg = if !st.running && a.starts_with("--remove-service=") {
+            a.replace("--remove-service=", "--remove-service-from-zone=")
+        } else {
+            a.clone()
+        };
+        add(desc, perm(&[&zone_arg, &arg]));
+    }
+    if c.bind_file {
+        add(
+            "binding the provisioning interface to the pxe-kit zone".into(),
+            perm(&[&zone_arg, &format!("--change-interface={ifname}")]),
+        );
+    }
+    for i in &c.unbind_file {
+        add(
+            format!("taking {i} out of the pxe-kit zone (the provisioning interface is {ifname})"),
+            perm(&[&zone_arg, &format!("--remove-interface={i}")]),
+        );
+    }
+    if c.reload {
+        add(
+            "loading the permanent firewall rules".into(),
+            vec!["firewall-cmd".into(), "--reload".into()],
+        );
+    }
+    // NetworkManager holds the binding of the interfaces it manages: its connection's zone
+    // ("" is the default zone).
+    let nm_zone = |conn: &str, zone: &str| -> Vec<String> {
+        [
+            "nmcli",
+            "connection",
+            "modify",
+            conn,
+            "connection.zone",
+            zone,
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    if let Some(conn) = &c.bind_nm {
+        add(
+            format!("binding the provisioning interface to the pxe-kit zone (NetworkManager connection {conn})"),
+            nm_zone(conn, ZONE),
+        );
+    }
+    for (i, conn) in &c.unbind_nm {
+        add(
+            format!("taking {i} out of the pxe-kit zone (NetworkManager connection {conn}; the default zone again)"),
+            nm_zone(conn, ""),
+        );
+    }
+    for i in &c.unbind_runtime {
+        add(
+            format!("taking {i} out of the pxe-kit zone now"),
+            vec![
+                "firewall-cmd".into(),
+                zone_arg.clone(),
+                format!("--remove-interface={i}"),
+            ],
+        );
+    }
+    if c.bind_runtime {
+        add(
+            "binding the provisioning interface to the pxe-kit zone now".into(),
+            vec![
+                "firewall-cmd".into(),
+                zone_arg.clone(),
+                format!("--change-interface={ifname}"),
+            ],
+        );
+    }
+    steps
+}
+
+/// What an NFS-root image needs besides its files: the NFS server package and unit, and
+/// `exportfs -r` when an exports file changed (the firewall's NFS opening comes with the
+/// others, see `open_firewall`).
+pub fn nfs_steps(profile: &Profile, exports_changed: bool, systemd: bool) -> Vec<Step> {
     let mut steps = vec![packages_step(profile, &profile.nfs_packages)];
-    steps.extend(firewall_steps_for(cfg, profile, &NFS_OPENING));
     if systemd {
         let unit = profile.nfs_service;
         steps.push(step(

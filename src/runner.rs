@@ -8,6 +8,11 @@
 //! recorded and listed as the plan. Errors carry the description, the quoted argv, the exit
 //! status and the last lines of stderr. With `PXE_KIT_RUNNER_LOG=FILE` every command is also
 //! appended to FILE as a JSON line, which is how tests check argv without running dnf.
+//!
+//! With `PXE_KIT_FAKE_BIN=DIR` (tests only) a staged root's probes, changes and verifications
+//! run too, but each program is taken from DIR and nowhere else: tests stand in fake
+//! `firewall-cmd`, `systemctl`, `nmcli` … that keep their state in files, and a program DIR
+//! lacks fails as "not found" instead of reaching the host's real one.
 // Runner is the choke point for commands: the raw `Command::new` clippy forbids elsewhere.
 #![allow(clippy::disallowed_methods)]
 use std::cell::RefCell;
@@ -82,16 +87,22 @@ pub struct Runner {
     out: Out,
     planned: RefCell<Vec<Cmd>>,
     log: Option<PathBuf>,
+    /// Tests' directory of fake system programs (`PXE_KIT_FAKE_BIN`).
+    fake_bin: Option<PathBuf>,
 }
 
 impl Runner {
     pub fn new(live: bool, dry_run: bool, out: Out) -> Self {
+        let fake_bin = std::env::var_os("PXE_KIT_FAKE_BIN")
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from);
         Runner {
-            live,
+            live: live || fake_bin.is_some(),
             dry_run,
             out,
             planned: RefCell::new(Vec::new()),
             log: std::env::var_os("PXE_KIT_RUNNER_LOG").map(PathBuf::from),
+            fake_bin,
         }
     }
 
@@ -104,6 +115,12 @@ impl Runner {
     /// Whether probes of the live system can be answered.
     pub fn live(&self) -> bool {
         self.live
+    }
+
+    /// Whether changes really run (live and not --dry-run): state that must follow what ran,
+    /// such as restarts still due, is kept only then.
+    pub fn acts(&self) -> bool {
+        self.live && !self.dry_run
     }
 
     /// Commands that were listed instead of run.
@@ -181,7 +198,20 @@ impl Runner {
             .argv
             .split_first()
             .with_context(|| format!("{}: empty command", cmd.desc))?;
-        let res = Command::new(prog).args(args).stdin(Stdio::null()).output();
+        // Tests' fake system: what acts on the live system comes from the fake directory only.
+        let program = match (&self.fake_bin, cmd.kind) {
+            (Some(dir), Kind::Probe | Kind::Change | Kind::Verify) => {
+                let name = std::path::Path::new(prog)
+                    .file_name()
+                    .unwrap_or(prog.as_ref());
+                dir.join(name)
+            }
+            _ => PathBuf::from(prog),
+        };
+        let res = Command::new(&program)
+            .args(args)
+            .stdin(Stdio::null())
+            .output();
         let o = match res {
             Ok(o) => o,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

@@ -94,6 +94,8 @@ fn bad_flags_are_refused_cleanly() {
             "ens4;reboot",
         ),
         (with(&["--tftp-launcher", "inetd"], None), "inetd"),
+        // No client can reach a loopback device.
+        (with(&[], Some(("--interface", "lo"))), "loopback"),
         (vec!["init".into()], "pass --interface"),
     ];
     assert!(cases.len() >= 15);
@@ -198,24 +200,29 @@ fn live_mode_refuses_non_root_and_unknown_interfaces() {
         "{}",
         stderr(&o)
     );
-    // An interface this host does not have (a dry run, so nothing could change anyway).
-    let o = std::process::Command::new(BIN)
-        .args([
-            "--dry-run",
-            "init",
-            "--interface",
-            "nosuch0",
-            "--server-ip",
-            "10.0.0.1",
-            "--subnet",
-            "10.0.0.0/24",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("interface \"nosuch0\" does not exist on this host; pick one of:"),
-        "{}",
-        stderr(&o)
+    // A live dry run with an interface that cannot serve: refused (nothing could change
+    // anyway).
+    let refused = |iface: &str, ip: &str, subnet: &str, needle: &str| {
+        let o = std::process::Command::new(BIN)
+            .args(["--dry-run", "init", "--interface", iface])
+            .args(["--server-ip", ip, "--subnet", subnet])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{}", stderr(&o));
+    };
+    // An interface this host does not have.
+    refused(
+        "nosuch0",
+        "10.0.0.1",
+        "10.0.0.0/24",
+        "interface \"nosuch0\" does not exist on this host; pick one of:",
+    );
+    // The loopback device exists on every host, and no client can reach it.
+    refused(
+        "lo",
+        "127.0.0.1",
+        "127.0.0.0/8",
+        "interface \"lo\" is a loopback device",
     );
 }

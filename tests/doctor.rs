@@ -119,10 +119,14 @@ impl Lab {
                 &r.join("srv/tftp"),
             ),
             _ => {
+                // As pxe-kit's drop-in: the root images, and the TFTP root's kernels and
+                // initrds for the loaders that fetch them over HTTP.
                 let http = r.join("var/www/html/pxe-kit");
+                let tftp = r.join("srv/tftp/pxe-kit");
                 let dropin = format!(
-                    "Alias /pxe-kit/ \"{h}/\"\n<Directory \"{h}\">\n    Options None\n    AllowOverride None\n    Require all granted\n</Directory>\n",
-                    h = http.display()
+                    "Alias /pxe-kit/ \"{h}/\"\n<Directory \"{h}\">\n    Options None\n    AllowOverride None\n    Require all granted\n</Directory>\nAlias /pxe-kit-tftp/pxe-kit/ \"{t}/\"\n<Directory \"{t}\">\n    Options None\n    AllowOverride None\n    Require all granted\n</Directory>\n",
+                    h = http.display(),
+                    t = tftp.display()
                 );
                 let conf = self.run.path().join("httpd.conf");
                 std::fs::create_dir_all(self.run.path().join("empty")).unwrap();
@@ -426,6 +430,32 @@ fn doctor_sees_each_break_in_a_served_namespace() {
     lab.start("httpd");
     let (code, j) = lab.doctor(&[]);
     assert_healthy(code, &j, "after restarting the daemons");
+
+    // A directory httpd's user cannot enter: the kernel and initrd URLs (not only the root
+    // images) get 403, and the finding names the directory and its mode.
+    let closed = r.join("srv/tftp/pxe-kit/img2");
+    std::fs::set_permissions(&closed, std::fs::Permissions::from_mode(0o750)).unwrap();
+    let (code, j) = lab.doctor(&[]);
+    assert_eq!(code, 1);
+    assert_check(
+        &j,
+        "protocols.http",
+        "fail",
+        "/pxe-kit-tftp/pxe-kit/img2/vmlinuz: HTTP 403",
+    );
+    assert_check(
+        &j,
+        "protocols.http",
+        "fail",
+        "/srv/tftp/pxe-kit/img2 is mode 0750: httpd's user cannot enter it",
+    );
+    assert_check(
+        &j,
+        "protocols.http",
+        "fail",
+        "chmod o+x /srv/tftp/pxe-kit/img2",
+    );
+    std::fs::set_permissions(&closed, std::fs::Permissions::from_mode(0o755)).unwrap();
 
     // A dhcpd.conf syntax error: dhcpd -t and drift see it; --fix puts the rendering back.
     let conf = r.join("etc/dhcp/dhcpd.conf");

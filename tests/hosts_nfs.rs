@@ -171,6 +171,11 @@ fn host_bad_input_is_refused_cleanly() {
     std::fs::write(w.path().join("afile"), "x").unwrap();
     let nokernel = w.path().join("nokernel");
     let afile = w.path().join("afile");
+    // A tree with a kernel and its modules but no dracut of its own: the fix is named.
+    let nodracut = w.path().join("nodracut");
+    std::fs::create_dir_all(nodracut.join("boot")).unwrap();
+    std::fs::create_dir_all(nodracut.join("lib/modules/6.9.0-test/kernel")).unwrap();
+    fake_kernel(&nodracut.join("boot/vmlinuz-6.9.0-test"), "6.9.0-test");
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             vec!["add-host", "52:54:00:12:34", "--image", "compute"],
@@ -290,6 +295,16 @@ fn host_bad_input_is_refused_cleanly() {
         (
             vec!["add-image", "--nfs", "/nonexistent/tree", "--name", "t"],
             "/nonexistent/tree",
+        ),
+        (
+            vec![
+                "add-image",
+                "--nfs",
+                nodracut.to_str().unwrap(),
+                "--name",
+                "t",
+            ],
+            "install dracut and dracut-network in the tree (dnf --installroot",
         ),
     ];
     for (args, needle) in cases {

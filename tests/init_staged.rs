@@ -13,6 +13,24 @@ macro_rules! need_syslinux {
     };
 }
 
+/// A pair member on firewalld opens the failover port (no firewalld service has it) as a port
+/// in pxe-kit's zone; a lone server does not.
+#[test]
+fn staged_fedora_pair_member_plans_the_failover_port() {
+    need_syslinux!();
+    let t = stage_fedora();
+    let r = t.path();
+    ok(&run(r, INIT));
+    let port = "firewall-cmd --permanent --zone=pxe-kit --add-port=647/tcp";
+    assert!(!planned(r).iter().any(|c| c.starts_with(port)));
+    clear_runner_log(r);
+    let mut args = INIT.to_vec();
+    args.extend(["--peer", "10.0.0.2", "--role", "primary"]);
+    ok(&run(r, &args));
+    let plan = planned(r);
+    assert!(plan.iter().any(|c| c.starts_with(port)), "{plan:#?}");
+}
+
 #[test]
 fn staged_fedora_writes_fedora_layout_and_plans_live_steps() {
     need_syslinux!();
@@ -278,6 +296,8 @@ fn xinetd_launcher_renders_read_only_service() {
     need_syslinux!();
     let t = stage_fedora();
     let r = t.path();
+    // xinetd is used where it is installed, never installed by pxe-kit.
+    write(r, "usr/sbin/xinetd", "");
     let mut args = INIT.to_vec();
     args.extend(["--tftp-launcher", "xinetd"]);
     ok(&run(r, &args));
@@ -288,12 +308,56 @@ fn xinetd_launcher_renders_read_only_service() {
         "{x}"
     );
     assert!(!x.contains("-c"), "TFTP must be read-only: {x}");
-    assert!(planned(r)
-        .iter()
-        .any(|c| c.starts_with("dnf install") && c.contains("xinetd")));
+    assert!(
+        !planned(r)
+            .iter()
+            .any(|c| c.contains("xinetd") && c.starts_with("dnf")),
+        "{:#?}",
+        planned(r)
+    );
     assert!(planned(r)
         .iter()
         .any(|c| c == "systemctl enable xinetd.service"));
+}
+
+#[test]
+fn a_stale_xinetd_directory_neither_picks_nor_installs_xinetd() {
+    need_syslinux!();
+    let t = stage_fedora();
+    let r = t.path();
+    // Left over from an old release: the directory without the program.
+    write(
+        r,
+        "etc/xinetd.d/echo-stream",
+        "service echo { disable = yes }\n",
+    );
+    ok(&run(r, INIT));
+    let plan = planned(r);
+    assert!(
+        plan.iter()
+            .any(|c| c.starts_with("dnf install -y") && !c.contains("xinetd")),
+        "{plan:#?}"
+    );
+    assert!(
+        plan.iter().any(|c| c == "systemctl enable tftp.socket"),
+        "{plan:#?}"
+    );
+    assert!(!r.join("etc/xinetd.d/tftp").exists());
+    // Asking for xinetd where it is not installed: refused, nothing changed.
+    let t = stage_fedora();
+    let r = t.path();
+    let before = snapshot(r);
+    let mut args = INIT.to_vec();
+    args.extend(["--tftp-launcher", "xinetd"]);
+    let o = run(r, &args);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("xinetd is not installed")
+            && stderr(&o).contains("--tftp-launcher socket"),
+        "{}",
+        stderr(&o)
+    );
+    assert_same(&before, &snapshot(r), "a refused launcher changes nothing");
 }
 
 #[test]
@@ -330,4 +394,109 @@ fn all_options_reach_dhcpd_conf_and_pass_dhcpd() {
     }
     dhcpd_accepts(&r.join("etc/dhcp/dhcpd.conf")).unwrap();
     assert!(read(r, "srv/tftp/pxelinux.cfg/default").contains("SERIAL 0 115200"));
+}
+
+#[test]
+fn fedora_44_takes_shim_and_grub_from_usr_lib_efi_newest_version_first() {
+    need_syslinux!();
+    let t = stage_fedora();
+    let r = t.path();
+    // Fedora 44+: the packages' own copies, one directory per version (rpm order, epoch
+    // included); the EFI partition's copy is only best effort.
+    write(
+        r,
+        "usr/lib/efi/shim/15.8-3/EFI/fedora/shimx64.efi",
+        "shim 15.8-3",
+    );
+    write(
+        r,
+        "usr/lib/efi/shim/16.1-7/EFI/fedora/shimx64.efi",
+        "shim 16.1-7",
+    );
+    // A newer version without this vendor's directory does not count.
+    write(
+        r,
+        "usr/lib/efi/shim/17.0-1/EFI/BOOT/BOOTX64.EFI",
+        "other vendor",
+    );
+    write(
+        r,
+        "usr/lib/efi/grub2/1:2.12-9.fc43/EFI/fedora/grubx64.efi",
+        "grub 9",
+    );
+    write(
+        r,
+        "usr/lib/efi/grub2/1:2.12-40.fc43/EFI/fedora/grubx64.efi",
+        "grub 40",
+    );
+    let out = ok(&run(r, INIT));
+    assert_eq!(
+        read(r, "var/lib/tftpboot/uefi/shimx64.efi"),
+        "shim 16.1-7",
+        "{out}"
+    );
+    assert_eq!(read(r, "var/lib/tftpboot/uefi/grubx64.efi"), "grub 40");
+    assert!(
+        out.contains("uefi/shimx64.efi (from /usr/lib/efi/shim/16.1-7/EFI/fedora/shimx64.efi)"),
+        "{out}"
+    );
+    // Without /usr/lib/efi (Fedora ≤ 43, RHEL 9): the EFI partition, as before.
+    let t = stage_fedora();
+    let r = t.path();
+    ok(&run(r, INIT));
+    assert_eq!(
+        std::fs::read(r.join("var/lib/tftpboot/uefi/shimx64.efi")).unwrap(),
+        std::fs::read(r.join("boot/efi/EFI/fedora/shimx64.efi")).unwrap()
+    );
+}
+
+#[test]
+fn debian_with_selinux_enforcing_gets_labels_that_fit_its_policy() {
+    need_syslinux!();
+    let t = stage_debian();
+    let r = t.path();
+    // The kernel runs SELinux: labels follow it, not the distribution's name.
+    write(r, "sys/fs/selinux/enforce", "1");
+    ok(&run(r, INIT));
+    let plan = planned(r);
+    // Debian's refpolicy labels /srv/tftp var_t, which httpd_t may traverse: no tftpdir
+    // type on the TFTP root; the image tree gets the type tftpd and httpd both read.
+    assert!(
+        plan.iter()
+            .any(|c| c == "semanage fcontext -a -t public_content_t /srv/tftp/pxe-kit(/.*)?"),
+        "{plan:#?}"
+    );
+    assert!(!plan.iter().any(|c| c.contains("tftpdir")), "{plan:#?}");
+    // The files and the DHCP lease database are labelled.
+    assert!(
+        plan.iter()
+            .any(|c| c.starts_with("restorecon -RF /etc/dhcp/dhcpd.conf")
+                && c.ends_with(" /var/lib/dhcp")),
+        "{plan:#?}"
+    );
+    // Without SELinux in the kernel: no label step at all.
+    let t = stage_debian();
+    ok(&run(t.path(), INIT));
+    assert!(
+        !planned(t.path())
+            .iter()
+            .any(|c| c.starts_with("semanage") || c.starts_with("restorecon")),
+        "{:#?}",
+        planned(t.path())
+    );
+}
+
+#[test]
+fn pxe_kits_own_settings_file_is_never_backed_up() {
+    need_syslinux!();
+    let t = stage_debian();
+    let r = t.path();
+    ok(&run(r, INIT));
+    // add-image --default rewrites the settings (boot.default).
+    let _w = add_fake_image(r, &["--name", "demo", "--default"]);
+    assert!(read(r, "etc/pxe-kit/pxe-kit.yaml").contains("default: demo"));
+    assert!(
+        !r.join("etc/pxe-kit/pxe-kit.yaml.pxe-kit.orig").exists(),
+        "pxe-kit backed up its own settings file"
+    );
 }

@@ -88,7 +88,7 @@ pub fn run(a: &AddHostArgs, ctx: &Ctx) -> Result<Exit> {
     if added > 1 {
         ctx.out.say(format!("add-host: {added} machines"));
     }
-    apply::apply_settings(ctx, cfg, "add-host")
+    apply::apply_settings(ctx, cfg, "add-host", &Default::default())
 }
 
 /// One machine from the positional MAC or address, with --ip and --hostname.

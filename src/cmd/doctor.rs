@@ -166,6 +166,7 @@ fn repair(env: &Env, ctx: &Ctx, reports: &[Report]) -> Result<Vec<String>> {
             apply::Outcome::Planned => {
                 actions.push(format!("not run (staged or dry run): {}", cmd.shell()))
             }
+            apply::Outcome::Failed => actions.push(format!("failed: {}", cmd.shell())),
             apply::Outcome::AlreadyDone | apply::Outcome::NotNeeded => {}
         }
     }

@@ -7,7 +7,9 @@ use ipnet::Ipv4Net;
 
 use crate::apply;
 use crate::cli::InitArgs;
-use crate::config::{parse_ip, parse_subnet, Config, DhcpServer, HaMode, Peers, Pool, Serial};
+use crate::config::{
+    parse_ip, parse_subnet, Config, DhcpServer, HaMode, Launcher, Peers, Pool, Serial,
+};
 use crate::ctx::Ctx;
 use crate::netinfo;
 use crate::Exit;
@@ -26,7 +28,11 @@ pub fn run(args: &InitArgs, ctx: &Ctx) -> Result<Exit> {
             "note: ping_check applies to ISC dhcpd only; Kea offers an address without pinging it first",
         );
     }
-    apply::apply_settings(ctx, cfg, "init")
+    let opts = apply::Options {
+        firewall_takeover: args.firewall_takeover,
+        ..Default::default()
+    };
+    apply::apply_settings(ctx, cfg, "init", &opts)
 }
 
 /// Merges flags over the saved settings, filling gaps from the interface, and validates.
@@ -43,6 +49,10 @@ fn settings(a: &InitArgs, old: Option<&Config>, ctx: &Ctx) -> Result<Config> {
     if live && !netinfo::interface_exists(&interface) {
         let have = netinfo::interfaces().unwrap_or_default().join(", ");
         bail!("interface {interface:?} does not exist on this host; pick one of: {have}");
+    }
+    if live && netinfo::is_loopback(&interface) {
+        let have = netinfo::interfaces().unwrap_or_default().join(", ");
+        bail!("interface {interface:?} is a loopback device, which no client can reach; pick the provisioning network's interface: {have}");
     }
     // The interface's own address, used for flags left out.
     let if_net: Option<Ipv4Net> = if live {
@@ -115,6 +125,12 @@ fn settings(a: &InitArgs, old: Option<&Config>, ctx: &Ctx) -> Result<Config> {
     }
     if let Some(l) = a.tftp_launcher {
         cfg.tftp_launcher = Some(l.into());
+    }
+    if cfg.tftp_launcher == Some(Launcher::Xinetd) && !crate::distro::xinetd_installed(&ctx.root) {
+        bail!(
+            "tftp launcher xinetd: xinetd is not installed ({} is missing) and pxe-kit does not install it (Fedora's last build is fc33, RHEL 8 deprecated it); install it yourself, or use --tftp-launcher socket",
+            ctx.root.path(std::path::Path::new("/usr/sbin/xinetd")).display()
+        );
     }
     // The DHCP server is saved explicitly from the first run on (the release's default when
     // neither flag nor settings name one), so a later run, or an upgraded release, keeps it.

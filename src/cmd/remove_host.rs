@@ -30,5 +30,5 @@ pub fn run(a: &RemoveHostArgs, ctx: &Ctx) -> Result<Exit> {
             }
         );
     }
-    apply::apply_settings(ctx, cfg, "remove-host")
+    apply::apply_settings(ctx, cfg, "remove-host", &Default::default())
 }

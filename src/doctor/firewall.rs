@@ -5,7 +5,7 @@ use super::{Check, Env, Finding};
 use crate::distro::Firewall;
 use crate::need;
 use crate::plan::{firewall_steps_for, Opening, BOOT_OPENING};
-use crate::runner::{Cmd, Kind};
+use crate::runner::{Cmd, Kind, Output};
 
 pub fn checks() -> Vec<Check> {
     vec![Check {
@@ -605,75 +605,144 @@ pub fn judge_opening(env: &Env, opening: &Opening, label: &str) -> Finding {
             _ => Finding::skip("nft could not be asked"),
         },
         Firewall::Firewalld => {
-            match q("asking whether firewalld runs", &["firewall-cmd", "--state"]) {
-                Ok(Some(o)) if o.success => {}
-                Ok(Some(_)) => return Finding::warn("firewalld is installed but not running: nothing filters now, and its rules do not apply", vec!["systemctl enable --now firewalld".into(), format!("{} init   (adds the pxe-kit zone)", env.pxe_kit())]),
-                _ => return Finding::skip("firewall-cmd could not be asked"),
-            }
-            let zone = match q(
-                "asking the interface's zone",
-                &["firewall-cmd", &format!("--get-zone-of-interface={iface}")],
+            // One call answers it all: whether firewalld runs, the interface's zone and what
+            // that zone lets in (each firewall-cmd costs seconds on a slow host).
+            match q(
+                "reading firewalld's zones",
+                &["firewall-cmd", "--list-all-zones"],
             ) {
-                Ok(Some(o)) if o.success => o.stdout.trim().to_string(),
-                _ => match q(
-                    "asking the default zone",
-                    &["firewall-cmd", "--get-default-zone"],
-                ) {
-                    Ok(Some(o)) if o.success => o.stdout.trim().to_string(),
-                    _ => return Finding::skip("firewalld names no zone"),
-                },
-            };
-            let mut missing = Vec::new();
-            let mut ev = vec![format!("{iface} is in zone {zone}")];
-            // Services by name; a port firewalld has no service for (the failover port) as
-            // a port, as init opens it.
-            let items: Vec<(String, String)> = if opening.services.is_empty() {
-                opening
-                    .ports
-                    .iter()
-                    .map(|(proto, port)| (format!("{port}/{proto}"), "port".to_string()))
-                    .collect()
-            } else {
-                opening
-                    .services
-                    .iter()
-                    .map(|s| (s.to_string(), "service".to_string()))
-                    .collect()
-            };
-            for (item, kind) in &items {
-                let on = matches!(q("asking the zone's services", &["firewall-cmd", &format!("--zone={zone}"), &format!("--query-{kind}={item}")]), Ok(Some(o)) if o.success);
-                ev.push(format!(
-                    "{item}: {}",
-                    if on { "allowed" } else { "not allowed" }
-                ));
-                if !on {
-                    missing.push((item.clone(), kind.clone()));
-                }
+                Ok(Some(o)) => judge_firewalld(&o, iface, opening, &env.pxe_kit()),
+                _ => Finding::skip("firewall-cmd could not be asked"),
             }
-            let names: Vec<&str> = items.iter().map(|(i, _)| i.as_str()).collect();
-            if missing.is_empty() {
-                return Finding::ok(format!(
-                    "zone {zone} of {iface} allows {}",
-                    and_list(&names)
-                ))
-                .with_evidence(ev);
-            }
-            let mut fix: Vec<String> = missing
-                .iter()
-                .map(|(s, kind)| format!("firewall-cmd --permanent --zone={zone} --add-{kind}={s}"))
-                .collect();
-            fix.push("firewall-cmd --reload".into());
-            let missing: Vec<&str> = missing.iter().map(|(i, _)| i.as_str()).collect();
-            Finding::fail(
-                format!(
-                    "zone {zone} of {iface} does not allow {}",
-                    missing.join(", ")
-                ),
-                fix,
-            )
-            .with_evidence(ev)
         }
     }
+}
+
+/// Judges `firewall-cmd --list-all-zones` (pure): firewalld stopped (nothing filters; its
+/// rules apply once it starts), unreachable over D-Bus, or the zone of `iface` with what it
+/// lets in.
+pub fn judge_firewalld(o: &Output, iface: &str, opening: &Opening, pxe_kit: &str) -> Finding {
+    use crate::firewalld::{is_no_reply, parse_zones, unanswered, NOT_RUNNING};
+    if !o.success {
+        if o.code == Some(NOT_RUNNING) || o.stderr.contains("not running") {
+            return Finding::warn(
+                "firewalld is installed but not running: nothing filters now; the pxe-kit zone filters once it starts",
+                vec![
+                    "systemctl enable --now firewalld".into(),
+                    format!("{pxe_kit} init   (checks the pxe-kit zone once firewalld runs)"),
+                ],
+            )
+            .with_evidence(vec![format!(
+                "firewall-cmd --list-all-zones: status {NOT_RUNNING} (not running)"
+            )]);
+        }
+        let fix = if is_no_reply(&o.stderr) {
+            vec![
+                "ausearch -m avc -ts recent -c firewalld   (a policy denying firewalld's D-Bus replies; Debian's needs `allow firewalld_t unconfined_t:dbus send_msg`)".into(),
+                "systemctl restart firewalld".into(),
+            ]
+        } else {
+            vec!["systemctl status firewalld".into()]
+        };
+        return Finding::fail(unanswered(o), fix);
+    }
+    let zones = parse_zones(&o.stdout);
+    let Some(zone) = zones
+        .iter()
+        .find(|z| z.interfaces.iter().any(|i| i == iface))
+        .or_else(|| zones.iter().find(|z| z.default))
+    else {
+        return Finding::skip("firewalld names no zone for the interface and no default zone");
+    };
+    let bound = zone.interfaces.iter().any(|i| i == iface);
+    let mut ev = vec![format!(
+        "{iface} is in zone {}{}",
+        zone.name,
+        if bound {
+            ""
+        } else {
+            " (the default zone: bound nowhere)"
+        }
+    )];
+    // Services by name; ports firewalld has no service for (the failover port) as ports, as
+    // init opens them.
+    let items: Vec<(&str, String)> = if opening.services.is_empty() {
+        opening
+            .ports
+            .iter()
+            .map(|(proto, port)| ("port", format!("{port}/{proto}")))
+            .collect()
+    } else {
+        opening
+            .services
+            .iter()
+            .map(|s| ("service", s.to_string()))
+            .collect()
+    };
+    let mut missing: Vec<(&str, &str)> = Vec::new();
+    for (kind, item) in &items {
+        let allowed = if *kind == "port" {
+            &zone.ports
+        } else {
+            &zone.services
+        };
+        let on = allowed.iter().any(|s| s == item);
+        ev.push(format!(
+            "{item}: {}",
+            if on { "allowed" } else { "not allowed" }
+        ));
+        if !on {
+            missing.push((kind, item));
+        }
+    }
+    let names: Vec<&str> = items.iter().map(|(_, i)| i.as_str()).collect();
+    if zone.target == "ACCEPT" {
+        return Finding::ok(format!(
+            "zone {} of {iface} accepts everything (target ACCEPT)",
+            zone.name
+        ))
+        .with_evidence(ev);
+    }
+    if missing.is_empty() {
+        return Finding::ok(format!(
+            "zone {} of {iface} allows {}",
+            zone.name,
+            and_list(&names)
+        ))
+        .with_evidence(ev);
+    }
+    let fix = if zone.name == crate::firewalld::ZONE {
+        let mut f: Vec<String> = missing
+            .iter()
+            .map(|(kind, s)| {
+                format!(
+                    "firewall-cmd --permanent --zone={} --add-{kind}={s}",
+                    zone.name
+                )
+            })
+            .collect();
+        f.push("firewall-cmd --reload".into());
+        f
+    } else {
+        // pxe-kit's way: its own zone on the interface, keeping what this zone allows.
+        vec![format!(
+            "{pxe_kit} init   (moves {iface} into the pxe-kit zone, keeping what zone {} allows)",
+            zone.name
+        )]
+    };
+    Finding::fail(
+        format!(
+            "zone {} of {iface} does not allow {}",
+            zone.name,
+            missing
+                .iter()
+                .map(|(_, i)| *i)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        fix,
+    )
+    .with_evidence(ev)
 }
 
 #[cfg(test)]
@@ -762,5 +831,96 @@ mod tests {
             None,
             "th dport is not modelled"
         );
+    }
+}
+
+#[cfg(test)]
+mod firewalld_tests {
+    use super::*;
+    use crate::doctor::Status;
+    use crate::plan::BOOT_OPENING;
+
+    fn out(code: i32, stdout: &str, stderr: &str) -> Output {
+        Output {
+            success: code == 0,
+            code: Some(code),
+            stdout: stdout.into(),
+            stderr: stderr.into(),
+        }
+    }
+
+    const ZONES: &str = "public (default, active)\n  target: default\n  interfaces: ens17\n  services: dhcpv6-client ssh\n\npxe-kit (active)\n  target: default\n  interfaces: ens16\n  services: dhcp http ssh tftp\n";
+
+    #[test]
+    fn one_listing_judges_the_interfaces_zone() {
+        let f = judge_firewalld(&out(0, ZONES, ""), "ens16", &BOOT_OPENING, "pxe-kit");
+        assert_eq!(f.status, Status::Ok, "{f:?}");
+        assert!(f.summary.contains("zone pxe-kit of ens16"), "{}", f.summary);
+        // The public NIC's zone does not let DHCP in: pxe-kit's way is its own zone.
+        let f = judge_firewalld(&out(0, ZONES, ""), "ens17", &BOOT_OPENING, "pxe-kit");
+        assert_eq!(f.status, Status::Fail);
+        assert!(f.fix[0].starts_with("pxe-kit init"), "{f:?}");
+        // A missing service in pxe-kit's own zone: the exact commands.
+        let broken = ZONES.replace("dhcp http ssh tftp", "dhcp http ssh");
+        let f = judge_firewalld(&out(0, &broken, ""), "ens16", &BOOT_OPENING, "pxe-kit");
+        assert_eq!(
+            f.fix,
+            [
+                "firewall-cmd --permanent --zone=pxe-kit --add-service=tftp",
+                "firewall-cmd --reload"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_failover_port_is_judged_as_a_port() {
+        use crate::plan::FAILOVER_OPENING;
+        // pxe-kit's zone without tcp/647: the exact commands; with it: ok.
+        let f = judge_firewalld(&out(0, ZONES, ""), "ens16", &FAILOVER_OPENING, "pxe-kit");
+        assert_eq!(f.status, Status::Fail, "{f:?}");
+        assert_eq!(
+            f.fix,
+            [
+                "firewall-cmd --permanent --zone=pxe-kit --add-port=647/tcp",
+                "firewall-cmd --reload"
+            ]
+        );
+        let open = ZONES.replace(
+            "services: dhcp http ssh tftp\n",
+            "services: dhcp http ssh tftp\n  ports: 647/tcp\n",
+        );
+        let f = judge_firewalld(&out(0, &open, ""), "ens16", &FAILOVER_OPENING, "pxe-kit");
+        assert_eq!(f.status, Status::Ok, "{f:?}");
+        assert!(f.summary.ends_with("allows 647/tcp"), "{}", f.summary);
+    }
+
+    #[test]
+    fn stopped_and_unreachable_firewalld_say_what_to_do() {
+        let f = judge_firewalld(
+            &out(252, "", "FirewallD is not running\n"),
+            "ens16",
+            &BOOT_OPENING,
+            "pxe-kit",
+        );
+        assert_eq!(f.status, Status::Warn);
+        assert!(f.summary.contains("nothing filters now"), "{}", f.summary);
+        assert_eq!(f.fix[0], "systemctl enable --now firewalld");
+        let f = judge_firewalld(
+            &out(
+                1,
+                "",
+                "ERROR: org.freedesktop.DBus.Error.NoReply: Did not receive a reply.\n",
+            ),
+            "ens16",
+            &BOOT_OPENING,
+            "pxe-kit",
+        );
+        assert_eq!(f.status, Status::Fail);
+        assert!(
+            f.summary.contains("no answer from firewalld"),
+            "{}",
+            f.summary
+        );
+        assert!(f.fix[0].starts_with("ausearch -m avc"), "{f:?}");
     }
 }

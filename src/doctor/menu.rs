@@ -355,7 +355,7 @@ fn syslinux(env: &Env) -> Finding {
         .ok()
         .filter(|_| env.ctx.root.is_live())
         .and_then(|live| {
-            let argv: Vec<String> = if p.selinux {
+            let argv: Vec<String> = if p.is_redhat() {
                 vec![
                     "rpm".into(),
                     "-q".into(),

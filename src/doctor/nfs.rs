@@ -404,7 +404,7 @@ fn exported(env: &Env) -> Finding {
         }
         return Finding::fail(
             "no NFS export table: `exportfs -v` does not run and /var/lib/nfs/etab is absent",
-            plan::nfs_steps(cfg, &env.profile, false, false)
+            plan::nfs_steps(&env.profile, false, false)
                 .first()
                 .map(|s| s.cmd.shell())
                 .into_iter()

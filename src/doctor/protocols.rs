@@ -1,10 +1,11 @@
 //! Protocol checks, for real, against the server address: TFTP reads of what a PXE client
 //! fetches (pxelinux.0, ldlinux.c32, the menu, every kernel and initrd) compared by SHA-256
-//! with the files on disk, and an HTTP GET of every root image URL exactly as the menu writes
-//! it. Transfers run in parallel threads with short timeouts, so a healthy server answers in
+//! with the files on disk, and an HTTP request for every kernel, initrd and root image URL a
+//! loader fetches (as the menu writes it, or as iPXE and GRUB name the TFTP root's files over
+//! HTTP), so a drop-in httpd never loaded, a 403 or a 404 is caught. Transfers run in parallel threads with short timeouts, so a healthy server answers in
 //! well under a second and a dead one fails in about one.
 use std::io::Write;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -25,11 +26,14 @@ pub fn checks() -> Vec<Check> {
         },
         Check {
             id: "protocols.http",
-            title: "HTTP serves every root image the menu names",
+            title: "HTTP serves every kernel, initrd and root image the menus name",
             run: http_check,
         },
     ]
 }
+
+/// How long a retried TFTP read waits for each reply (see `tftp_check`).
+pub const RETRY_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Without --deep, files larger than this are compared on their first QUICK_PREFIX bytes and
 /// their announced size: a whole 60 MB initrd takes seconds over lock-step TFTP, and doctor's
@@ -99,7 +103,7 @@ pub enum Compared {
 /// Fetches `rel` from the TFTP server and compares it with `disk` (size and SHA-256, whole
 /// or the first QUICK_PREFIX bytes).
 pub fn fetch_compare(
-    server: Ipv4Addr,
+    server: SocketAddr,
     rel: &str,
     disk: &Path,
     deep: bool,
@@ -110,7 +114,7 @@ pub fn fetch_compare(
         // Missing on disk: what the server answers is what a client would get.
         Err(e) => {
             let mut w = HashWriter::new(Some(1));
-            return match tftp::fetch(SocketAddr::from((server, 69)), rel, &mut w, opts) {
+            return match tftp::fetch(server, rel, &mut w, opts) {
                 Err(te) if !format!("{te:#}").contains(ENOUGH) => {
                     Compared::Failed(format!("{te:#}"))
                 }
@@ -124,7 +128,7 @@ pub fn fetch_compare(
     let whole = deep || size <= QUICK_LIMIT;
     let limit = (!whole).then_some(QUICK_PREFIX);
     let mut w = HashWriter::new(limit);
-    let res = tftp::fetch(SocketAddr::from((server, 69)), rel, &mut w, opts);
+    let res = tftp::fetch(server, rel, &mut w, opts);
     let tsize = match res {
         Ok(st) => st.tsize,
         Err(e) if !whole && format!("{e:#}").contains(ENOUGH) => None,
@@ -200,6 +204,31 @@ pub fn par_map<T: Sync, R: Send>(
     })
 }
 
+/// Fetches every file in parallel and compares it; a read that timed out is tried again alone
+/// with a longer wait before it counts (a slow server, a busy VM or a loaded host, may miss
+/// 250 ms under eight parallel reads).
+pub fn compare_all(
+    server: SocketAddr,
+    disk: &[(String, PathBuf)],
+    deep: bool,
+    opts: &TftpOptions,
+) -> Vec<(String, Compared)> {
+    let mut res = par_map(disk, 8, |(rel, p)| {
+        (rel.clone(), fetch_compare(server, rel, p, deep, opts))
+    });
+    let patient = TftpOptions {
+        timeout: RETRY_TIMEOUT,
+        retries: 4,
+        ..*opts
+    };
+    for ((rel, c), (_, p)) in res.iter_mut().zip(disk) {
+        if matches!(c, Compared::Failed(why) if why.contains("timed out")) {
+            *c = fetch_compare(server, rel, p, deep, &patient);
+        }
+    }
+    res
+}
+
 fn tftp_check(env: &Env) -> Finding {
     let cfg = need!(env.cfg());
     need!(env.live());
@@ -215,10 +244,12 @@ fn tftp_check(env: &Env) -> Finding {
         .iter()
         .map(|f| (f.clone(), env.ctx.root.path(&root.join(f))))
         .collect();
-    let (server, deep) = (cfg.server_ip, env.deep);
-    let res = par_map(&disk, 8, |(rel, p)| {
-        (rel.clone(), fetch_compare(server, rel, p, deep, &opts))
-    });
+    let res = compare_all(
+        SocketAddr::from((cfg.server_ip, 69)),
+        &disk,
+        env.deep,
+        &opts,
+    );
     let mut bad = Vec::new();
     let mut ev = Vec::new();
     for (rel, c) in &res {
@@ -269,27 +300,49 @@ fn tftp_check(env: &Env) -> Finding {
     .with_evidence(bad)
 }
 
-/// One root image to GET: the URL as written, the file it maps to, the manifest's record.
+/// One URL to request: as written (or as the HTTP loaders name it), the file it maps to, the
+/// manifest's record of a root image (size, SHA-256).
 struct Target {
     url: String,
     disk: Option<PathBuf>,
     expect: Option<(u64, String)>,
+    /// A kernel or initrd: its headers are enough (HEAD); a root image is fetched (GET).
+    head: bool,
 }
 
-fn http_check(env: &Env) -> Finding {
-    let _cfg = need!(env.cfg());
-    need!(env.live());
-    let menus = need!(env.menus());
+/// Every URL an HTTP loader fetches: root images, and each kernel and initrd (the menu's own
+/// http:// names, or, where httpd serves the TFTP root's image directory to iPXE and GRUB,
+/// the `/pxe-kit-tftp/` URL of each TFTP-named one).
+fn http_targets(env: &Env, menus: &[super::menu::MenuFile], server: &str) -> Vec<Target> {
     let images = env.images().ok();
+    let p = &env.profile;
     let mut targets: Vec<Target> = Vec::new();
+    let mut push = |t: Target| {
+        if !targets.iter().any(|x| x.url == t.url) {
+            targets.push(t);
+        }
+    };
     for m in menus {
         for e in &m.entries {
-            let Some(url) = &e.root_url else { continue };
-            if targets.iter().any(|t| &t.url == url) {
-                continue;
+            for f in e.kernel.iter().chain(&e.initrds) {
+                let rel = tftp_rel(f);
+                let url = if split_url(f).is_some() {
+                    f.clone()
+                } else if p.http_boot && rel.starts_with("pxe-kit/") {
+                    format!("http://{server}{}/{rel}", crate::render::TFTP_URL_PREFIX)
+                } else {
+                    continue;
+                };
+                push(Target {
+                    url,
+                    disk: Some(env.ctx.root.path(&p.tftp_root.join(&rel))),
+                    expect: None,
+                    head: true,
+                });
             }
-            let file = split_url(url)
-                .and_then(|(_, p)| url_file(p, env.profile.http_prefix, &env.profile.http_dir));
+            let Some(url) = &e.root_url else { continue };
+            let file =
+                split_url(url).and_then(|(_, path)| url_file(path, p.http_prefix, &p.http_dir));
             let expect = file.as_ref().and_then(|f| {
                 images?
                     .iter()
@@ -297,43 +350,138 @@ fn http_check(env: &Env) -> Finding {
                     .find(|fe| fe.role == Role::Root && &fe.path == f)
                     .map(|fe| (fe.size, fe.sha256.clone()))
             });
-            targets.push(Target {
+            push(Target {
                 url: url.clone(),
                 disk: file.map(|f| env.ctx.root.path(&f)),
                 expect,
+                head: false,
             });
         }
     }
+    targets
+}
+
+fn http_check(env: &Env) -> Finding {
+    let cfg = need!(env.cfg());
+    need!(env.live());
+    let menus = need!(env.menus());
+    let targets = http_targets(env, menus, &cfg.server_ip.to_string());
     if targets.is_empty() {
-        return Finding::ok("no root image URL in the menu yet");
+        return Finding::ok("no kernel, initrd or root image URL in the menus yet");
     }
     let deep = env.deep;
     let res = par_map(&targets, 8, |t| (t.url.clone(), get_one(t, deep)));
     let mut bad = Vec::new();
     let mut ev = Vec::new();
-    for (url, r) in res {
+    let mut denied: Vec<&Target> = Vec::new();
+    for ((url, r), t) in res.into_iter().zip(&targets) {
         match r {
             Ok(s) => ev.push(format!("{url}: {s}")),
-            Err(e) => bad.push(format!("{url}: {e}")),
+            Err(e) => {
+                if e.starts_with("HTTP 403") {
+                    denied.push(t);
+                }
+                bad.push(format!("{url}: {e}"));
+            }
         }
     }
     if bad.is_empty() {
         return Finding::ok(format!(
-            "{} root image(s) served with the manifest's size{}",
+            "{} URL(s) served with the expected size{}",
             ev.len(),
-            if deep { " and SHA-256" } else { "" }
+            if deep {
+                " (root images: and SHA-256)"
+            } else {
+                ""
+            }
         ))
         .with_evidence(ev);
     }
+    let mut fix = Vec::new();
+    // A 403 on a file that exists: a directory httpd cannot enter, or (SELinux) a label it
+    // may not read; named precisely.
+    for t in &denied {
+        if let Some(d) = &t.disk {
+            let (why, f) = diagnose_denied(d, env.ctx.root.base(), env.profile.selinux);
+            bad.extend(why);
+            for x in f {
+                if !fix.contains(&x) {
+                    fix.push(x);
+                }
+            }
+        }
+    }
+    fix.extend([
+        "a refused connection or timeout: start httpd (services.httpd) and open tcp/80 (firewall.rules)".to_string(),
+        format!("404: the file or httpd's pxe-kit drop-in is missing, or httpd has not loaded the drop-in (menu.files, config.drift; then `systemctl reload {}`)", env.profile.httpd_service),
+        format!("a size or checksum mismatch: the image is damaged; re-import it ({} add-image … --name NAME)", env.pxe_kit()),
+    ]);
     Finding::fail(
-        format!("{} of {} root image(s) not served right: {}", bad.len(), targets.len(), bad[0]),
-        vec![
-            "a refused connection or timeout: start httpd (services.httpd) and open tcp/80 (firewall.rules)".into(),
-            "404/403: the image file or httpd's pxe-kit drop-in is missing (menu.files, config.drift)".into(),
-            format!("a size or checksum mismatch: the image is damaged; re-import it ({} add-image … --name NAME)", env.pxe_kit()),
-        ],
+        format!(
+            "{} of {} URL(s) not served right: {}",
+            bad.iter().filter(|b| b.contains("://")).count(),
+            targets.len(),
+            bad[0]
+        ),
+        fix,
     )
     .with_evidence(bad)
+}
+
+/// Why httpd may refuse a file that exists (pure but for reading the file system): the
+/// directories on its way that the httpd user (an "other" user) cannot search, the file
+/// itself if not world-readable, and on SELinux hosts the labels on the way. Returns the
+/// evidence and the fixes. `base` is the root's base: paths are shown as on the server.
+pub fn diagnose_denied(file: &Path, base: &Path, selinux: bool) -> (Vec<String>, Vec<String>) {
+    use std::os::unix::fs::PermissionsExt;
+    let shown = |p: &Path| -> String {
+        let rel = p.strip_prefix(base).unwrap_or(p);
+        format!("/{}", rel.display()).replace("//", "/")
+    };
+    let mut ev = Vec::new();
+    let mut fix = Vec::new();
+    let mut labels = Vec::new();
+    // Each directory on the way needs search permission, the file itself read permission.
+    let mut chain: Vec<(&Path, u32, &str, &str)> = file
+        .ancestors()
+        .skip(1)
+        .take_while(|a| a.starts_with(base) && *a != base)
+        .map(|d| {
+            (
+                d,
+                0o001,
+                "httpd's user cannot enter it (no search permission for others)",
+                "o+x",
+            )
+        })
+        .collect();
+    chain.reverse();
+    chain.push((file, 0o004, "not readable by httpd's user", "o+r"));
+    for (p, bit, why, chmod) in chain {
+        let Ok(m) = std::fs::metadata(p) else {
+            continue;
+        };
+        let mode = m.permissions().mode() & 0o7777;
+        if mode & bit == 0 {
+            ev.push(format!("{} is mode {mode:04o}: {why}", shown(p)));
+            fix.push(format!("chmod {chmod} {}", shown(p)));
+        }
+        if selinux {
+            if let Ok(Some(l)) = super::selinux::file_label(p) {
+                labels.push(format!("{} {l}", shown(p)));
+            }
+        }
+    }
+    if selinux && !labels.is_empty() {
+        ev.push(format!("SELinux labels on the way: {}", labels.join(", ")));
+        if let Some(parent) = file.parent() {
+            fix.push(format!(
+                "restorecon -RFv {}   (SELinux: see selinux.labels; denials: ausearch -m avc -ts recent -c httpd)",
+                shown(parent)
+            ));
+        }
+    }
+    (ev, fix)
 }
 
 fn get_one(t: &Target, deep: bool) -> Result<String, String> {
@@ -345,10 +493,12 @@ fn get_one(t: &Target, deep: bool) -> Result<String, String> {
         .proxy(None)
         .build()
         .into();
-    let mut resp = agent
-        .get(&t.url)
-        .call()
-        .map_err(|e| format!("GET failed: {e}"))?;
+    let mut resp = if t.head {
+        agent.head(&t.url).call()
+    } else {
+        agent.get(&t.url).call()
+    }
+    .map_err(|e| format!("{} failed: {e}", if t.head { "HEAD" } else { "GET" }))?;
     let status = resp.status().as_u16();
     if status != 200 {
         return Err(format!("HTTP {status} (expected 200)"));
@@ -364,16 +514,21 @@ fn get_one(t: &Target, deep: bool) -> Result<String, String> {
         .and_then(|d| std::fs::metadata(d).ok())
         .map(|m| m.len());
     let want = t.expect.as_ref().map(|e| e.0).or(disk_size);
+    let what = if t.expect.is_some() {
+        "the manifest"
+    } else {
+        "the file on disk"
+    };
     match (len, want) {
         (Some(l), Some(w)) if l != w => {
-            return Err(format!("Content-Length {l}, the manifest says {w} bytes"))
+            return Err(format!("Content-Length {l}, {what} has {w} bytes"))
         }
         (None, _) => {
             return Err("no Content-Length: the client cannot tell a cut-off download".into())
         }
         _ => {}
     }
-    if !deep {
+    if !deep || t.head {
         return Ok(format!("200, {} bytes", len.unwrap_or(0)));
     }
     let mut w = HashWriter::new(None);
@@ -439,7 +594,7 @@ mod tests {
         // 127.0.0.1:69 with nothing listening (or refusing): a failure, not a hang.
         let start = std::time::Instant::now();
         let r = fetch_compare(
-            "127.0.0.1".parse().unwrap(),
+            "127.0.0.1:69".parse().unwrap(),
             "pxelinux.0",
             t.path(),
             false,
@@ -450,5 +605,103 @@ mod tests {
             "{r:?}"
         );
         assert!(start.elapsed() < Duration::from_secs(2));
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::disallowed_methods)]
+mod denied_tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_closed_directory_is_named_with_its_mode() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().join("srv/tftp/pxe-kit/demo");
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("vmlinuz");
+        std::fs::write(&f, b"k").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let closed = t.path().join("srv/tftp/pxe-kit");
+        std::fs::set_permissions(&closed, std::fs::Permissions::from_mode(0o750)).unwrap();
+        let (ev, fix) = diagnose_denied(&f, t.path(), false);
+        assert_eq!(
+            ev,
+            ["/srv/tftp/pxe-kit is mode 0750: httpd's user cannot enter it (no search permission for others)"]
+        );
+        assert_eq!(fix, ["chmod o+x /srv/tftp/pxe-kit"]);
+        std::fs::set_permissions(&closed, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let (ev, fix) = diagnose_denied(&f, t.path(), false);
+        assert_eq!(
+            ev,
+            ["/srv/tftp/pxe-kit/demo/vmlinuz is mode 0600: not readable by httpd's user"]
+        );
+        assert_eq!(fix, ["chmod o+r /srv/tftp/pxe-kit/demo/vmlinuz"]);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::disallowed_methods)]
+mod retry_tests {
+    use super::*;
+    use std::net::UdpSocket;
+
+    /// A TFTP server that ignores the first `ignore` requests (a slow server), then sends the
+    /// file in one DATA block (no options: the client falls back to 512-byte blocks).
+    fn slow_server(ignore: usize, data: Vec<u8>) -> (SocketAddr, std::thread::JoinHandle<usize>) {
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = sock.local_addr().unwrap();
+        let h = std::thread::spawn(move || {
+            let mut seen = 0;
+            let mut buf = [0u8; 1500];
+            sock.set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            loop {
+                let Ok((_, from)) = sock.recv_from(&mut buf) else {
+                    return seen;
+                };
+                seen += 1;
+                if seen <= ignore {
+                    continue;
+                }
+                let tid = UdpSocket::bind("127.0.0.1:0").unwrap();
+                let mut pkt = vec![0, 3, 0, 1];
+                pkt.extend(&data);
+                tid.send_to(&pkt, from).unwrap();
+                tid.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+                let _ = tid.recv_from(&mut buf);
+                return seen;
+            }
+        });
+        (addr, h)
+    }
+
+    #[test]
+    fn a_timed_out_read_is_retried_alone_with_a_longer_wait() {
+        let t = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(t.path(), b"ldlinux").unwrap();
+        let opts = TftpOptions {
+            blksize: 1468,
+            timeout: Duration::from_millis(100),
+            retries: 1,
+            local: None,
+        };
+        // The parallel pass sends 2 requests (one retransmission) and times out; the retry
+        // is answered.
+        let (addr, h) = slow_server(2, b"ldlinux".to_vec());
+        let disk = vec![("ldlinux.c32".to_string(), t.path().to_path_buf())];
+        let res = compare_all(addr, &disk, false, &opts);
+        assert!(
+            matches!(
+                res[0].1,
+                Compared::Same {
+                    bytes: 7,
+                    whole: true
+                }
+            ),
+            "{res:?}"
+        );
+        assert_eq!(h.join().unwrap(), 3);
     }
 }

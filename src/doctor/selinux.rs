@@ -25,7 +25,7 @@ pub fn checks() -> Vec<Check> {
     ]
 }
 
-const ENFORCE: &str = "/sys/fs/selinux/enforce";
+const ENFORCE: &str = crate::distro::SELINUX_ENFORCE;
 /// Offenders listed in the report; the rest are counted.
 const SHOW: usize = 5;
 
@@ -173,28 +173,28 @@ pub fn judge_labels(
     Finding::fail(format!("{n} served file(s) carry the wrong SELinux label: daemons will get \"Permission denied\""), fix).with_evidence(ev)
 }
 
-fn applies(env: &Env) -> Result<(), Finding> {
-    if !env.profile.selinux {
-        return Err(Finding::skip(
-            format!(
-                "SELinux does not apply to the {:?} profile",
-                env.profile.distro
-            )
-            .to_lowercase(),
-        ));
+/// Whether the SELinux checks apply: the kernel has SELinux on (whatever the distribution: a
+/// Debian server may run enforcing), or the distribution ships it on (Fedora, RHEL), where a
+/// disabled SELinux is itself worth a warning.
+fn applies(env: &Env, mode: bool) -> Result<(), Finding> {
+    if env.profile.selinux || (mode && env.profile.is_redhat()) {
+        return Ok(());
     }
-    Ok(())
+    Err(Finding::skip(format!(
+        "SELinux is not enabled in this kernel ({} does not enable it by default)",
+        format!("{:?}", env.profile.distro).to_lowercase()
+    )))
 }
 
 fn mode(env: &Env) -> Finding {
-    need!(applies(env));
+    need!(applies(env, true));
     need!(env.live());
     let text = std::fs::read_to_string(ENFORCE).ok();
     judge_mode(text.as_deref())
 }
 
 fn labels(env: &Env) -> Finding {
-    need!(applies(env));
+    need!(applies(env, false));
     let live = need!(env.live());
     if !env.ctx.root.is_live() {
         return Finding::skip("labels are checked on the live system only: a staged tree's labels are set when it is installed");
@@ -204,7 +204,10 @@ fn labels(env: &Env) -> Finding {
             "SELinux is disabled here: there are no labels to check (see selinux.mode)",
         );
     }
-    let dirs = [env.profile.tftp_root.clone(), env.profile.http_dir.clone()];
+    // The served trees, and the DHCP lease database (a wrong label there keeps dhcpd from
+    // starting).
+    let mut dirs = vec![env.profile.tftp_root.clone(), env.profile.http_dir.clone()];
+    dirs.extend(env.profile.selinux_state_paths());
     let mut actual = Vec::new();
     for d in &dirs {
         for e in walkdir::WalkDir::new(d).into_iter().flatten() {

@@ -623,3 +623,126 @@ pub fn lab_leftovers(pid: Option<u32>, path: &Path) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// A fake live system for a staged root: pxe-kit runs the root's live-system commands (probes
+/// and changes) from `tests/common/fakebin` only (`PXE_KIT_FAKE_BIN`), whose firewalld,
+/// NetworkManager, systemd and SELinux tools keep their state in files here. What they model,
+/// and why, is said at the top of `fakebin/fake-system`.
+pub struct FakeSystem {
+    pub state: tempfile::TempDir,
+}
+
+pub const FAKE_BIN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/common/fakebin");
+
+impl FakeSystem {
+    /// firewalld running with its default zone `public` (ssh, dhcpv6-client), no interface
+    /// bound, no unit enabled, no SELinux rule.
+    pub fn new() -> FakeSystem {
+        let f = FakeSystem {
+            state: tempfile::tempdir().unwrap(),
+        };
+        f.set("fw/default", "public\n");
+        f.set("fw/perm/public/target", "default\n");
+        f.set("fw/perm/public/services", "dhcpv6-client\nssh\n");
+        f.set("se/rules", "");
+        f.set("log", "");
+        f.set("fw/running", "");
+        f.reload();
+        f
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.state.path().join(rel)
+    }
+
+    pub fn set(&self, rel: &str, text: &str) {
+        write(self.state.path(), rel, text);
+    }
+
+    pub fn exists(&self, rel: &str) -> bool {
+        self.path(rel).exists()
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap_or_default()
+    }
+
+    pub fn remove(&self, rel: &str) {
+        let _ = std::fs::remove_file(self.path(rel));
+    }
+
+    /// One of the fake programs, run directly (to set the scene), its stdout.
+    pub fn call(&self, prog: &str, args: &[&str]) -> String {
+        let o = Command::new(Path::new(FAKE_BIN).join(prog))
+            .args(args)
+            .env("FAKE_STATE", self.state.path())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    /// firewalld's runtime from its permanent configuration and NM's bindings; clears the log.
+    pub fn reload(&self) {
+        self.call("firewall-cmd", &["--reload"]);
+        self.set("log", "");
+    }
+
+    /// NetworkManager manages `iface` with connection `conn` in `zone` ("" the default).
+    pub fn nm(&self, iface: &str, conn: &str, zone: &str) {
+        self.set(&format!("nm/dev/{iface}"), &format!("{conn}\n"));
+        self.set(&format!("nm/conn/{conn}/zone"), &format!("{zone}\n"));
+    }
+
+    /// A list of the zone (`services`, `interfaces` …), permanent or runtime.
+    pub fn zone(&self, perm: bool, zone: &str, what: &str) -> Vec<String> {
+        let base = if perm { "fw/perm" } else { "fw/run" };
+        self.read(&format!("{base}/{zone}/{what}"))
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The runtime zone of an interface.
+    pub fn zone_of(&self, iface: &str) -> String {
+        self.call(
+            "firewall-cmd",
+            &[&format!("--get-zone-of-interface={iface}")],
+        )
+        .trim()
+        .to_string()
+    }
+
+    /// Every call of a fake program since the last `clear_log`.
+    pub fn log(&self) -> Vec<String> {
+        self.read("log").lines().map(str::to_string).collect()
+    }
+
+    pub fn clear_log(&self) {
+        self.set("log", "");
+    }
+
+    /// pxe-kit with `--root root` against this fake system.
+    pub fn run(&self, root: &Path, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .arg("--root")
+            .arg(root)
+            .args(args)
+            .env("PXE_KIT_FAKE_BIN", FAKE_BIN)
+            .env("FAKE_STATE", self.state.path())
+            .env("FAKE_ROOT", root)
+            .env("PXE_KIT_RUNNER_LOG", root.with_extension("runner.jsonl"))
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    }
+}
+
+/// A staged Debian 12 server whose kernel runs SELinux enforcing and which has firewalld:
+/// the prototype server VM's setup.
+pub fn stage_debian_selinux_firewalld() -> tempfile::TempDir {
+    let t = stage_debian();
+    write(t.path(), "sys/fs/selinux/enforce", "1");
+    write(t.path(), "usr/bin/firewall-cmd", "");
+    t
+}
