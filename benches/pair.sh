@@ -58,7 +58,7 @@ use_pxe_kit
 export NO_COLOR=1
 
 W=$(mktemp -d /tmp/pxk-pair-bench.XXXXXX)
-cleanup() { [ -n "${BENCH_KEEP:-}" ] && { echo "kept $W (the storms' JSON)" >&2; return; }; rm -rf -- "$W"; }
+cleanup() { [ -n "${BENCH_KEEP:-}" ] && { echo "kept $W (the storms' JSON)" >&2; return 0; }; rm -rf -- "$W"; }
 trap cleanup EXIT
 
 FAILED=0
