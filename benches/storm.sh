@@ -70,7 +70,7 @@ export NO_COLOR=1
 W=$(mktemp -d /var/tmp/pxe-kit-bench-storm.XXXXXX)
 # The variants' roots live in here and Apache (not root) must traverse to their images.
 chmod 755 "$W"
-cleanup() { [ -n "${BENCH_KEEP:-}" ] && { echo "kept $W" >&2; return; }; rm -rf -- "$W" "${KEPT:-}"; }
+cleanup() { [ -n "${BENCH_KEEP:-}" ] && { echo "kept $W" >&2; return 0; }; rm -rf -- "$W" "${KEPT:-}"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 

@@ -55,6 +55,9 @@ _pxe__kit() {
             pxe__kit,status)
                 cmd="pxe__kit__subcmd__status"
                 ;;
+            pxe__kit,sync)
+                cmd="pxe__kit__subcmd__sync"
+                ;;
             pxe__kit__subcmd__help,add-host)
                 cmd="pxe__kit__subcmd__help__subcmd__add__subcmd__host"
                 ;;
@@ -93,6 +96,9 @@ _pxe__kit() {
                 ;;
             pxe__kit__subcmd__help,status)
                 cmd="pxe__kit__subcmd__help__subcmd__status"
+                ;;
+            pxe__kit__subcmd__help,sync)
+                cmd="pxe__kit__subcmd__help__subcmd__sync"
                 ;;
             pxe__kit__subcmd__help__subcmd__lab,boot)
                 cmd="pxe__kit__subcmd__help__subcmd__lab__subcmd__boot"
@@ -179,7 +185,7 @@ _pxe__kit() {
 
     case "${cmd}" in
         pxe__kit)
-            opts="-v -q -h -V --root --config --dry-run --distro --verbose --quiet --help --version init add-image images remove-image add-host hosts remove-host status serve lab doctor generate-docs help"
+            opts="-v -q -h -V --root --config --dry-run --distro --verbose --quiet --help --version init add-image images remove-image add-host hosts remove-host status serve lab sync doctor generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -365,7 +371,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__help)
-            opts="init add-image images remove-image add-host hosts remove-host status serve lab doctor generate-docs help"
+            opts="init add-image images remove-image add-host hosts remove-host status serve lab sync doctor generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -672,6 +678,20 @@ _pxe__kit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        pxe__subcmd__kit__subcmd__help__subcmd__sync)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         pxe__subcmd__kit__subcmd__hosts)
             opts="-v -q -h --json --root --config --dry-run --distro --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -725,7 +745,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__init)
-            opts="-v -q -h --interface --server-ip --subnet --range --router --dns --domain-search --time-offset --tftp-launcher --dhcp-server --serial --firewall-takeover --root --config --dry-run --distro --verbose --quiet --help"
+            opts="-v -q -h --interface --server-ip --subnet --range --router --dns --domain-search --time-offset --tftp-launcher --dhcp-server --serial --peer --role --ha-mode --firewall-takeover --root --config --dry-run --distro --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -773,6 +793,18 @@ _pxe__kit() {
                     ;;
                 --serial)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --peer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --role)
+                    COMPREPLY=($(compgen -W "primary secondary" -- "${cur}"))
+                    return 0
+                    ;;
+                --ha-mode)
+                    COMPREPLY=($(compgen -W "load-balancing hot-standby" -- "${cur}"))
                     return 0
                     ;;
                 --root)
@@ -1245,7 +1277,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__lab__subcmd__storm)
-            opts="-v -q -h --clients --rate --link --image --uefi --sizes --timeout --json --keep --root --config --dry-run --distro --verbose --quiet --help"
+            opts="-v -q -h --clients --rate --link --image --uefi --sizes --timeout --json --keep --dhcp-server --pair --ha-mode --kill-after --root --config --dry-run --distro --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1276,6 +1308,18 @@ _pxe__kit() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dhcp-server)
+                    COMPREPLY=($(compgen -W "isc kea" -- "${cur}"))
+                    return 0
+                    ;;
+                --ha-mode)
+                    COMPREPLY=($(compgen -W "load-balancing hot-standby" -- "${cur}"))
+                    return 0
+                    ;;
+                --kill-after)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1423,6 +1467,48 @@ _pxe__kit() {
             case "${prev}" in
                 --since)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --distro)
+                    COMPREPLY=($(compgen -W "fedora rhel debian" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pxe__subcmd__kit__subcmd__sync)
+            opts="-v -q -h --ssh-command --remote-pxe-kit --remote-root --accept --print-index --root --config --dry-run --distro --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --ssh-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-pxe-kit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --accept)
+                    COMPREPLY=($(compgen -W "primary secondary" -- "${cur}"))
                     return 0
                     ;;
                 --root)

@@ -137,6 +137,9 @@ pub fn converge(ctx: &Ctx, want: &Desired, opts: &Options) -> Result<Report> {
     if nfs {
         openings.push(&plan::NFS_OPENING);
     }
+    if want.cfg.peers.is_some() {
+        openings.push(&plan::FAILOVER_OPENING);
+    }
     let fw = look_at_firewalld(&fw_ctx, &want.cfg, &profile, &openings, opts)?;
     let cfg = &fw.cfg;
     if let Some(e) = &fw.failure {

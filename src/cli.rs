@@ -3,7 +3,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::{DhcpServer, Launcher};
+use crate::config::{DhcpServer, HaMode, Launcher, Role};
 use crate::ctx::Options;
 use crate::distro::Distro;
 use crate::root::Out;
@@ -146,6 +146,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Prove the chain end to end: boot a blank VM in a private network namespace.
     Lab(LabArgs),
+    /// Copy images, settings and hosts to the failover partner with rsync over SSH; the
+    /// partner checks every file's SHA-256 before an image becomes bootable there.
+    Sync(SyncArgs),
     /// Check that the server works: settings, network, services, TFTP/HTTP for real, menu,
     /// images, SELinux labels and firewall; exit 0 healthy, 1 problems found, 2 could not run.
     Doctor(DoctorArgs),
@@ -190,11 +193,56 @@ pub struct InitArgs {
     /// Serial console for the boot menu and kernels, PORT,BAUD (e.g. 0,115200).
     #[arg(long, value_name = "PORT,BAUD")]
     pub serial: Option<String>,
+    /// The partner of a failover pair: the other boot server's address on the provisioning
+    /// network (`none` leaves the pair). Needs --role the first time.
+    #[arg(long, value_name = "IP|none")]
+    pub peer: Option<String>,
+    /// This server's part in the pair.
+    #[arg(long, value_enum)]
+    pub role: Option<RoleArg>,
+    /// How the pair shares the machines [default: load-balancing].
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub ha_mode: Option<HaModeArg>,
     /// Move the provisioning interface into firewalld's pxe-kit zone even when its current
     /// zone allows more than services and ports (an accepting target, rich rules,
     /// forwarding), which then no longer apply there. Services and ports are always kept.
     #[arg(long)]
     pub firewall_takeover: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    /// Holds the failover split (dhcpd's mclt/split; Kea's primary).
+    Primary,
+    /// The other member.
+    Secondary,
+}
+
+impl From<RoleArg> for Role {
+    fn from(a: RoleArg) -> Role {
+        match a {
+            RoleArg::Primary => Role::Primary,
+            RoleArg::Secondary => Role::Secondary,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HaModeArg {
+    /// Both servers answer, each for half of the machines; either takes all when the other
+    /// is gone.
+    LoadBalancing,
+    /// The primary answers; the secondary takes over when it goes silent.
+    HotStandby,
+}
+
+impl From<HaModeArg> for HaMode {
+    fn from(a: HaModeArg) -> HaMode {
+        match a {
+            HaModeArg::LoadBalancing => HaMode::LoadBalancing,
+            HaModeArg::HotStandby => HaMode::HotStandby,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -373,6 +421,50 @@ pub struct LabStormArgs {
     /// Keep the storm's work directory (logs, the machines' results) and print where it is.
     #[arg(long)]
     pub keep: bool,
+    /// The synthetic servers' DHCP server [default: the release's].
+    #[arg(long, value_enum, value_name = "SERVER")]
+    pub dhcp_server: Option<DhcpServerArg>,
+    /// Storm a failover pair: two servers (primary 10.78.0.1, secondary 10.78.0.2), each with
+    /// its own link, the primary's daemons killed mid-storm; machines it breaks power on
+    /// again and must finish on the survivor.
+    #[arg(long)]
+    pub pair: bool,
+    /// The pair's mode.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "MODE",
+        requires = "pair",
+        default_value = "load-balancing"
+    )]
+    pub ha_mode: HaModeArg,
+    /// When the primary is killed, in seconds after the first power-on, or `never`
+    /// [default: halfway through the power-ons].
+    #[arg(long, value_name = "SECONDS|never", requires = "pair")]
+    pub kill_after: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SyncArgs {
+    /// The partner as SSH reaches it, [user@]host [default: peers.ssh, else root@partner].
+    #[arg(value_name = "PEER")]
+    pub peer: Option<String>,
+    /// The SSH command rsync and the partner's pxe-kit run through.
+    #[arg(long, value_name = "CMD", default_value = "ssh -o BatchMode=yes")]
+    pub ssh_command: String,
+    /// pxe-kit on the partner.
+    #[arg(long, value_name = "PATH", default_value = "pxe-kit")]
+    pub remote_pxe_kit: String,
+    /// The partner's root (a staged root, for tests) [default: /].
+    #[arg(long, value_name = "DIR", hide = true, default_value = "/")]
+    pub remote_root: PathBuf,
+    /// Run on the partner by `sync`: take in what the named member sent.
+    #[arg(long, value_enum, value_name = "ROLE", hide = true)]
+    pub accept: Option<RoleArg>,
+    /// Print this server's image list (names and manifest checksums) as JSON, for the
+    /// partner's doctor.
+    #[arg(long, hide = true)]
+    pub print_index: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -53,12 +53,99 @@ pub struct Config {
     pub http_dir: Option<PathBuf>,
     #[serde(default)]
     pub boot: Boot,
+    /// A failover pair: the partner server and this server's part in it (ISC dhcpd's
+    /// failover protocol or Kea's High Availability hook; images copied with `pxe-kit sync`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peers: Option<Peers>,
     /// What stays open on the provisioning interface besides DHCP, TFTP and HTTP (firewalld).
     #[serde(default, skip_serializing_if = "FirewallKeep::is_empty")]
     pub firewall: FirewallKeep,
     /// Machines with their own boot entry and, given a MAC and an address, a fixed lease.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hosts: Vec<Host>,
+}
+
+/// The TCP port the pair talks on: IANA's dhcp-failover port, for dhcpd's failover protocol
+/// and for Kea's HA listener alike (one port to open, one to remember).
+pub const FAILOVER_PORT: u16 = 647;
+
+/// The `peers:` section: the two members of a failover pair name each other.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Peers {
+    /// The partner server's address on the provisioning network.
+    pub partner: Ipv4Addr,
+    /// This server's part: `primary` or `secondary` (the other server takes the other).
+    pub role: Role,
+    /// `load-balancing` (both answer, each for half of the machines) or `hot-standby` (the
+    /// primary answers, the secondary takes over when it goes silent).
+    #[serde(default)]
+    pub mode: HaMode,
+    /// ISC dhcpd's maximum client lead time, in seconds: how far a lease may run past what
+    /// the partner knows. A survivor hands out addresses for at most this long while the
+    /// partner is unreachable. Kea does not use it.
+    #[serde(default = "Peers::default_mclt")]
+    pub mclt: u32,
+    /// How `pxe-kit sync` reaches the partner over SSH: `[user@]host` [default: root@partner].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<String>,
+}
+
+impl Peers {
+    /// Half an hour: a survivor's leases stay short while it cannot reach its partner, and
+    /// a member returning after losing its lease database waits this long before serving.
+    pub fn default_mclt() -> u32 {
+        1800
+    }
+
+    /// The SSH destination `sync` uses.
+    pub fn ssh_target(&self) -> String {
+        self.ssh
+            .clone()
+            .unwrap_or_else(|| format!("root@{}", self.partner))
+    }
+}
+
+/// A member's part in the pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Primary,
+    Secondary,
+}
+
+impl Role {
+    pub fn key(self) -> &'static str {
+        match self {
+            Role::Primary => "primary",
+            Role::Secondary => "secondary",
+        }
+    }
+    /// The partner's part.
+    pub fn other(self) -> Role {
+        match self {
+            Role::Primary => Role::Secondary,
+            Role::Secondary => Role::Primary,
+        }
+    }
+}
+
+/// How the pair shares the machines.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HaMode {
+    #[default]
+    LoadBalancing,
+    HotStandby,
+}
+
+impl HaMode {
+    pub fn key(self) -> &'static str {
+        match self {
+            HaMode::LoadBalancing => "load-balancing",
+            HaMode::HotStandby => "hot-standby",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -397,6 +484,7 @@ impl Config {
             tftp_root: None,
             http_dir: None,
             boot: Boot::default(),
+            peers: None,
             firewall: FirewallKeep::default(),
             hosts: Vec::new(),
         }
@@ -543,6 +631,7 @@ impl Config {
             bail!("boot.default {:?} is not an image name; use `local` or an image from `pxe-kit images`", b.default);
         }
         self.validate_hosts()?;
+        self.validate_peers()?;
         if let Some(s) = b.serial {
             if s.port > 3 {
                 bail!("serial port {} is not 0-3 (ttyS0-ttyS3)", s.port);
@@ -552,6 +641,51 @@ impl Config {
                     "serial baud {} is not one of 9600 19200 38400 57600 115200",
                     s.baud
                 );
+            }
+        }
+        Ok(())
+    }
+
+    /// The partner: another host address of the subnet that nothing else holds; an MCLT
+    /// within the lease time; an SSH destination that cannot carry options.
+    fn validate_peers(&self) -> Result<()> {
+        let Some(p) = &self.peers else {
+            return Ok(());
+        };
+        let net = self.subnet;
+        let ip = p.partner;
+        if !net.contains(&ip) || ip == net.network() || ip == net.broadcast() {
+            bail!("peers.partner {ip} is outside subnet {net}; give the partner server's address on the provisioning network");
+        }
+        if ip == self.server_ip {
+            bail!("peers.partner {ip} is this server's own address; give the other server's");
+        }
+        if self.range.contains(ip) {
+            bail!(
+                "peers.partner {ip} is inside the dynamic pool {}; move the pool or the partner",
+                self.range
+            );
+        }
+        if Some(ip) == self.router || self.hosts.iter().any(|h| h.ip == Some(ip)) {
+            bail!("peers.partner {ip} is the router's or a fixed host's address; give the partner server's");
+        }
+        if !(10..=86400).contains(&p.mclt) || p.mclt > self.lease_time {
+            bail!(
+                "peers.mclt {} must be 10 to 86400 seconds and at most lease_time ({})",
+                p.mclt,
+                self.lease_time
+            );
+        }
+        if let Some(t) = &p.ssh {
+            let (user, host) = t.rsplit_once('@').unwrap_or(("root", t.as_str()));
+            let word = |w: &str| {
+                !w.is_empty()
+                    && !w.starts_with('-')
+                    && w.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            };
+            if !word(user) || !word(host) {
+                bail!("peers.ssh {t:?} is not an SSH destination; write [user@]host such as root@10.0.0.2");
             }
         }
         Ok(())

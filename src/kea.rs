@@ -60,6 +60,12 @@ struct Dhcp4 {
     client_classes: Vec<ClientClass>,
     subnet4: Vec<Subnet4>,
     loggers: Vec<Logger>,
+    /// A failover pair: Kea's HA hook needs the server multi-threaded to run its own HTTP
+    /// listener (Kea 2.0 and later), so no kea-ctrl-agent carries the partners' traffic.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    multi_threading: Option<Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hooks_libraries: Vec<Value>,
 }
 
 #[derive(Serialize)]
@@ -121,8 +127,14 @@ struct Subnet4 {
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "kebab-case")]
 struct PoolRange {
     pool: String,
+    /// A load-balancing pair splits the pool by HA scope: each server allocates from its own
+    /// half, so two servers never pick the same free address at once; a survivor serving both
+    /// scopes hands each machine an address from its scope's half.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_class: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -297,6 +309,104 @@ fn reservations(v: &Vars) -> Result<Vec<Reservation>> {
         .collect()
 }
 
+/// The names the two members have in Kea's HA configuration (the same on both).
+pub const HA_PRIMARY: &str = "pxe-kit-primary";
+pub const HA_SECONDARY: &str = "pxe-kit-secondary";
+
+/// Kea's hook libraries for a pair: lease commands (the partners send each other leases
+/// with them) and High Availability. Timings: a heartbeat every 3 s; a partner silent for
+/// 10 s and leaving 3 machines unanswered for over 5 s each (their `secs` field) is taken as
+/// down, and the survivor serves every machine. The unanswered-machines test keeps two
+/// servers that merely cannot reach each other from both serving the whole pool.
+fn ha_hooks(v: &Vars) -> Result<Vec<Value>> {
+    let Some(f) = &v.failover else {
+        return Ok(Vec::new());
+    };
+    if f.kea_hooks.is_empty() {
+        bail!("no Kea hook library directory is known for this distribution; the HA hook cannot be loaded");
+    }
+    let hot = f.mode == "hot-standby";
+    let other_role = if hot { "standby" } else { "secondary" };
+    let me = if f.role == "primary" {
+        HA_PRIMARY
+    } else {
+        HA_SECONDARY
+    };
+    let url = |ip: &str| format!("http://{ip}:{}/", f.port);
+    let (primary_url, secondary_url) = if f.role == "primary" {
+        (url(&v.server_ip), url(&f.partner))
+    } else {
+        (url(&f.partner), url(&v.server_ip))
+    };
+    let lib = |name: &str| format!("{}/{name}", f.kea_hooks);
+    Ok(vec![
+        serde_json::json!({ "library": lib("libdhcp_lease_cmds.so") }),
+        serde_json::json!({
+            "library": lib("libdhcp_ha.so"),
+            "parameters": { "high-availability": [{
+                "this-server-name": me,
+                "mode": f.mode,
+                "heartbeat-delay": 3000,
+                "max-response-delay": 10000,
+                "max-ack-delay": 5000,
+                "max-unacked-clients": 3,
+                "multi-threading": {
+                    "enable-multi-threading": true,
+                    "http-dedicated-listener": true,
+                    "http-listener-threads": 0,
+                    "http-client-threads": 0
+                },
+                "peers": [
+                    { "name": HA_PRIMARY, "url": primary_url, "role": "primary", "auto-failover": true },
+                    { "name": HA_SECONDARY, "url": secondary_url, "role": other_role, "auto-failover": true }
+                ]
+            }]}
+        }),
+    ])
+}
+
+/// The dynamic pool; halved by HA scope for a load-balancing pair (Kea's own advice: the
+/// partners share lease updates, not an allocator).
+fn pools(v: &Vars) -> Result<Vec<PoolRange>> {
+    let whole = PoolRange {
+        pool: format!("{} - {}", v.range_start, v.range_end),
+        client_class: None,
+    };
+    let Some(f) = v.failover.as_ref().filter(|f| f.mode == "load-balancing") else {
+        return Ok(vec![whole]);
+    };
+    let (Ok(a), Ok(b)) = (
+        v.range_start.parse::<Ipv4Addr>(),
+        v.range_end.parse::<Ipv4Addr>(),
+    ) else {
+        bail!(
+            "range {} - {} is not two addresses",
+            v.range_start,
+            v.range_end
+        );
+    };
+    let (a, b) = (u32::from(a), u32::from(b));
+    if b <= a {
+        bail!(
+            "range {}-{} has one address; a load-balancing pair needs two or more to split ({} cannot share one)",
+            v.range_start,
+            v.range_end,
+            f.mode
+        );
+    }
+    let mid = a + (b - a) / 2;
+    Ok(vec![
+        PoolRange {
+            pool: format!("{} - {}", Ipv4Addr::from(a), Ipv4Addr::from(mid)),
+            client_class: Some(format!("HA_{HA_PRIMARY}")),
+        },
+        PoolRange {
+            pool: format!("{} - {}", Ipv4Addr::from(mid + 1), Ipv4Addr::from(b)),
+            client_class: Some(format!("HA_{HA_SECONDARY}")),
+        },
+    ])
+}
+
 /// The header every rendered file starts with, for Kea inside `Dhcp4.comment`.
 fn header(v: &Vars, patched: bool) -> String {
     let from = if patched {
@@ -351,13 +461,16 @@ pub fn render(
                 subnet: v.subnet_cidr.clone(),
                 interface: v.interface.clone(),
                 authoritative: true,
-                pools: vec![PoolRange {
-                    pool: format!("{} - {}", v.range_start, v.range_end),
-                }],
+                pools: pools(v)?,
                 option_data: option_data(v)?,
                 reservations: reservations(v)?,
             }],
             loggers: vec![stdout_logger()],
+            multi_threading: v
+                .failover
+                .as_ref()
+                .map(|_| serde_json::json!({ "enable-multi-threading": true })),
+            hooks_libraries: ha_hooks(v)?,
         },
     };
     let mut value = serde_json::to_value(&doc).expect("the Kea document serialises");

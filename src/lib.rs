@@ -20,6 +20,7 @@ pub mod kea;
 pub mod lab;
 pub mod lock;
 pub mod netinfo;
+pub mod pair;
 pub mod plan;
 pub mod progress;
 pub mod render;
@@ -27,6 +28,7 @@ pub mod root;
 pub mod runner;
 pub mod serve;
 pub mod status;
+pub mod sync;
 pub mod tftp;
 pub mod track;
 

@@ -689,6 +689,13 @@ pub const BOOT_OPENING: Opening = Opening {
     ports: &[("udp", "67"), ("udp", "69"), ("tcp", "80")],
 };
 
+/// A failover pair: dhcpd's failover protocol, or Kea's HA listener, on tcp/647
+/// (`config::FAILOVER_PORT`). firewalld has no service for it: the port itself is opened.
+pub const FAILOVER_OPENING: Opening = Opening {
+    services: &[],
+    ports: &[("tcp", "647")],
+};
+
 /// NFS root: nfsd, mountd (fixed at 20048 on Fedora) and rpcbind for NFSv3 clients.
 pub const NFS_OPENING: Opening = Opening {
     services: &["nfs", "mountd", "rpc-bind"],
@@ -731,6 +738,14 @@ pub fn open_firewall(
                 .iter()
                 .flat_map(|o| o.services.iter().map(|s| format!("service={s}")))
                 .collect();
+            // Ports firewalld has no service for (the failover port) are opened as ports.
+            want.extend(
+                openings
+                    .iter()
+                    .filter(|o| o.services.is_empty())
+                    .flat_map(|o| o.ports.iter())
+                    .map(|(proto, port)| format!("port={port}/{proto}")),
+            );
             want.extend(cfg.firewall.items());
             want.dedup();
             match seen {

@@ -60,6 +60,15 @@ impl Progress {
         }
     }
 
+    /// A line above the bar, or on stderr when there is no bar: for commands whose stdout
+    /// is a report (`lab storm --json`).
+    pub fn eprintln(&self, line: impl AsRef<str>) {
+        match &self.0 {
+            Some(pb) => pb.println(line.as_ref()),
+            None => eprintln!("{}", line.as_ref()),
+        }
+    }
+
     pub fn inc(&self, n: u64) {
         if let Some(pb) = &self.0 {
             pb.inc(n);

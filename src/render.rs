@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior};
 use serde::Serialize;
 
-use crate::config::{Config, Transfer, UefiLoader};
+use crate::config::{Config, HaMode, Transfer, UefiLoader};
 
 /// The access log format pxe-kit's httpd logs in and `track` reads: request start (epoch
 /// seconds with milliseconds), client, request line, status, bytes sent, microseconds taken.
@@ -267,6 +267,51 @@ pub struct Vars {
     /// For an NFS-root image's exports file: the image and the exported tree.
     pub image: String,
     pub export_path: String,
+    /// The failover pair this server is a member of (settings: peers).
+    pub failover: Option<Failover>,
+}
+
+/// A failover pair as the DHCP configurations and the iPXE script see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Failover {
+    /// This server's part (`primary`, `secondary`) and the pair's mode.
+    pub role: String,
+    pub mode: String,
+    pub partner: String,
+    pub port: u16,
+    pub mclt: u32,
+    /// dhcpd's `split`: of 256 hash buckets of client MACs, how many the primary answers in
+    /// normal operation (128 shares the machines; 256, hot standby, gives the primary all).
+    pub split: u32,
+    /// The partner's URLs, where an iPXE script falls back to when this server stops
+    /// answering mid-boot.
+    pub partner_tftp_url: String,
+    /// Kea's hook libraries directory on this distribution (`libdhcp_ha.so`,
+    /// `libdhcp_lease_cmds.so`).
+    pub kea_hooks: String,
+}
+
+impl Failover {
+    pub fn new(cfg: &Config, profile: &Profile) -> Option<Failover> {
+        let p = cfg.peers.as_ref()?;
+        let kea = crate::distro::DhcpBackend::of(profile.distro, crate::config::DhcpServer::Kea);
+        Some(Failover {
+            role: p.role.key().into(),
+            mode: p.mode.key().into(),
+            partner: p.partner.to_string(),
+            port: crate::config::FAILOVER_PORT,
+            mclt: p.mclt,
+            split: match p.mode {
+                HaMode::LoadBalancing => 128,
+                HaMode::HotStandby => 256,
+            },
+            partner_tftp_url: format!("http://{}{}", p.partner, TFTP_URL_PREFIX),
+            kea_hooks: kea
+                .hooks_dir
+                .map(|d| d.display().to_string())
+                .unwrap_or_default(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -385,6 +430,7 @@ impl Vars {
             machines: cfg.hosts.iter().map(|h| HostVars::new(h, &[])).collect(),
             image: String::new(),
             export_path: String::new(),
+            failover: Failover::new(cfg, profile),
         }
     }
 }

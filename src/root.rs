@@ -90,6 +90,11 @@ impl Root {
     }
 
     /// True when acting on the running system rather than a staging tree.
+    /// Whether this is a --dry-run: what would change is shown, nothing is.
+    pub fn dry_run(&self) -> bool {
+        self.dry_run
+    }
+
     pub fn is_live(&self) -> bool {
         self.base == Path::new("/")
     }

@@ -41,6 +41,10 @@ pub struct Cmd {
     pub desc: String,
     pub argv: Vec<String>,
     pub kind: Kind,
+    /// For a build with a harmless mode of its own (rsync's `--dry-run`): the arguments
+    /// that select it, put right after the program when pxe-kit runs under --dry-run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub preview: Vec<String>,
 }
 
 impl Cmd {
@@ -49,7 +53,15 @@ impl Cmd {
             desc: desc.into(),
             argv: argv.iter().map(|s| s.as_ref().to_string()).collect(),
             kind,
+            preview: Vec::new(),
         }
+    }
+    /// A build that under --dry-run runs anyway with `args` (its own dry-run) instead of
+    /// being listed, so the preview says what it would do.
+    pub fn previewed_with<S: AsRef<str>>(mut self, args: &[S]) -> Self {
+        debug_assert_eq!(self.kind, Kind::Build);
+        self.preview = args.iter().map(|s| s.as_ref().to_string()).collect();
+        self
     }
     pub fn change<S: AsRef<str>>(desc: impl Into<String>, argv: &[S]) -> Self {
         Cmd::new(Kind::Change, desc, argv)
@@ -145,8 +157,15 @@ impl Runner {
     }
 
     /// Runs a check or probe and returns its output whatever the exit status; `None` for a
-    /// probe when not acting on the live system, or a build under dry-run.
+    /// probe when not acting on the live system, or a build under dry-run (one with a
+    /// preview mode runs in it instead).
     pub fn query(&self, cmd: &Cmd) -> Result<Option<Output>> {
+        if cmd.kind == Kind::Build && self.dry_run && !cmd.preview.is_empty() {
+            let mut preview = cmd.clone();
+            let at = preview.argv.len().min(1);
+            preview.argv.splice(at..at, cmd.preview.iter().cloned());
+            return Ok(Some(self.exec(&preview)?));
+        }
         let skip = match cmd.kind {
             Kind::Probe => !self.live,
             Kind::Build => self.dry_run,

@@ -66,6 +66,41 @@ fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
 }
 
+/// `kea-dhcp4 -t` on the Kea configuration `f` with its interface names taken out (this host
+/// has no `ens4`), as `init` tests a staged root's.
+fn kea_test_without_interfaces(f: &Path) -> std::process::Output {
+    let t = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        t.path(),
+        pxe_kit::kea::without_interfaces(&std::fs::read(f).unwrap()).unwrap(),
+    )
+    .unwrap();
+    std::process::Command::new("kea-dhcp4")
+        .arg("-t")
+        .arg(t.path())
+        .output()
+        .unwrap()
+}
+
+/// Compares `got` with the golden file at `path` (a diff into `failures` when they differ),
+/// or rewrites the file with `update` (UPDATE_GOLDEN=1).
+fn check_golden(path: &Path, got: &str, update: bool, failures: &mut Vec<String>) {
+    if update {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, got).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}; run with UPDATE_GOLDEN=1", path.display()));
+    if got != want {
+        failures.push(format!(
+            "{}:\n{}",
+            path.display(),
+            similar::TextDiff::from_lines(&want, got).unified_diff()
+        ));
+    }
+}
+
 #[test]
 fn every_template_matches_its_golden_file() {
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
@@ -88,20 +123,7 @@ fn every_template_matches_its_golden_file() {
                 .render(name, &vars_for(name, &cfg, &profile))
                 .unwrap();
             let path = golden_dir().join(dir).join(name.trim_end_matches(".j2"));
-            if update {
-                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-                std::fs::write(&path, &got).unwrap();
-                continue;
-            }
-            let want = std::fs::read_to_string(&path)
-                .unwrap_or_else(|e| panic!("{}: {e}; run with UPDATE_GOLDEN=1", path.display()));
-            if got != want {
-                failures.push(format!(
-                    "{}:\n{}",
-                    path.display(),
-                    similar::TextDiff::from_lines(&want, &got).unified_diff()
-                ));
-            }
+            check_golden(&path, &got, update, &mut failures);
         }
     }
     assert!(
@@ -221,20 +243,7 @@ fn kea_config_matches_its_golden_files() {
             assert_eq!(render(d, &cfg, patch), got, "{d:?} differs from Debian");
         }
         let path = golden_dir().join(dir).join("kea-dhcp4.conf");
-        if update {
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, &got).unwrap();
-            continue;
-        }
-        let want = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e}; run with UPDATE_GOLDEN=1", path.display()));
-        if got != want {
-            failures.push(format!(
-                "{}:\n{}",
-                path.display(),
-                similar::TextDiff::from_lines(&want, &got).unified_diff()
-            ));
-        }
+        check_golden(&path, &got, update, &mut failures);
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     let g = |d: &str| std::fs::read_to_string(golden_dir().join(d).join("kea-dhcp4.conf")).unwrap();
@@ -287,17 +296,7 @@ fn golden_kea_configs_pass_real_kea_dhcp4() {
             String::from_utf8_lossy(&o.stdout),
             String::from_utf8_lossy(&o.stderr)
         );
-        let t = tempfile::NamedTempFile::new().unwrap();
-        std::fs::write(
-            t.path(),
-            pxe_kit::kea::without_interfaces(&std::fs::read(&f).unwrap()).unwrap(),
-        )
-        .unwrap();
-        let o = std::process::Command::new("kea-dhcp4")
-            .arg("-t")
-            .arg(t.path())
-            .output()
-            .unwrap();
+        let o = kea_test_without_interfaces(&f);
         assert!(
             o.status.success(),
             "{d} without interfaces: {}",
@@ -449,4 +448,142 @@ fn hostile_strings_never_change_the_kea_json_structure() {
         render(&v).is_err(),
         "a boot file over 127 bytes was accepted"
     );
+}
+
+/// The two members of a failover pair, as both would render them: the primary (10.0.0.1)
+/// and the secondary (10.0.0.2) of a load-balancing pair, and the secondary of a hot-standby
+/// one. Each names itself as next-server and in its URLs, and the other as its partner.
+fn pair_members() -> Vec<(&'static str, Config)> {
+    let member = |ip: &str, partner: &str, role: &str, mode: &str| {
+        let mut c = config();
+        c.server_ip = ip.parse().unwrap();
+        c.peers = Some(
+            serde_yaml::from_str(&format!("partner: {partner}\nrole: {role}\nmode: {mode}\n"))
+                .unwrap(),
+        );
+        c.validate().unwrap();
+        c
+    };
+    vec![
+        (
+            "debian-pair-primary",
+            member("10.0.0.1", "10.0.0.2", "primary", "load-balancing"),
+        ),
+        (
+            "debian-pair-secondary",
+            member("10.0.0.2", "10.0.0.1", "secondary", "load-balancing"),
+        ),
+        (
+            "debian-pair-standby",
+            member("10.0.0.2", "10.0.0.1", "secondary", "hot-standby"),
+        ),
+    ]
+}
+
+/// The files a pair changes: dhcpd.conf (failover peer, pool), the iPXE script (the
+/// partner's URLs as fallback) and Kea's configuration (HA hook).
+#[test]
+fn pair_configs_match_their_golden_files() {
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let t = tempfile::tempdir().unwrap();
+    let root = Root::new(t.path(), false, Out::default()).unwrap();
+    let mut failures = Vec::new();
+    for (dir, cfg) in pair_members() {
+        let profile = Profile::new(Distro::Debian, Some(&cfg), &root);
+        // The entry as this member's menus name it: its own address in the root URL.
+        let mut e = entry();
+        e.args = e
+            .args
+            .replace("//10.0.0.1/", &format!("//{}/", cfg.server_ip));
+        let vars = Vars::new(&cfg, &profile, vec![e]);
+        let mut kea_cfg = cfg.clone();
+        kea_cfg.dhcp.server = Some(DhcpServer::Kea);
+        let kea_profile = Profile::new(Distro::Debian, Some(&kea_cfg), &root);
+        let kea = pxe_kit::kea::render(
+            &Vars::new(&kea_cfg, &kea_profile, vec![entry()]),
+            &kea_profile.dhcp.leases,
+            kea_profile.dhcp.control_socket.as_deref().unwrap(),
+            None,
+        )
+        .unwrap();
+        for (name, got) in [
+            (
+                "dhcpd.conf",
+                Templates::builtin().render("dhcpd.conf.j2", &vars).unwrap(),
+            ),
+            (
+                "boot.ipxe",
+                Templates::builtin().render("boot.ipxe.j2", &vars).unwrap(),
+            ),
+            ("kea-dhcp4.conf", kea),
+        ] {
+            let path = golden_dir().join(dir).join(name);
+            check_golden(&path, &got, update, &mut failures);
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let g = |d: &str, f: &str| std::fs::read_to_string(golden_dir().join(d).join(f)).unwrap();
+    // Each member answers with itself, and knows the other.
+    let p = g("debian-pair-primary", "dhcpd.conf");
+    assert!(p.contains("next-server 10.0.0.1;") && p.contains("peer address 10.0.0.2;"));
+    assert!(p.contains("split 128;") && p.contains("mclt 1800;"));
+    let s = g("debian-pair-secondary", "dhcpd.conf");
+    assert!(s.contains("next-server 10.0.0.2;") && s.contains("    secondary;"));
+    assert!(!s.contains("    split ") && !s.contains("    mclt "), "{s}");
+    assert!(g("debian-pair-secondary", "boot.ipxe").contains("http://10.0.0.1/pxe-kit-tftp/"));
+    let k: serde_json::Value =
+        serde_json::from_str(&g("debian-pair-standby", "kea-dhcp4.conf")).unwrap();
+    let ha = &k["Dhcp4"]["hooks-libraries"][1]["parameters"]["high-availability"][0];
+    assert_eq!(ha["this-server-name"], "pxe-kit-secondary");
+    assert_eq!(ha["mode"], "hot-standby");
+    assert_eq!(ha["peers"][1]["role"], "standby");
+    assert_eq!(ha["peers"][1]["url"], "http://10.0.0.2:647/");
+    assert_eq!(
+        k["Dhcp4"]["multi-threading"]["enable-multi-threading"],
+        true
+    );
+}
+
+/// Both members' files pass the real daemons' tests: `dhcpd -t` (the failover declaration
+/// and pool statements), `kea-dhcp4 -t` with the hook libraries loaded from this host's Kea
+/// (the paths the distribution profile names must exist). Kea 2.2's `-t` loads the
+/// libraries but leaves their parameters to the running server: the lab's pair run
+/// (tests/lab_pair.rs) proves the HA configuration by running it.
+#[test]
+fn pair_configs_pass_the_real_config_tests() {
+    if common::skip(common::missing(true, &["dhcpd", "kea-dhcp4"], &[])) {
+        return;
+    }
+    for (dir, _) in pair_members() {
+        let o = std::process::Command::new("dhcpd")
+            .args(["-t", "-4", "-cf"])
+            .arg(golden_dir().join(dir).join("dhcpd.conf"))
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{dir}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let f = golden_dir().join(dir).join("kea-dhcp4.conf");
+        let o = kea_test_without_interfaces(&f);
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success(), "{dir}: {out}");
+        assert!(
+            out.contains("libdhcp_ha.so"),
+            "{dir}: the HA hook was not loaded: {out}"
+        );
+    }
+    // The test bites: a failover pool naming an undeclared peer is refused.
+    let text = std::fs::read_to_string(golden_dir().join("debian-pair-primary/dhcpd.conf"))
+        .unwrap()
+        .replace("failover peer \"pxe-kit\";", "failover peer \"other\";");
+    let t = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(t.path(), text).unwrap();
+    let o = std::process::Command::new("dhcpd")
+        .args(["-t", "-4", "-cf"])
+        .arg(t.path())
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
 }

@@ -13,6 +13,24 @@ macro_rules! need_syslinux {
     };
 }
 
+/// A pair member on firewalld opens the failover port (no firewalld service has it) as a port
+/// in pxe-kit's zone; a lone server does not.
+#[test]
+fn staged_fedora_pair_member_plans_the_failover_port() {
+    need_syslinux!();
+    let t = stage_fedora();
+    let r = t.path();
+    ok(&run(r, INIT));
+    let port = "firewall-cmd --permanent --zone=pxe-kit --add-port=647/tcp";
+    assert!(!planned(r).iter().any(|c| c.starts_with(port)));
+    clear_runner_log(r);
+    let mut args = INIT.to_vec();
+    args.extend(["--peer", "10.0.0.2", "--role", "primary"]);
+    ok(&run(r, &args));
+    let plan = planned(r);
+    assert!(plan.iter().any(|c| c.starts_with(port)), "{plan:#?}");
+}
+
 #[test]
 fn staged_fedora_writes_fedora_layout_and_plans_live_steps() {
     need_syslinux!();

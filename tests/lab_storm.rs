@@ -7,8 +7,6 @@
 #![allow(clippy::disallowed_methods)]
 mod common;
 
-use std::path::PathBuf;
-
 use common::*;
 
 #[test]
@@ -32,23 +30,8 @@ fn a_small_storm_boots_every_machine_once() {
         "--json",
         "--keep",
     ]);
-    // The report is stdout; the kept directory is named on stderr, after it.
-    let json_end = out.rfind("\n}").map(|i| i + 2).unwrap_or(out.len());
-    let report: serde_json::Value = serde_json::from_str(&out[..json_end])
-        .unwrap_or_else(|e| panic!("no JSON report ({e}):\n{out}"));
-    let kept: PathBuf = out
-        .lines()
-        .find_map(|l| l.strip_prefix("lab storm: kept "))
-        .and_then(|r| r.split_whitespace().next())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| panic!("no kept directory in:\n{out}"));
-    struct Cleanup(PathBuf);
-    impl Drop for Cleanup {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-    let _c = Cleanup(kept.clone());
+    let storm = KeptStorm::parse(&out);
+    let (report, kept) = (&storm.report, &storm.dir);
     assert_eq!(code, 0, "{out}");
     assert_eq!(report["clients"], 100, "{report:#}");
     assert_eq!(report["booted"], 100, "{report:#}");
@@ -111,7 +94,7 @@ fn a_small_storm_boots_every_machine_once() {
             .all(|m| m["stage"] == "root-image" && m["leases"].as_array().unwrap().len() == 1),
         "{j:#}"
     );
-    lab_leftovers(Some(pid), &kept).unwrap();
+    lab_leftovers(Some(pid), kept).unwrap();
 }
 
 /// Out-of-bounds storms are refused before anything is created.

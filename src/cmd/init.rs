@@ -7,7 +7,9 @@ use ipnet::Ipv4Net;
 
 use crate::apply;
 use crate::cli::InitArgs;
-use crate::config::{parse_ip, parse_subnet, Config, DhcpServer, Launcher, Pool, Serial};
+use crate::config::{
+    parse_ip, parse_subnet, Config, DhcpServer, HaMode, Launcher, Peers, Pool, Serial,
+};
 use crate::ctx::Ctx;
 use crate::netinfo;
 use crate::Exit;
@@ -139,8 +141,55 @@ fn settings(a: &InitArgs, old: Option<&Config>, ctx: &Ctx) -> Result<Config> {
     if let Some(s) = &a.serial {
         cfg.boot.serial = Some(s.parse::<Serial>()?);
     }
+    cfg.peers = peers(a, cfg.peers.take())?;
     cfg.validate()?;
     Ok(cfg)
+}
+
+/// The pair settings: `--peer` (or `none`), `--role` and `--ha-mode` over the saved ones. A
+/// new pair needs its role: two members that both guessed "primary" would never agree.
+fn peers(a: &InitArgs, old: Option<Peers>) -> Result<Option<Peers>> {
+    let partner = match a.peer.as_deref().map(str::trim) {
+        Some("none") => {
+            if a.role.is_some() || a.ha_mode.is_some() {
+                bail!("--peer none leaves the pair; drop --role and --ha-mode");
+            }
+            return Ok(None);
+        }
+        Some(ip) => Some(parse_ip("--peer", ip)?),
+        None => None,
+    };
+    let mut p = match (old, partner) {
+        (Some(p), _) => p,
+        (None, Some(partner)) => {
+            let Some(role) = a.role else {
+                bail!("--peer {partner} starts a failover pair; say this server's part with --role primary or --role secondary (the partner takes the other)");
+            };
+            Peers {
+                partner,
+                role: role.into(),
+                mode: HaMode::default(),
+                mclt: Peers::default_mclt(),
+                ssh: None,
+            }
+        }
+        (None, None) => {
+            if a.role.is_some() || a.ha_mode.is_some() {
+                bail!("--role and --ha-mode belong to a failover pair; name the partner with --peer IP");
+            }
+            return Ok(None);
+        }
+    };
+    if let Some(ip) = partner {
+        p.partner = ip;
+    }
+    if let Some(r) = a.role {
+        p.role = r.into();
+    }
+    if let Some(m) = a.ha_mode {
+        p.mode = m.into();
+    }
+    Ok(Some(p))
 }
 
 /// The upper half of the subnet, which leaves the lower half for static addresses.

@@ -68,6 +68,8 @@ pub fn run(args: &LabArgs, g: &GlobalArgs) -> Result<Exit> {
                 timeout: Duration::from_secs(a.timeout),
                 json: a.json,
                 keep: a.keep,
+                dhcp: a.dhcp_server.map(Into::into),
+                pair: a.pair.then(|| pair_opts(a)).transpose()?,
             };
             storm::run(&g.options(), &o, g.out())
         }
@@ -168,6 +170,31 @@ fn vm_choice(a: &LabBootArgs) -> Result<VmChoice> {
         ipxe_rom: !(a.no_ipxe_rom || a.secure_boot),
         latency_ms: a.latency.filter(|ms| *ms > 0.0),
         direct: a.direct,
+    })
+}
+
+/// `--pair`'s options: the mode and when the primary dies (halfway through the power-ons
+/// unless told, at least a second in).
+fn pair_opts(a: &crate::cli::LabStormArgs) -> Result<storm::pair::PairOpts> {
+    let kill_after = match a.kill_after.as_deref().map(str::trim) {
+        Some("never") => None,
+        Some(s) => {
+            let secs: f64 = s
+                .parse()
+                .ok()
+                .filter(|x: &f64| x.is_finite() && *x > 0.0)
+                .ok_or_else(|| {
+                    anyhow::anyhow!("--kill-after {s:?}: give seconds after the first power-on (e.g. 2.5) or never")
+                })?;
+            Some(Duration::from_secs_f64(secs))
+        }
+        None => Some(Duration::from_secs_f64(
+            (f64::from(a.clients) / a.rate / 2.0).max(1.0),
+        )),
+    };
+    Ok(storm::pair::PairOpts {
+        mode: a.ha_mode.into(),
+        kill_after,
     })
 }
 

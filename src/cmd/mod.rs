@@ -11,6 +11,7 @@ pub mod remove_host;
 pub mod remove_image;
 pub mod serve;
 pub mod status;
+pub mod sync;
 
 use anyhow::Result;
 
@@ -38,6 +39,7 @@ pub fn dispatch(cli: Cli) -> Result<Exit> {
         Command::RemoveHost(a) => remove_host::run(a, &ctx),
         Command::Serve(a) => serve::run(a, &ctx),
         Command::Status(a) => status::run(a, &ctx),
+        Command::Sync(a) => sync::run(a, &ctx),
         Command::Doctor(a) => doctor::run(a, &ctx),
         Command::GenerateDocs(_) | Command::Lab(_) => unreachable!("handled above"),
     }

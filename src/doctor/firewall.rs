@@ -664,17 +664,38 @@ pub fn judge_firewalld(o: &Output, iface: &str, opening: &Opening, pxe_kit: &str
             " (the default zone: bound nowhere)"
         }
     )];
-    let mut missing = Vec::new();
-    for svc in opening.services {
-        let on = zone.services.iter().any(|s| s == svc);
+    // Services by name; ports firewalld has no service for (the failover port) as ports, as
+    // init opens them.
+    let items: Vec<(&str, String)> = if opening.services.is_empty() {
+        opening
+            .ports
+            .iter()
+            .map(|(proto, port)| ("port", format!("{port}/{proto}")))
+            .collect()
+    } else {
+        opening
+            .services
+            .iter()
+            .map(|s| ("service", s.to_string()))
+            .collect()
+    };
+    let mut missing: Vec<(&str, &str)> = Vec::new();
+    for (kind, item) in &items {
+        let allowed = if *kind == "port" {
+            &zone.ports
+        } else {
+            &zone.services
+        };
+        let on = allowed.iter().any(|s| s == item);
         ev.push(format!(
-            "{svc}: {}",
+            "{item}: {}",
             if on { "allowed" } else { "not allowed" }
         ));
         if !on {
-            missing.push(*svc);
+            missing.push((kind, item));
         }
     }
+    let names: Vec<&str> = items.iter().map(|(_, i)| i.as_str()).collect();
     if zone.target == "ACCEPT" {
         return Finding::ok(format!(
             "zone {} of {iface} accepts everything (target ACCEPT)",
@@ -686,16 +707,16 @@ pub fn judge_firewalld(o: &Output, iface: &str, opening: &Opening, pxe_kit: &str
         return Finding::ok(format!(
             "zone {} of {iface} allows {}",
             zone.name,
-            and_list(opening.services)
+            and_list(&names)
         ))
         .with_evidence(ev);
     }
     let fix = if zone.name == crate::firewalld::ZONE {
         let mut f: Vec<String> = missing
             .iter()
-            .map(|s| {
+            .map(|(kind, s)| {
                 format!(
-                    "firewall-cmd --permanent --zone={} --add-service={s}",
+                    "firewall-cmd --permanent --zone={} --add-{kind}={s}",
                     zone.name
                 )
             })
@@ -713,7 +734,11 @@ pub fn judge_firewalld(o: &Output, iface: &str, opening: &Opening, pxe_kit: &str
         format!(
             "zone {} of {iface} does not allow {}",
             zone.name,
-            missing.join(", ")
+            missing
+                .iter()
+                .map(|(_, i)| *i)
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         fix,
     )
@@ -845,6 +870,28 @@ mod firewalld_tests {
                 "firewall-cmd --reload"
             ]
         );
+    }
+
+    #[test]
+    fn the_failover_port_is_judged_as_a_port() {
+        use crate::plan::FAILOVER_OPENING;
+        // pxe-kit's zone without tcp/647: the exact commands; with it: ok.
+        let f = judge_firewalld(&out(0, ZONES, ""), "ens16", &FAILOVER_OPENING, "pxe-kit");
+        assert_eq!(f.status, Status::Fail, "{f:?}");
+        assert_eq!(
+            f.fix,
+            [
+                "firewall-cmd --permanent --zone=pxe-kit --add-port=647/tcp",
+                "firewall-cmd --reload"
+            ]
+        );
+        let open = ZONES.replace(
+            "services: dhcp http ssh tftp\n",
+            "services: dhcp http ssh tftp\n  ports: 647/tcp\n",
+        );
+        let f = judge_firewalld(&out(0, &open, ""), "ens16", &FAILOVER_OPENING, "pxe-kit");
+        assert_eq!(f.status, Status::Ok, "{f:?}");
+        assert!(f.summary.ends_with("allows 647/tcp"), "{}", f.summary);
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod images;
 pub mod menu;
 pub mod network;
 pub mod nfs;
+pub mod pair;
 pub mod protocols;
 pub mod selinux;
 pub mod services;
@@ -120,6 +121,7 @@ pub fn registry() -> Vec<Check> {
     v.extend(firewall::checks());
     v.extend(hosts::checks());
     v.extend(nfs::checks());
+    v.extend(pair::checks());
     v
 }
 

@@ -596,6 +596,19 @@ pub(crate) fn start_serve(
     run_dir: &Path,
     log: &mut dyn FnMut(&str, &str),
 ) -> Result<()> {
+    start_serve_as(ctx, ns, sup, run_dir, "serve", log)
+}
+
+/// `start_serve` under the supervisor name `name` (a pair's storm runs two: `serve-a`,
+/// `serve-b`); `split_serve` takes their daemons' lines apart the same way.
+pub(crate) fn start_serve_as(
+    ctx: &Ctx,
+    ns: &Netns,
+    sup: &mut Supervisor,
+    run_dir: &Path,
+    name: &str,
+    log: &mut dyn FnMut(&str, &str),
+) -> Result<()> {
     let exe = std::env::current_exe().context("finding pxe-kit's own binary")?;
     let serve = ns.exec_argv(&[
         exe.display().to_string(),
@@ -609,7 +622,7 @@ pub(crate) fn start_serve(
         "--run-dir".into(),
         run_dir.display().to_string(),
     ]);
-    sup.spawn(&Spec::new("serve", &serve))?;
+    sup.spawn(&Spec::new(name, &serve))?;
     let ready_by = Instant::now() + SERVE_WITHIN;
     loop {
         if supervise::stop_requested() {
@@ -617,20 +630,29 @@ pub(crate) fn start_serve(
         }
         if let Some(l) = sup.recv(Duration::from_millis(200)) {
             let (who, text) = split_serve(&l);
-            log(&who, &text);
-            if who == "serve" && text.starts_with(READY) {
+            // Several serves under one supervisor: their lines say whose they are.
+            if name == "serve" {
+                log(&who, &text);
+            } else {
+                log(&format!("{}|{who}", l.who), &text);
+            }
+            if l.who == name && (who == "serve" || who == name) && text.starts_with(READY) {
                 return Ok(());
             }
         }
         if let Some((n, st)) = sup.reap() {
             while let Some(l) = sup.recv(Duration::from_millis(100)) {
                 let (who, text) = split_serve(&l);
-                log(&who, &text);
+                if name == "serve" {
+                    log(&who, &text);
+                } else {
+                    log(&format!("{}|{who}", l.who), &text);
+                }
             }
             bail!(
                 "{n} {} before the daemons were up: {}",
                 describe(&st),
-                sup.tail("serve").join(" | ")
+                sup.tail(name).join(" | ")
             );
         }
         if Instant::now() > ready_by {
@@ -705,7 +727,7 @@ fn finish(
 
 /// The lab's `serve` prefixes each daemon's lines with `name| `; its own lines are `serve`.
 pub(crate) fn split_serve(l: &Line) -> (String, String) {
-    if l.who == "serve" {
+    if l.who.starts_with("serve") {
         if let Some(c) = SERVE_LINE.captures(&l.text) {
             return (c[1].to_string(), c[2].to_string());
         }

@@ -14,6 +14,11 @@ use crate::runner::{Cmd, Kind, Runner};
 pub const PREFIX: &str = "pxk-lab-";
 /// Prefix of a lab's second namespace (the storm's machines), also followed by the pid.
 pub const SECOND_PREFIX: &str = "pxk-labc-";
+/// A pair's storm: the second server's namespace and the switch joining everything.
+pub const PARTNER_PREFIX: &str = "pxk-labs-";
+pub const SWITCH_PREFIX: &str = "pxk-labw-";
+/// Every prefix a lab namespace has.
+pub const PREFIXES: [&str; 4] = [PREFIX, SECOND_PREFIX, PARTNER_PREFIX, SWITCH_PREFIX];
 /// The bridge's carrier port and its peer (inside the lab namespace only).
 const CARRIER: &str = "pxk-carrier0";
 const CARRIER_PEER: &str = "pxk-carrier1";
@@ -125,7 +130,11 @@ impl Netns {
     /// An empty namespace of this lab, `pxk-lab-PID` (or, `second`, `pxk-labc-PID`),
     /// loopback up.
     pub fn empty(runner: Runner, second: bool) -> Result<Netns> {
-        let prefix = if second { SECOND_PREFIX } else { PREFIX };
+        Netns::empty_as(runner, if second { SECOND_PREFIX } else { PREFIX })
+    }
+
+    /// An empty namespace `PREFIX` + pid (one of `PREFIXES`), loopback up.
+    pub fn empty_as(runner: Runner, prefix: &str) -> Result<Netns> {
         let name = format!("{prefix}{}", std::process::id());
         ip(
             &runner,
@@ -293,7 +302,7 @@ fn remove_ns(runner: &Runner, name: &str) -> Result<()> {
 pub fn lab_names(list: &str) -> Vec<String> {
     list.lines()
         .filter_map(|l| l.split_whitespace().next())
-        .filter(|n| n.starts_with(PREFIX) || n.starts_with(SECOND_PREFIX))
+        .filter(|n| PREFIXES.iter().any(|p| n.starts_with(p)))
         .map(String::from)
         .collect()
 }
@@ -303,9 +312,9 @@ pub fn sweep_stale(runner: &Runner) -> Result<Vec<String>> {
     let list = ip(runner, "listing network namespaces", &["netns", "list"])?;
     let mut removed = Vec::new();
     for n in lab_names(&list) {
-        let owner_alive = n
-            .strip_prefix(PREFIX)
-            .or_else(|| n.strip_prefix(SECOND_PREFIX))
+        let owner_alive = PREFIXES
+            .iter()
+            .find_map(|p| n.strip_prefix(p))
             .and_then(|p| p.parse::<i32>().ok())
             .is_some_and(|p| std::path::Path::new(&format!("/proc/{p}")).exists());
         if !owner_alive {

@@ -553,6 +553,36 @@ impl Drop for StagedDemo {
     }
 }
 
+/// A storm run with `lab storm --json --keep`: its report (the whole of stdout, so nothing
+/// else may be printed there) and its kept work directory (named on stderr, after the
+/// report), removed when dropped.
+pub struct KeptStorm {
+    pub report: serde_json::Value,
+    pub dir: PathBuf,
+}
+
+impl KeptStorm {
+    /// From run_bin's output (stdout, then stderr).
+    pub fn parse(out: &str) -> KeptStorm {
+        let json_end = out.rfind("\n}").map(|i| i + 2).unwrap_or(out.len());
+        let report = serde_json::from_str(&out[..json_end])
+            .unwrap_or_else(|e| panic!("no JSON report ({e}):\n{out}"));
+        let dir = out
+            .lines()
+            .find_map(|l| l.strip_prefix("lab storm: kept "))
+            .and_then(|r| r.split_whitespace().next())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| panic!("no kept directory in:\n{out}"));
+        KeptStorm { report, dir }
+    }
+}
+
+impl Drop for KeptStorm {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// Nothing of one lab run is left: its namespace (named after the lab's pid; any lab's when
 /// `pid` is None), no lab interface in the root namespace, no process whose command line
 /// mentions `path` (its staged root or work directory: every daemon and QEMU ran with it).
@@ -561,10 +591,13 @@ pub fn lab_leftovers(pid: Option<u32>, path: &Path) -> Result<(), String> {
     let ns = String::from_utf8_lossy(&o.stdout).into_owned();
     let left = ns.lines().any(|l| {
         let n = l.split_whitespace().next().unwrap_or("");
-        match pid {
-            Some(p) => n == format!("pxk-lab-{p}"),
-            None => n.starts_with("pxk-lab-"),
-        }
+        // The server's, the machines', a pair's partner and switch namespaces.
+        ["pxk-lab-", "pxk-labc-", "pxk-labs-", "pxk-labw-"]
+            .iter()
+            .any(|prefix| match pid {
+                Some(p) => n == format!("{prefix}{p}"),
+                None => n.starts_with(prefix),
+            })
     });
     if left {
         return Err(format!("lab namespace left: {ns}"));

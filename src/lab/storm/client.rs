@@ -52,6 +52,11 @@ pub struct Plan {
     pub root_url: String,
     /// Seconds after which every machine still booting gives up.
     pub deadline_secs: f64,
+    /// A machine whose boot fails powers on again a second later (a firmware that falls back
+    /// to the network, a watchdog, an operator), until the deadline: the pair's storm, where
+    /// machines caught by a dying server must finish on the survivor.
+    #[serde(default)]
+    pub reboot_on_failure: bool,
 }
 
 /// One fetch or exchange of one machine.
@@ -77,10 +82,32 @@ pub struct ClientResult {
     pub ip2: Option<Ipv4Addr>,
     /// DISCOVERs the firmware sent before an OFFER came.
     pub discovers: u32,
-    /// Seconds from power-on to the root image, when it got there.
+    /// Seconds from the first power-on to the root image, when it got there (reboots
+    /// included).
     pub booted: Option<f64>,
+    /// The last power-on, seconds since the Unix epoch (`start` unless it rebooted); its
+    /// stages' `start` count from here.
+    #[serde(default)]
+    pub boot_start: f64,
     pub failed_at: Option<String>,
     pub error: Option<String>,
+    /// The server whose DHCP answer (next-server) the last boot followed: every fetch of that
+    /// boot went to it.
+    #[serde(default)]
+    pub server: Option<Ipv4Addr>,
+    /// Boots that failed before the last one (with `reboot_on_failure`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restarts: Vec<Restart>,
+}
+
+/// One failed boot of a machine that powered on again.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Restart {
+    /// When it failed, seconds since the Unix epoch.
+    pub at: f64,
+    pub server: Option<Ipv4Addr>,
+    pub failed_at: String,
+    pub error: String,
 }
 
 /// The stage names, in boot order.
@@ -267,16 +294,23 @@ impl Dhcp {
         msg: &Message,
         want: MessageType,
         schedule: &[Duration],
+        begun: Instant,
         deadline: Instant,
     ) -> Result<(Message, u32)> {
         let (tx, rx): (Sender<Message>, Receiver<Message>) = channel();
         self.waiting.lock().expect("lock").insert(msg.xid(), tx);
-        let mut bytes = Vec::new();
-        msg.encode(&mut Encoder::new(&mut bytes))
-            .context("encoding a DHCP message")?;
         let to = SocketAddr::from((Ipv4Addr::BROADCAST, 67));
         let result = (|| {
             for (n, wait) in schedule.iter().enumerate() {
+                // `secs`: how long the client has been trying, as PXE ROMs and dhclient
+                // fill it in. Failover servers read it: past a few seconds either member
+                // of a pair answers (dhcpd's load balance max seconds, Kea's unacked
+                // clients that tell a dead partner from a quiet one).
+                let mut m = msg.clone();
+                m.set_secs(begun.elapsed().as_secs().min(u64::from(u16::MAX)) as u16);
+                let mut bytes = Vec::new();
+                m.encode(&mut Encoder::new(&mut bytes))
+                    .context("encoding a DHCP message")?;
                 self.sock.send_to(&bytes, to).context("sending DHCP")?;
                 let until = (Instant::now() + *wait).min(deadline);
                 while let Some(left) = until.checked_duration_since(Instant::now()) {
@@ -307,6 +341,9 @@ const PXE_SCHEDULE: [Duration; 4] = [
     Duration::from_secs(16),
     Duration::from_secs(32),
 ];
+/// How long a machine whose boot failed stays off before it powers on again.
+const REBOOT_AFTER: Duration = Duration::from_secs(1);
+
 const INITRAMFS_SCHEDULE: [Duration; 3] = [
     Duration::from_secs(3),
     Duration::from_secs(6),
@@ -350,9 +387,13 @@ struct Boot<'a> {
     dhcp: &'a Dhcp,
     m: Machine,
     t0: Instant,
+    /// The first power-on.
+    first: Instant,
     deadline: Instant,
     /// The file the firmware's DHCP answer named (its loader).
     boot_file: String,
+    /// The server that answered the firmware (its next-server): the whole chain follows it.
+    server: Ipv4Addr,
     r: ClientResult,
 }
 
@@ -364,13 +405,15 @@ fn at(stage: &'static str) -> impl Fn(anyhow::Error) -> (&'static str, anyhow::E
 impl<'a> Boot<'a> {
     fn new(plan: &'a Plan, dhcp: &'a Dhcp, i: u32, deadline: Instant) -> Boot<'a> {
         let m = Machine::new(plan, i);
+        let now = epoch(SystemTime::now());
         Boot {
             plan,
             dhcp,
             r: ClientResult {
                 mac: m.mac_str(),
                 uefi: m.uefi,
-                start: epoch(SystemTime::now()),
+                start: now,
+                boot_start: now,
                 stages: Vec::new(),
                 ip: None,
                 ip2: None,
@@ -378,20 +421,54 @@ impl<'a> Boot<'a> {
                 booted: None,
                 failed_at: None,
                 error: None,
+                server: None,
+                restarts: Vec::new(),
             },
             m,
             t0: Instant::now(),
+            first: Instant::now(),
             deadline,
             boot_file: String::new(),
+            server: plan.server,
         }
     }
 
     fn run(mut self) -> ClientResult {
-        if let Err((stage, e)) = self.steps() {
-            self.r.failed_at = Some(stage.to_string());
-            self.r.error = Some(format!("{e:#}"));
+        loop {
+            let Err((stage, e)) = self.steps() else {
+                return self.r;
+            };
+            let again = self.plan.reboot_on_failure
+                && Instant::now() + REBOOT_AFTER + Duration::from_secs(1) < self.deadline;
+            if !again {
+                self.r.failed_at = Some(stage.to_string());
+                self.r.error = Some(format!("{e:#}"));
+                return self.r;
+            }
+            self.r.restarts.push(Restart {
+                at: epoch(SystemTime::now()),
+                server: self.r.server,
+                failed_at: stage.to_string(),
+                error: format!("{e:#}"),
+            });
+            // Power on again: a new boot, its own clock for the stages.
+            std::thread::sleep(REBOOT_AFTER);
+            self.r.stages.clear();
+            self.r.ip = None;
+            self.r.ip2 = None;
+            self.r.server = None;
+            self.t0 = Instant::now();
+            self.r.boot_start = epoch(SystemTime::now());
         }
-        self.r
+    }
+
+    /// A URL of the plan (which names the plan's server) on the server that answered.
+    fn on_server(&self, url: &str) -> String {
+        url.replacen(
+            &format!("//{}/", self.plan.server),
+            &format!("//{}/", self.server),
+            1,
+        )
     }
 
     fn steps(&mut self) -> Result<(), (&'static str, anyhow::Error)> {
@@ -409,7 +486,7 @@ impl<'a> Boot<'a> {
         let mut bytes = 0;
         for f in [&self.plan.kernel, &self.plan.initrd] {
             bytes += if f.starts_with("http://") {
-                http(&agent, f)
+                http(&agent, &self.on_server(f))
             } else {
                 self.tftp(ip, f)
             }
@@ -427,9 +504,9 @@ impl<'a> Boot<'a> {
         let t = Instant::now();
         drop(agent);
         let agent = crate::httpc::agent(Some(IpAddr::V4(ip2)), Duration::from_secs(30));
-        let bytes = http(&agent, &self.plan.root_url).map_err(at("root"))?;
+        let bytes = http(&agent, &self.on_server(&self.plan.root_url)).map_err(at("root"))?;
         self.record("root", t, bytes);
-        self.r.booted = Some(self.since(Instant::now()));
+        self.r.booted = Some(self.first.elapsed().as_secs_f64());
         Ok(())
     }
 
@@ -456,18 +533,33 @@ impl<'a> Boot<'a> {
         };
         // dhcproto picks a random transaction id; the REQUEST carries the same.
         let xid = Message::default().xid();
+        let begun = Instant::now();
         let discover = request(&self.m, xid, MessageType::Discover, firmware, None);
-        let (offer, tries) =
-            self.dhcp
-                .exchange(&discover, MessageType::Offer, schedule, self.deadline)?;
+        let (offer, tries) = self.dhcp.exchange(
+            &discover,
+            MessageType::Offer,
+            schedule,
+            begun,
+            self.deadline,
+        )?;
         if firmware {
-            self.r.discovers = tries;
+            self.r.discovers += tries;
         }
         let req = request(&self.m, xid, MessageType::Request, firmware, Some(&offer));
-        let (ack, _) = self
-            .dhcp
-            .exchange(&req, MessageType::Ack, schedule, self.deadline)?;
+        let (ack, _) =
+            self.dhcp
+                .exchange(&req, MessageType::Ack, schedule, begun, self.deadline)?;
         let ip = ack.yiaddr();
+        if firmware {
+            // next-server: the loader, its files and the menu's URLs come from it.
+            let next = ack.siaddr();
+            self.server = if next.is_unspecified() {
+                self.plan.server
+            } else {
+                next
+            };
+            self.r.server = Some(self.server);
+        }
         add_address(&self.plan.interface, ip, self.plan.helper.prefix_len())?;
         if firmware {
             self.boot_file = ack
@@ -493,7 +585,7 @@ impl<'a> Boot<'a> {
             local: Some(IpAddr::V4(ip)),
         };
         let st = tftp::fetch(
-            SocketAddr::from((self.plan.server, 69)),
+            SocketAddr::from((self.server, 69)),
             file,
             &mut io::sink(),
             &opts,
@@ -520,8 +612,20 @@ impl<'a> Boot<'a> {
             format!("pxelinux.cfg/01-{}", self.m.mac_str().replace(':', "-")),
         ];
         probes.extend((1..=8).rev().map(|n| format!("pxelinux.cfg/{}", &hex[..n])));
-        // A machine's own file ends the search; most machines have none.
-        let own = probes.iter().find_map(|p| self.tftp(ip, p).ok());
+        // A machine's own file ends the search; most machines have none. Only the server's
+        // "not found" moves on to the next name: a server that stopped answering ends the
+        // boot, as it does pxelinux's.
+        let mut own = None;
+        for p in &probes {
+            match self.tftp(ip, p) {
+                Ok(n) => {
+                    own = Some(n);
+                    break;
+                }
+                Err(e) if format!("{e:#}").contains("TFTP error") => {}
+                Err(e) => return Err(e),
+            }
+        }
         bytes += match own {
             Some(n) => n,
             None => self.tftp(ip, &self.plan.bios_menu)?,
@@ -600,6 +704,7 @@ mod tests {
             initrd: String::new(),
             root_url: String::new(),
             deadline_secs: 1.0,
+            reboot_on_failure: false,
         }
     }
 

@@ -6,6 +6,7 @@
 //! server's, through the same tracker as `status`), the time until all booted and the ratio
 //! to the physical floor (bytes moved ÷ link rate).
 pub mod client;
+pub mod pair;
 pub mod report;
 
 use std::net::Ipv4Addr;
@@ -69,6 +70,10 @@ pub struct StormOpts {
     pub timeout: Duration,
     pub json: bool,
     pub keep: bool,
+    /// The synthetic server's DHCP server [default: the release's].
+    pub dhcp: Option<crate::config::DhcpServer>,
+    /// Two servers, a failover pair, one of them killed mid-storm.
+    pub pair: Option<pair::PairOpts>,
 }
 
 impl StormOpts {
@@ -100,22 +105,35 @@ impl StormOpts {
         if self.timeout > Duration::from_secs(MAX_SECS) || self.timeout.is_zero() {
             bail!("--timeout must be 1 to {MAX_SECS} seconds");
         }
+        if let Some(p) = &self.pair {
+            if p.kill_after.is_some_and(|k| k >= self.timeout) {
+                bail!("--kill-after must be shorter than --timeout");
+            }
+        }
         Ok(())
     }
 }
 
 /// The synthetic server's settings: a /21, so up to 2000 machines fit the pool (and the
-/// subnet needs the neighbour-table settings init writes for large subnets).
-fn settings() -> String {
+/// subnet needs the neighbour-table settings init writes for large subnets). `extra` adds
+/// top-level settings (a pair's `peers:`, the DHCP server).
+fn settings(server_ip: &str, extra: &str) -> String {
     format!(
         "# pxe-kit lab storm settings.\n\
          interface: {}\n\
-         server_ip: 10.78.0.1\n\
+         server_ip: {server_ip}\n\
          subnet: 10.78.0.0/21\n\
          range: 10.78.0.100-10.78.7.250\n\
-         boot:\n  timeout: 10\n  default: local\n",
+         boot:\n  timeout: 10\n  default: local\n{extra}",
         crate::lab::demo::BRIDGE
     )
+}
+
+/// The DHCP server line of the synthetic settings.
+fn dhcp_setting(o: &StormOpts) -> String {
+    o.dhcp
+        .map(|d| format!("dhcp:\n  server: {}\n", d.key()))
+        .unwrap_or_default()
 }
 
 /// Runs a storm: against the staged server of `opts.root` (not `/`), or against a synthetic
@@ -124,9 +142,22 @@ pub fn run(ctx_opts: &Options, o: &StormOpts, out: Out) -> Result<Exit> {
     o.check()?;
     preflight("lab storm", &[NEEDS])?;
     let mut work = WorkDir::new("pxe-kit-storm.")?;
+    if let Some(p) = &o.pair {
+        if ctx_opts.root != Path::new("/") {
+            bail!("--pair stages its own two servers; leave out --root");
+        }
+        let result = pair::run(ctx_opts, o, p, &work, out);
+        return finish(o, &mut work, result);
+    }
     let root = if ctx_opts.root == Path::new("/") {
         let pb = Progress::spinner(out, "staging a boot server with a synthetic image");
-        let root = stage_synthetic(work.path(), o.sizes_mib, out)?;
+        let root = stage_synthetic(
+            work.path(),
+            "root",
+            &settings("10.78.0.1", &dhcp_setting(o)),
+            o.sizes_mib,
+            out,
+        )?;
         pb.finish();
         root
     } else {
@@ -138,6 +169,12 @@ pub fn run(ctx_opts: &Options, o: &StormOpts, out: Out) -> Result<Exit> {
         ..ctx_opts.clone()
     })?;
     let result = storm(&ctx, o, &work, out);
+    finish(o, &mut work, result)
+}
+
+/// Keeps the work directory if asked, prints the report, and the exit code: every machine
+/// booted (and, for a pair, no address handed to two machines).
+fn finish(o: &StormOpts, work: &mut WorkDir, result: Result<Report>) -> Result<Exit> {
     if o.keep {
         work.keep();
         // On stderr: with --json, stdout is the report alone.
@@ -153,18 +190,29 @@ pub fn run(ctx_opts: &Options, o: &StormOpts, out: Out) -> Result<Exit> {
     } else {
         print!("{}", report.render());
     }
-    Ok(if report.failed == 0 {
+    let clean = report
+        .pair
+        .as_ref()
+        .is_none_or(|p| p.duplicate_addresses.is_empty() && p.lease_conflicts.is_empty());
+    Ok(if report.failed == 0 && clean {
         Exit::Ok
     } else {
         Exit::Problems
     })
 }
 
-/// A Debian server staged in `work/root` with image `storm`: a fake bzImage, an initramfs
-/// and a root image of the given sizes (their bytes only travel, nothing boots them).
-fn stage_synthetic(work: &Path, sizes: [u32; 3], out: Out) -> Result<PathBuf> {
-    let root = work.join("root");
-    stage_server(&root, &settings())?;
+/// A Debian server staged in `work/NAME` with `settings` and image `storm`: a fake bzImage,
+/// an initramfs and a root image of the given sizes (their bytes only travel, nothing boots
+/// them; the same bytes every time, so a pair's two servers hold the same image).
+fn stage_synthetic(
+    work: &Path,
+    name: &str,
+    settings: &str,
+    sizes: [u32; 3],
+    out: Out,
+) -> Result<PathBuf> {
+    let root = work.join(name);
+    stage_server(&root, settings)?;
     let runner = Runner::new(true, false, out);
     pxe_kit(&runner, &root, "staging the storm's server", &["init"])?;
     let files = Root::new(work, false, Out::default())?;
@@ -351,6 +399,7 @@ fn helper_address(cfg: &crate::config::Config) -> Result<Ipv4Net> {
     let net = cfg.subnet;
     let taken = |ip: Ipv4Addr| {
         ip == cfg.server_ip
+            || cfg.peers.as_ref().is_some_and(|p| p.partner == ip)
             || Some(ip) == cfg.router
             || cfg.range.contains(ip)
             || cfg.hosts.iter().any(|h| h.ip == Some(ip))
@@ -433,6 +482,7 @@ fn plan(ctx: &Ctx, o: &StormOpts, helper: Ipv4Net) -> Result<Plan> {
         initrd: over(&entry.initrd),
         root_url,
         deadline_secs: o.timeout.as_secs_f64(),
+        reboot_on_failure: o.pair.is_some(),
     })
 }
 
@@ -469,22 +519,7 @@ fn storm(ctx: &Ctx, o: &StormOpts, work: &WorkDir, out: Out) -> Result<Report> {
         &work.path().join("serve"),
         &mut |who, text| keep(who, text, &mut tracker),
     )?;
-    let plan_file = Path::new("/plan.json");
-    wr.write(plan_file, serde_json::to_string(&plan)?.as_bytes(), 0o644)?;
-    let results_file = work.path().join("results.json");
-    let exe = std::env::current_exe().context("finding pxe-kit's own binary")?;
-    sup.spawn(&Spec::new(
-        "clients",
-        &net.client.exec_argv(&[
-            exe.display().to_string(),
-            "lab".into(),
-            "storm-clients".into(),
-            "--plan".into(),
-            wr.path(plan_file).display().to_string(),
-            "--out".into(),
-            results_file.display().to_string(),
-        ]),
-    ))?;
+    let results_file = spawn_clients(&mut sup, &wr, &net.client, &plan)?;
     pb.set_message(format!(
         "{} machines powering on at {}/s",
         o.clients, o.rate
@@ -499,7 +534,8 @@ fn storm(ctx: &Ctx, o: &StormOpts, work: &WorkDir, out: Out) -> Result<Report> {
         if let Some(l) = sup.recv(Duration::from_millis(100)) {
             let (who, text) = split_serve(&l);
             if who == "clients" {
-                pb.println(format!("clients| {text}"));
+                // On stderr: with --json, stdout is the report alone.
+                pb.eprintln(format!("clients| {text}"));
             }
             keep(&who, &text, &mut tracker);
         }
@@ -522,6 +558,42 @@ fn storm(ctx: &Ctx, o: &StormOpts, work: &WorkDir, out: Out) -> Result<Report> {
         let (who, text) = split_serve(&l);
         keep(&who, &text, &mut tracker);
     }
+    let results = collect_results(ended, &mut sup, &results_file)?;
+    drop(sup);
+    drop(net);
+    pb.finish();
+    Ok(Report::new(o, &plan, &results, &tracker))
+}
+
+/// Writes the plan into the storm's work tree (`wr`) and starts the simulated machines in
+/// `ns` under `sup`; returns the file their results will be in.
+fn spawn_clients(sup: &mut Supervisor, wr: &Root, ns: &Netns, plan: &Plan) -> Result<PathBuf> {
+    let plan_file = Path::new("/plan.json");
+    wr.write(plan_file, serde_json::to_string(plan)?.as_bytes(), 0o644)?;
+    let results_file = wr.path(Path::new("/results.json"));
+    let exe = std::env::current_exe().context("finding pxe-kit's own binary")?;
+    sup.spawn(&Spec::new(
+        "clients",
+        &ns.exec_argv(&[
+            exe.display().to_string(),
+            "lab".into(),
+            "storm-clients".into(),
+            "--plan".into(),
+            wr.path(plan_file).display().to_string(),
+            "--out".into(),
+            results_file.display().to_string(),
+        ]),
+    ))?;
+    Ok(results_file)
+}
+
+/// Once the simulated machines have ended (`ended`): their results, and every daemon under
+/// `sup` stopped.
+fn collect_results(
+    ended: std::process::ExitStatus,
+    sup: &mut Supervisor,
+    results_file: &Path,
+) -> Result<Vec<ClientResult>> {
     if !ended.success() {
         bail!(
             "the simulated machines {}: {}",
@@ -529,15 +601,12 @@ fn storm(ctx: &Ctx, o: &StormOpts, work: &WorkDir, out: Out) -> Result<Report> {
             sup.tail("clients").join(" | ")
         );
     }
-    let text = std::fs::read_to_string(&results_file)
+    let text = std::fs::read_to_string(results_file)
         .with_context(|| format!("reading {}", results_file.display()))?;
     let results: Vec<ClientResult> =
         serde_json::from_str(&text).context("reading the machines' results")?;
     sup.stop_all(Duration::from_secs(5));
-    drop(sup);
-    drop(net);
-    pb.finish();
-    Ok(Report::new(o, &plan, &results, &tracker))
+    Ok(results)
 }
 
 /// `lab storm-clients`: the simulated machines, inside the machines' namespace.

@@ -81,6 +81,9 @@ pub struct Report {
     pub server_root_fetched: usize,
     /// The first failures, for the reader: MAC, stage, why.
     pub failures: Vec<(String, String, String)>,
+    /// A pair's storm: the kill, the recovery, where the machines booted, the leases of both.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pair: Option<super::pair::PairReport>,
 }
 
 /// The `p`-th percentile (0–100) of sorted values, by nearest rank.
@@ -96,30 +99,35 @@ fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
+/// Per stage: how many machines reached it, its percentiles and how many failed there.
+fn stage_stats(rs: &[ClientResult]) -> Vec<StageStats> {
+    STAGES
+        .iter()
+        .map(|st| {
+            let mut v: Vec<f64> = rs
+                .iter()
+                .flat_map(|r| r.stages.iter().filter(|s| s.stage == *st).map(|s| s.secs))
+                .collect();
+            v.sort_by(f64::total_cmp);
+            StageStats {
+                stage: st.to_string(),
+                n: v.len(),
+                p50: round3(percentile(&v, 50.0)),
+                p95: round3(percentile(&v, 95.0)),
+                p99: round3(percentile(&v, 99.0)),
+                max: round3(v.last().copied().unwrap_or(0.0)),
+                failures: rs
+                    .iter()
+                    .filter(|r| r.failed_at.as_deref() == Some(st))
+                    .count(),
+            }
+        })
+        .collect()
+}
+
 impl Report {
     pub fn new(o: &StormOpts, plan: &Plan, rs: &[ClientResult], tracker: &Tracker) -> Report {
-        let stages = STAGES
-            .iter()
-            .map(|st| {
-                let mut v: Vec<f64> = rs
-                    .iter()
-                    .flat_map(|r| r.stages.iter().filter(|s| s.stage == *st).map(|s| s.secs))
-                    .collect();
-                v.sort_by(f64::total_cmp);
-                StageStats {
-                    stage: st.to_string(),
-                    n: v.len(),
-                    p50: round3(percentile(&v, 50.0)),
-                    p95: round3(percentile(&v, 95.0)),
-                    p99: round3(percentile(&v, 99.0)),
-                    max: round3(v.last().copied().unwrap_or(0.0)),
-                    failures: rs
-                        .iter()
-                        .filter(|r| r.failed_at.as_deref() == Some(st))
-                        .count(),
-                }
-            })
-            .collect();
+        let stages = stage_stats(rs);
         let discovers: u64 = rs.iter().map(|r| u64::from(r.discovers)).sum();
         // Each machine's answered DISCOVER is its last one; a machine that failed at DHCP had
         // none answered.
@@ -171,7 +179,7 @@ impl Report {
                         s.stage == "root"
                             || (s.stage == "kernel+initrd" && plan.kernel.starts_with("http://"))
                     })
-                    .map(move |s| (r.start + s.start, r.start + s.start + s.secs))
+                    .map(move |s| (r.boot_start + s.start, r.boot_start + s.start + s.secs))
             })
             .collect();
         let http_secs = match (
@@ -191,7 +199,12 @@ impl Report {
                 .unwrap_or(first);
             round3(last - first)
         });
-        let floor = |b: u64| o.link_mbit.map(|m| b as f64 * 8.0 / (f64::from(m) * 1e6));
+        // A pair has a link each: twice the rate between them.
+        let links = if o.pair.is_some() { 2.0 } else { 1.0 };
+        let floor = |b: u64| {
+            o.link_mbit
+                .map(|m| b as f64 * 8.0 / (links * f64::from(m) * 1e6))
+        };
         let http_floor_secs = floor(http_bytes);
         let all_floor_secs = floor(http_bytes + tftp_bytes);
         Report {
@@ -244,6 +257,7 @@ impl Report {
                     )
                 })
                 .collect(),
+            pair: None,
         }
     }
 
@@ -311,6 +325,9 @@ impl Report {
         }
         for (mac, stage, why) in &self.failures {
             s += &format!("  failed: {mac} at {stage}: {why}\n");
+        }
+        if let Some(p) = &self.pair {
+            s += &p.render();
         }
         s
     }

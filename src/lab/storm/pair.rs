@@ -1,0 +1,827 @@
+//! `lab storm --pair`: a failover pair under a boot storm. Two staged servers (the primary
+//! 10.78.0.1 and the secondary 10.78.0.2, the same synthetic image on both), each served in a
+//! namespace of its own behind its own link, a switch namespace joining them to the machines'
+//! namespace. The storm starts once the pair reports normal operation; the primary's daemons
+//! are killed (SIGKILL, every process in its namespace) in the middle, machines caught by it
+//! power on again and must finish on the survivor. The report adds the recovery times, where
+//! machines booted, and every address held for two machines, from the machines' view and
+//! from both servers' lease files.
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context, Result};
+use ipnet::Ipv4Net;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use serde::Serialize;
+
+use super::client::{ClientResult, Plan};
+use super::report::Report;
+use super::{check_neighbours, dhcp_setting, helper_address, settings, stage_synthetic};
+use super::{collect_results, spawn_clients};
+use super::{StormOpts, CLIENT_IF};
+use crate::config::{DhcpServer, HaMode};
+use crate::ctx::{Ctx, Options};
+use crate::distro::Distro;
+use crate::lab::boot::{split_serve, start_serve_as, WorkDir};
+use crate::lab::netns::{self, Netns, PARTNER_PREFIX, SWITCH_PREFIX};
+use crate::progress::Progress;
+use crate::root::{Out, Root};
+use crate::runner::{Cmd, Kind, Runner};
+use crate::serve::supervise::{self, Supervisor};
+use crate::track::Tracker;
+
+/// The pair's addresses: the primary (killed mid-storm) and the secondary.
+const PRIMARY: &str = "10.78.0.1";
+const SECONDARY: &str = "10.78.0.2";
+/// How long the pair may take to reach normal operation before the storm.
+const FORM_WITHIN: Duration = Duration::from_secs(90);
+
+#[derive(Debug, Clone)]
+pub struct PairOpts {
+    pub mode: HaMode,
+    /// When the primary's daemons are killed, counted from the first power-on; None: never
+    /// (the pair's throughput alone).
+    pub kill_after: Option<Duration>,
+}
+
+/// What the pair did under the storm.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PairReport {
+    pub mode: String,
+    pub dhcp_server: String,
+    /// Seconds from starting both servers to both reporting normal operation.
+    pub formed_secs: f64,
+    /// The server killed, and when (seconds after the first power-on); none: not killed.
+    pub killed: Option<String>,
+    pub killed_at_secs: Option<f64>,
+    /// Machines whose boot the kill broke (they powered on again), and all restarts.
+    pub machines_hit: usize,
+    pub restarts: usize,
+    /// From the kill to the survivor saying it serves alone (dhcpd: communications-interrupted
+    /// or partner-down; Kea: partner-down): the DHCP side of the recovery.
+    pub takeover_secs: Option<f64>,
+    /// From the kill to the first machine it broke getting a DHCP answer again.
+    pub first_answer_after_kill_secs: Option<f64>,
+    /// From the kill to the last machine it broke reaching its root image: time to recover.
+    pub recover_secs: Option<f64>,
+    /// Machines by the server whose answer their (last) boot followed.
+    pub booted_by: BTreeMap<String, usize>,
+    /// Addresses the machines hold for two of them at once (their last leases).
+    pub duplicate_addresses: Vec<String>,
+    /// Addresses both servers' lease files hold active for different machines.
+    pub lease_conflicts: Vec<String>,
+    /// Active leases in each server's lease file at the end.
+    pub active_leases: BTreeMap<String, usize>,
+    /// `pxe-kit doctor`'s pair checks on each member once formed, and on the survivor after
+    /// the kill: check id → "status: summary".
+    pub doctor: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl PairReport {
+    pub fn render(&self) -> String {
+        let mut s = format!(
+            "pair ({} {}): formed in {:.1} s; machines booted by {:?}\n",
+            self.dhcp_server, self.mode, self.formed_secs, self.booted_by
+        );
+        if let (Some(k), Some(t)) = (&self.killed, self.killed_at_secs) {
+            s += &format!(
+                "killed {k} at {t:.1} s: the survivor took over after {}; {} machines caught ({} restarts); first of them answered again after {}, all of them booted {} after the kill\n",
+                secs(self.takeover_secs),
+                self.machines_hit,
+                self.restarts,
+                secs(self.first_answer_after_kill_secs),
+                secs(self.recover_secs),
+            );
+        }
+        s += &format!(
+            "addresses held for two machines: {} (machines' view), {} (both servers' leases); active leases {:?}\n",
+            self.duplicate_addresses.len(),
+            self.lease_conflicts.len(),
+            self.active_leases
+        );
+        for d in self.duplicate_addresses.iter().chain(&self.lease_conflicts) {
+            s += &format!("  duplicate: {d}\n");
+        }
+        for (when, checks) in &self.doctor {
+            for (id, verdict) in checks {
+                s += &format!("doctor on the {when}: {id}: {verdict}\n");
+            }
+        }
+        s
+    }
+}
+
+fn secs(x: Option<f64>) -> String {
+    x.map(|x| format!("{x:.1} s")).unwrap_or_else(|| "-".into())
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn epoch(t: SystemTime) -> f64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// Addresses two booted machines held at the same time, with their holders. A machine holds
+/// its firmware's address from that ACK until its initramfs takes another one (the server
+/// moved its lease: Kea's load balancing hashes the client identifier, which the firmware and
+/// the initramfs send differently), and its last address from its ACK on. An address that
+/// went from one machine to another after the first let it go is not held twice.
+fn held_twice(rs: &[ClientResult]) -> Vec<(Ipv4Addr, Vec<&str>)> {
+    let acked = |r: &ClientResult, stage: &str| {
+        r.stages
+            .iter()
+            .find(|s| s.stage == stage)
+            .map_or(r.boot_start, |s| r.boot_start + s.start + s.secs)
+    };
+    let mut spans: BTreeMap<Ipv4Addr, Vec<(&str, f64, f64)>> = BTreeMap::new();
+    for r in rs.iter().filter(|r| r.booted.is_some()) {
+        let last = r.ip2.or(r.ip);
+        if let (Some(fw), Some(l)) = (r.ip, last) {
+            if fw != l {
+                spans.entry(fw).or_default().push((
+                    &r.mac,
+                    acked(r, "dhcp"),
+                    acked(r, "dhcp-initramfs"),
+                ));
+            }
+        }
+        if let Some(l) = last {
+            let from = if r.ip2.is_some() && r.ip2 != r.ip {
+                acked(r, "dhcp-initramfs")
+            } else {
+                acked(r, "dhcp")
+            };
+            spans
+                .entry(l)
+                .or_default()
+                .push((&r.mac, from, f64::INFINITY));
+        }
+    }
+    spans
+        .into_iter()
+        .filter_map(|(ip, v)| {
+            let mut who: BTreeSet<&str> = BTreeSet::new();
+            for (i, a) in v.iter().enumerate() {
+                for b in &v[i + 1..] {
+                    if a.0 != b.0 && a.1 < b.2 && b.1 < a.2 {
+                        who.extend([a.0, b.0]);
+                    }
+                }
+            }
+            (!who.is_empty()).then(|| (ip, who.into_iter().collect()))
+        })
+        .collect()
+}
+
+/// The pair's figures from the machines' results, the kill (the server and its time, epoch
+/// seconds) and each server's active leases (address → MAC); the caller fills in the mode,
+/// server and forming time. Pure.
+pub fn summarize(
+    rs: &[ClientResult],
+    killed: Option<(&str, f64)>,
+    leases: &[(String, BTreeMap<Ipv4Addr, String>)],
+) -> PairReport {
+    let first = rs.iter().map(|r| r.start).reduce(f64::min).unwrap_or(0.0);
+    let restarts = rs.iter().map(|r| r.restarts.len()).sum();
+    let (mut hit, mut first_answer, mut recover) = (0, None::<f64>, None::<f64>);
+    if let Some((_, k)) = killed {
+        for r in rs.iter().filter(|r| r.restarts.iter().any(|x| x.at >= k)) {
+            hit += 1;
+            if let Some(d) = r.stages.iter().find(|s| s.stage == "dhcp") {
+                let t = r.boot_start + d.start + d.secs - k;
+                first_answer = Some(first_answer.map_or(t, |f| f.min(t)));
+            }
+            if let Some(b) = r.booted {
+                let t = r.start + b - k;
+                recover = Some(recover.map_or(t, |f| f.max(t)));
+            }
+        }
+        // A machine it broke that never booted: no recovery.
+        if rs
+            .iter()
+            .any(|r| r.booted.is_none() && r.restarts.iter().any(|x| x.at >= k))
+        {
+            recover = None;
+        }
+    }
+    let mut booted_by = BTreeMap::new();
+    for r in rs.iter().filter(|r| r.booted.is_some()) {
+        let s = r.server.map(|s| s.to_string()).unwrap_or_default();
+        *booted_by.entry(s).or_insert(0) += 1;
+    }
+    let duplicates = held_twice(rs)
+        .into_iter()
+        .map(|(ip, m)| format!("{ip} held by {}", m.join(", ")))
+        .collect();
+    let conflicts = crate::pair::conflicts(leases)
+        .into_iter()
+        .map(|(ip, hs)| {
+            let who: Vec<String> = hs.iter().map(|(s, m)| format!("{m} on {s}")).collect();
+            format!("{ip} leased to {}", who.join(" and "))
+        })
+        .collect();
+    PairReport {
+        mode: String::new(),
+        dhcp_server: String::new(),
+        formed_secs: 0.0,
+        takeover_secs: None,
+        killed: killed.map(|(who, _)| who.to_string()),
+        killed_at_secs: killed.map(|(_, k)| round3(k - first)),
+        machines_hit: hit,
+        restarts,
+        first_answer_after_kill_secs: first_answer.map(round3),
+        recover_secs: recover.map(round3),
+        booted_by,
+        duplicate_addresses: duplicates,
+        lease_conflicts: conflicts,
+        active_leases: leases.iter().map(|(s, l)| (s.clone(), l.len())).collect(),
+        doctor: BTreeMap::new(),
+    }
+}
+
+/// One member of the pair: its namespace, root and context.
+struct Member {
+    name: &'static str,
+    ip: &'static str,
+    ns: Netns,
+    ctx: Ctx,
+}
+
+/// The switch's bridge and its ports toward each namespace.
+const SWITCH: &str = "pxk-sw0";
+/// Each server's port, inside its namespace (its egress is the server's link).
+const SERVER_PORT: &str = "pxk-sv0";
+
+/// Puts a server's bridge (its address) in `ns`, wired to the switch in `sw` through
+/// `sw_port`, with its link limited to `mbit` on its side.
+fn wire_server(ns: &Netns, sw: &Netns, sw_port: &str, addr: &str, mbit: Option<u32>) -> Result<()> {
+    let bridge = crate::lab::demo::BRIDGE;
+    let s = |desc, args: &[&str]| ns.ip(desc, args).map(|_| ());
+    s(
+        "creating a server's bridge",
+        &[
+            "link",
+            "add",
+            bridge,
+            "type",
+            "bridge",
+            "forward_delay",
+            "0",
+        ],
+    )?;
+    s(
+        "giving the bridge its server address",
+        &["addr", "add", addr, "dev", bridge],
+    )?;
+    s(
+        "wiring the server to the switch",
+        &[
+            "link",
+            "add",
+            SERVER_PORT,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            sw_port,
+            "netns",
+            &sw.name,
+        ],
+    )?;
+    s(
+        "attaching the port to the bridge",
+        &["link", "set", SERVER_PORT, "master", bridge],
+    )?;
+    for dev in [bridge, SERVER_PORT] {
+        s("bringing up a server's side", &["link", "set", dev, "up"])?;
+    }
+    sw.ip(
+        "attaching the server to the switch",
+        &["link", "set", sw_port, "master", SWITCH],
+    )?;
+    sw.ip(
+        "bringing up the switch port",
+        &["link", "set", sw_port, "up"],
+    )?;
+    if let Some(mbit) = mbit {
+        // As a single server's storm: a token bucket on the server's egress.
+        let burst = (u64::from(mbit) * 1_000_000 / 8 / 10_000)
+            .max(64 * 1024)
+            .to_string();
+        s(
+            "limiting a server's link",
+            &["link", "set", SERVER_PORT, "txqueuelen", "10000"],
+        )?;
+        Runner::new(true, false, Default::default()).must(&Cmd::new(
+            Kind::Check,
+            "limiting a server's link",
+            &[
+                "tc",
+                "-n",
+                &ns.name,
+                "qdisc",
+                "add",
+                "dev",
+                SERVER_PORT,
+                "root",
+                "tbf",
+                "rate",
+                &format!("{mbit}mbit"),
+                "burst",
+                &burst,
+                "latency",
+                "20ms",
+            ],
+        ))?;
+    }
+    Ok(())
+}
+
+/// The pair's network: both servers and the machines on one switch.
+fn network(
+    a: &Netns,
+    b: &Netns,
+    clients: &Netns,
+    sw: &Netns,
+    helper: Ipv4Net,
+    mbit: Option<u32>,
+) -> Result<()> {
+    sw.ip(
+        "creating the switch",
+        &[
+            "link",
+            "add",
+            SWITCH,
+            "type",
+            "bridge",
+            "forward_delay",
+            "0",
+        ],
+    )?;
+    sw.ip("bringing up the switch", &["link", "set", SWITCH, "up"])?;
+    let prefix = helper.prefix_len();
+    wire_server(a, sw, "pxk-swa", &format!("{PRIMARY}/{prefix}"), mbit)?;
+    wire_server(b, sw, "pxk-swb", &format!("{SECONDARY}/{prefix}"), mbit)?;
+    sw.ip(
+        "wiring the machines to the switch",
+        &[
+            "link",
+            "add",
+            "pxk-swc",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            CLIENT_IF,
+            "netns",
+            &clients.name,
+        ],
+    )?;
+    sw.ip(
+        "attaching the machines to the switch",
+        &["link", "set", "pxk-swc", "master", SWITCH],
+    )?;
+    sw.ip(
+        "bringing up the machines' port",
+        &["link", "set", "pxk-swc", "up"],
+    )?;
+    clients.ip(
+        "giving the machines' side its helper address",
+        &["addr", "add", &helper.to_string(), "dev", CLIENT_IF],
+    )?;
+    clients.ip(
+        "bringing up the machines' side",
+        &["link", "set", CLIENT_IF, "up"],
+    )?;
+    Ok(())
+}
+
+/// Whether a daemon line says its server reached the pair's normal operation.
+fn says_normal(who: &str, text: &str) -> bool {
+    match who {
+        "dhcpd" => text.contains("I move from") && text.trim_end().ends_with("to normal"),
+        "kea" => {
+            text.contains("HA_STATE_TRANSITION")
+                && (text.contains("to LOAD-BALANCING state")
+                    || text.contains("to HOT-STANDBY state"))
+        }
+        _ => false,
+    }
+}
+
+/// Whether a survivor's line says it now serves alone.
+fn says_alone(who: &str, text: &str) -> bool {
+    match who {
+        "dhcpd" => {
+            text.contains("I move from")
+                && (text.contains("to communications-interrupted")
+                    || text.contains("to partner-down"))
+        }
+        "kea" => text.contains("HA_STATE_TRANSITION") && text.contains("to PARTNER-DOWN state"),
+        _ => false,
+    }
+}
+
+/// `pxe-kit doctor` on a member, in its namespace: its pair checks, id → "status: summary".
+fn doctor(m: &Member) -> Result<BTreeMap<String, String>> {
+    let exe = std::env::current_exe().context("finding pxe-kit's own binary")?;
+    let argv = m.ns.exec_argv(&[
+        exe.display().to_string(),
+        "--root".into(),
+        m.ctx.root.base().display().to_string(),
+        "--distro".into(),
+        "debian".into(),
+        "doctor".into(),
+        "--json".into(),
+    ]);
+    let cmd = Cmd::new(
+        Kind::Check,
+        format!("running doctor on the {}", m.name),
+        &argv,
+    );
+    let o = Runner::new(true, false, Default::default())
+        .query(&cmd)?
+        .context("doctor was not run")?;
+    let j: serde_json::Value = serde_json::from_str(&o.stdout).with_context(|| {
+        format!(
+            "doctor on the {} printed no JSON: {}",
+            m.name,
+            o.stderr.trim()
+        )
+    })?;
+    Ok(j["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["id"].as_str().is_some_and(|i| i.starts_with("pair.")))
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap_or_default().to_string(),
+                format!(
+                    "{}: {}",
+                    c["status"].as_str().unwrap_or_default(),
+                    c["summary"].as_str().unwrap_or_default()
+                ),
+            )
+        })
+        .collect())
+}
+
+/// Each server's active leases (address → MAC) from its lease file under its root.
+fn active_leases(m: &Member, dhcp: DhcpServer) -> Result<BTreeMap<Ipv4Addr, String>> {
+    let cfg = m.ctx.require_config()?;
+    let profile = m.ctx.profile(Some(&cfg));
+    let root = &m.ctx.root;
+    Ok(match dhcp {
+        DhcpServer::Isc => {
+            let text = root
+                .read_string_opt(&profile.dhcp.leases)?
+                .unwrap_or_default();
+            crate::pair::parse_dhcpd_leases(&text)
+                .0
+                .into_values()
+                .filter(|l| l.active())
+                .map(|l| (l.address, l.mac))
+                .collect()
+        }
+        DhcpServer::Kea => {
+            let texts: Vec<String> = crate::kea::lease_files(&profile.dhcp.leases)
+                .iter()
+                .filter_map(|p| root.read_string_opt(p).ok().flatten())
+                .collect();
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let now = epoch(SystemTime::now()) as u64;
+            crate::kea::parse_leases(&refs)
+                .into_values()
+                .filter(|l| l.active(now))
+                .map(|l| (l.address, l.hwaddr))
+                .collect()
+        }
+    })
+}
+
+/// Stages both servers, forms the pair, storms it, kills the primary mid-storm, reports.
+// Long: one storm's whole life (staging, network, forming, storm loop with the kill,
+// results) reads best in order; its parts are the helpers above.
+pub fn run(
+    ctx_opts: &Options,
+    o: &StormOpts,
+    p: &PairOpts,
+    work: &WorkDir,
+    out: Out,
+) -> Result<Report> {
+    check_neighbours(o.clients)?;
+    let pb = Progress::spinner(
+        out,
+        "staging two boot servers with the same synthetic image",
+    );
+    let dhcp_line = dhcp_setting(o);
+    let peers = |partner: &str, role: &str| {
+        format!(
+            "peers:\n  partner: {partner}\n  role: {role}\n  mode: {}\n{dhcp_line}",
+            p.mode.key()
+        )
+    };
+    let root_a = stage_synthetic(
+        work.path(),
+        "root-a",
+        &settings(PRIMARY, &peers(SECONDARY, "primary")),
+        o.sizes_mib,
+        out,
+    )?;
+    let root_b = stage_synthetic(
+        work.path(),
+        "root-b",
+        &settings(SECONDARY, &peers(PRIMARY, "secondary")),
+        o.sizes_mib,
+        out,
+    )?;
+    let ctx_for = |root: &Path| {
+        Ctx::new(&Options {
+            root: root.to_path_buf(),
+            distro: ctx_opts.distro.or(Some(Distro::Debian)),
+            ..ctx_opts.clone()
+        })
+    };
+    let (ctx_a, ctx_b) = (ctx_for(&root_a)?, ctx_for(&root_b)?);
+    let cfg = ctx_a.require_config()?;
+    let dhcp = ctx_a.profile(Some(&cfg)).dhcp.server;
+    let helper = helper_address(&cfg)?;
+    let plan: Plan = super::plan(&ctx_a, o, helper)?;
+    supervise::install_stop_handler()?;
+    pb.set_message("creating the pair's network");
+    let runner = || Runner::new(true, false, Default::default());
+    // Dropped in reverse: the machines, the switch, then the servers.
+    let a = Member {
+        name: "primary",
+        ip: PRIMARY,
+        ns: Netns::empty(runner(), false)?,
+        ctx: ctx_a,
+    };
+    let b = Member {
+        name: "secondary",
+        ip: SECONDARY,
+        ns: Netns::empty_as(runner(), PARTNER_PREFIX)?,
+        ctx: ctx_b,
+    };
+    let sw = Netns::empty_as(runner(), SWITCH_PREFIX)?;
+    let clients = Netns::empty(runner(), true)?;
+    network(&a.ns, &b.ns, &clients, &sw, helper, o.link_mbit)?;
+
+    let mut sup = Supervisor::new();
+    let mut tracker = Tracker::new();
+    let wr = Root::new(work.path(), false, Out::default())?;
+    let mut log = wr.append(Path::new("/storm.log"))?;
+    let mut keep = |server: &str, who: &str, text: &str, tracker: &mut Tracker| {
+        let at = SystemTime::now();
+        tracker.feed(who, text, at);
+        if let Some(f) = log.as_mut() {
+            let tag = format!("{server}/{who}");
+            let _ = std::io::Write::write_all(
+                f,
+                crate::status::serve_log_line(at, &tag, text).as_bytes(),
+            );
+        }
+    };
+    pb.set_message("starting both servers (pxe-kit serve)");
+    let formed_from = Instant::now();
+    let mut normal = BTreeSet::new();
+    let server_of = |who: &str| {
+        if who.ends_with("secondary") {
+            "secondary"
+        } else {
+            "primary"
+        }
+    };
+    for m in [&a, &b] {
+        let name = format!("serve-{}", m.name);
+        start_serve_as(
+            &m.ctx,
+            &m.ns,
+            &mut sup,
+            &work.path().join(&name),
+            &name,
+            &mut |tagged, text| {
+                // `serve-NAME|daemon`: which server said it.
+                let (spec, who) = tagged.split_once('|').unwrap_or(("", tagged));
+                let server = server_of(spec);
+                if says_normal(who, text) {
+                    normal.insert(server);
+                }
+                keep(server, who, text, &mut tracker)
+            },
+        )?;
+    }
+    pb.set_message("waiting for the pair to reach normal operation");
+    while normal.len() < 2 {
+        if supervise::stop_requested() {
+            bail!("interrupted; the storm was cleaned up");
+        }
+        if let Some(l) = sup.recv(Duration::from_millis(200)) {
+            let server = server_of(&l.who);
+            let (who, text) = split_serve(&l);
+            if says_normal(&who, &text) {
+                normal.insert(server);
+            }
+            keep(server, &who, &text, &mut tracker);
+        }
+        if let Some((who, st)) = sup.reap() {
+            bail!(
+                "{who} {} while the pair formed: {}",
+                crate::serve::describe(&st),
+                sup.tail(&who).join(" | ")
+            );
+        }
+        if formed_from.elapsed() > FORM_WITHIN {
+            bail!(
+                "the pair did not reach normal operation within {} s (normal: {:?}); see storm.log with --keep",
+                FORM_WITHIN.as_secs(),
+                normal
+            );
+        }
+    }
+    let formed_secs = formed_from.elapsed().as_secs_f64();
+    pb.set_message("doctor on both members");
+    let mut doctors = BTreeMap::new();
+    for m in [&a, &b] {
+        doctors.insert(format!("{} (formed)", m.name), doctor(m)?);
+    }
+
+    let results_file = spawn_clients(&mut sup, &wr, &clients, &plan)?;
+    pb.set_message(format!(
+        "{} machines powering on at {}/s",
+        o.clients, o.rate
+    ));
+    let started = Instant::now();
+    let limit = o.timeout + Duration::from_secs(30);
+    let mut killed_at: Option<f64> = None;
+    let mut takeover: Option<f64> = None;
+    let serve_a = format!("serve-{}", a.name);
+    let ended = loop {
+        if supervise::stop_requested() {
+            bail!("interrupted; the storm was cleaned up");
+        }
+        if killed_at.is_none() && p.kill_after.is_some_and(|k| started.elapsed() >= k) {
+            // The primary dies: every process of its namespace at once, no goodbye to its
+            // partner (a crash or a power cut, not a shutdown).
+            for pid in netns::pids(&runner(), &a.ns.name)? {
+                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+            killed_at = Some(epoch(SystemTime::now()));
+            // On stderr: with --json, stdout is the report alone.
+            pb.eprintln(format!(
+                "killed the {} ({}) {:.1} s into the storm",
+                a.name,
+                a.ip,
+                started.elapsed().as_secs_f64()
+            ));
+        }
+        if let Some(l) = sup.recv(Duration::from_millis(100)) {
+            let server = server_of(&l.who);
+            let (who, text) = split_serve(&l);
+            if who == "clients" {
+                pb.eprintln(format!("clients| {text}"));
+            }
+            if let Some(k) = killed_at {
+                if takeover.is_none() && server == b.name && says_alone(&who, &text) {
+                    takeover = Some(epoch(l.at) - k);
+                }
+            }
+            keep(server, &who, &text, &mut tracker);
+        }
+        if let Some((who, st)) = sup.reap() {
+            if who == "clients" {
+                break st;
+            }
+            if !(who == serve_a && killed_at.is_some()) {
+                bail!(
+                    "{who} {} during the storm: {}",
+                    crate::serve::describe(&st),
+                    sup.tail(&who).join(" | ")
+                );
+            }
+        }
+        if started.elapsed() > limit {
+            bail!("the storm ran over its {} s bound", limit.as_secs());
+        }
+    };
+    while let Some(l) = sup.recv(Duration::from_millis(300)) {
+        let server = server_of(&l.who);
+        let (who, text) = split_serve(&l);
+        keep(server, &who, &text, &mut tracker);
+    }
+    if killed_at.is_some() {
+        doctors.insert(format!("{} (after the kill)", b.name), doctor(&b)?);
+    }
+    let results = collect_results(ended, &mut sup, &results_file)?;
+    drop(sup);
+    let leases = vec![
+        (a.ip.to_string(), active_leases(&a, dhcp)?),
+        (b.ip.to_string(), active_leases(&b, dhcp)?),
+    ];
+    drop(clients);
+    drop(sw);
+    pb.finish();
+    let killed = format!("{} ({})", a.name, a.ip);
+    let mut report = Report::new(o, &plan, &results, &tracker);
+    report.pair = Some(PairReport {
+        mode: p.mode.key().into(),
+        dhcp_server: dhcp.name().into(),
+        formed_secs: round3(formed_secs),
+        takeover_secs: takeover.map(round3),
+        doctor: doctors,
+        ..summarize(&results, killed_at.map(|k| (killed.as_str(), k)), &leases)
+    });
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::storm::client::{Restart, StageTime};
+
+    fn machine(mac: &str, ip: &str, restarts: &[f64], booted: Option<f64>) -> ClientResult {
+        ClientResult {
+            mac: mac.into(),
+            uefi: false,
+            start: 100.0,
+            boot_start: restarts.last().map_or(100.0, |r| r + 1.0),
+            stages: vec![StageTime {
+                stage: "dhcp".into(),
+                start: 0.0,
+                secs: 2.0,
+                bytes: 0,
+            }],
+            ip: Some(ip.parse().unwrap()),
+            ip2: Some(ip.parse().unwrap()),
+            discovers: 1,
+            booted,
+            failed_at: None,
+            error: None,
+            server: Some(SECONDARY.parse().unwrap()),
+            restarts: restarts
+                .iter()
+                .map(|at| Restart {
+                    at: *at,
+                    server: Some(PRIMARY.parse().unwrap()),
+                    failed_at: "loader".into(),
+                    error: "TFTP timeout".into(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn recovery_counts_the_machines_the_kill_broke() {
+        let rs = vec![
+            machine("m1", "10.78.0.100", &[], Some(5.0)),
+            machine("m2", "10.78.0.101", &[110.0], Some(20.0)),
+            machine("m3", "10.78.0.102", &[112.0], Some(30.0)),
+        ];
+        let r = summarize(&rs, Some((PRIMARY, 108.0)), &[]);
+        assert_eq!(r.killed_at_secs, Some(8.0));
+        assert_eq!((r.machines_hit, r.restarts), (2, 2));
+        // m2 powered on again at 111 and had its answer 2 s later: 5 s after the kill.
+        assert_eq!(r.first_answer_after_kill_secs, Some(5.0));
+        // m3 reached its root at 130: 22 s after the kill.
+        assert_eq!(r.recover_secs, Some(22.0));
+        assert_eq!(r.booted_by[SECONDARY], 3);
+        assert!(r.duplicate_addresses.is_empty() && r.lease_conflicts.is_empty());
+        let twice = vec![
+            machine("m1", "10.78.0.100", &[], Some(5.0)),
+            machine("m2", "10.78.0.100", &[], Some(6.0)),
+        ];
+        assert_eq!(summarize(&twice, None, &[]).duplicate_addresses.len(), 1);
+        // m1's firmware took .100, its initramfs .200 (the server moved its lease at 104);
+        // m2 got .100 at 109: not held twice. m3 got .200 while m1 held it: held twice.
+        let mut m1 = machine("m1", "10.78.0.100", &[], Some(5.0));
+        m1.ip2 = Some("10.78.0.200".parse().unwrap());
+        m1.stages.push(StageTime {
+            stage: "dhcp-initramfs".into(),
+            start: 3.0,
+            secs: 1.0,
+            bytes: 0,
+        });
+        let m2 = machine("m2", "10.78.0.100", &[108.0], Some(12.0));
+        assert!(summarize(&[m1.clone(), m2], None, &[])
+            .duplicate_addresses
+            .is_empty());
+        let m3 = machine("m3", "10.78.0.200", &[108.0], Some(12.0));
+        assert_eq!(
+            summarize(&[m1, m3], None, &[]).duplicate_addresses,
+            ["10.78.0.200 held by m1, m3"]
+        );
+        let unbooted = vec![machine("m2", "10.78.0.101", &[110.0], None)];
+        assert_eq!(
+            summarize(&unbooted, Some((PRIMARY, 108.0)), &[]).recover_secs,
+            None
+        );
+    }
+}

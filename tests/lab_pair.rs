@@ -1,0 +1,126 @@
+//! A failover pair under a small boot storm, in CI: `lab storm --pair` stages two servers
+//! with the same synthetic image (primary 10.78.0.1, secondary 10.78.0.2), forms the pair on
+//! the daemons' own engines (ISC dhcpd's failover protocol; Kea's HA hook with its own
+//! listener), powers on 40 simulated PXE machines and kills every process of the primary in
+//! the middle. Every machine must boot (those the kill broke power on again and finish on
+//! the survivor), and no address may be held for two machines, seen from the machines and
+//! from both servers' lease files. Root only (namespaces, daemons); about 40 s each.
+// Tests build fixtures, run the binary and tools directly: no Root or Runner here.
+#![allow(clippy::disallowed_methods)]
+mod common;
+
+use common::*;
+
+macro_rules! need {
+    ($($prog:expr),*) => {
+        if skip(missing(true, &["in.tftpd", "apache2", "ip", "tc", $($prog),*], &[]).or_else(syslinux_missing)) {
+            return;
+        }
+    };
+}
+
+/// Runs a pair storm with `extra` arguments; returns the JSON report after checking what
+/// every pair storm must show.
+fn pair_storm(extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![
+        "lab",
+        "storm",
+        "--pair",
+        "--clients",
+        "40",
+        "--rate",
+        "20",
+        "--sizes",
+        "1,2,4",
+        "--timeout",
+        "180",
+        "--kill-after",
+        "1",
+        "--json",
+        "--keep",
+    ];
+    args.extend_from_slice(extra);
+    let (pid, code, out) = run_bin(&args);
+    let storm = KeptStorm::parse(&out);
+    let (report, kept) = (storm.report.clone(), storm.dir.clone());
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(report["clients"], 40, "{report:#}");
+    assert_eq!(report["booted"], 40, "0 machines left unbooted: {report:#}");
+    assert_eq!(report["failed"], 0, "{report:#}");
+    let pair = &report["pair"];
+    assert_eq!(pair["killed"], "primary (10.78.0.1)", "{pair:#}");
+    // The kill broke some boots, and those machines finished on the survivor.
+    assert!(pair["machines_hit"].as_u64().unwrap() > 0, "{pair:#}");
+    assert!(pair["recover_secs"].as_f64().unwrap() > 0.0, "{pair:#}");
+    assert!(pair["takeover_secs"].as_f64().is_some(), "{pair:#}");
+    assert!(
+        pair["booted_by"]["10.78.0.2"].as_u64().unwrap() > 0,
+        "{pair:#}"
+    );
+    // No address for two machines: the machines' leases, and both servers' lease files.
+    assert_eq!(
+        pair["duplicate_addresses"],
+        serde_json::json!([]),
+        "{pair:#}"
+    );
+    assert_eq!(pair["lease_conflicts"], serde_json::json!([]), "{pair:#}");
+    assert!(
+        pair["active_leases"]["10.78.0.2"].as_u64().unwrap() >= 30,
+        "{pair:#}"
+    );
+    // doctor saw the pair formed on both members, and the survivor alone after the kill.
+    let d = &pair["doctor"];
+    for m in ["primary (formed)", "secondary (formed)"] {
+        for id in ["pair.state", "pair.partner"] {
+            let v = d[m][id].as_str().unwrap_or_default();
+            assert!(v.starts_with("ok: "), "{m} {id}: {v}\n{d:#}");
+        }
+    }
+    let after = &d["secondary (after the kill)"];
+    for id in ["pair.state", "pair.partner"] {
+        let v = after[id].as_str().unwrap_or_default();
+        assert!(v.starts_with("fail: "), "after the kill {id}: {v}\n{d:#}");
+    }
+    // Both servers' daemons wrote the pair's leases where their roots say.
+    for r in ["root-a", "root-b"] {
+        assert!(kept.join(r).join("etc/pxe-kit/pxe-kit.yaml").is_file());
+    }
+    lab_leftovers(Some(pid), &kept).unwrap();
+    report
+}
+
+#[test]
+fn isc_dhcpd_pair_loses_its_primary_mid_storm_and_every_machine_boots() {
+    need!("dhcpd");
+    let r = pair_storm(&["--dhcp-server", "isc"]);
+    assert_eq!(r["pair"]["dhcp_server"], "ISC dhcpd");
+    assert_eq!(r["pair"]["mode"], "load-balancing");
+}
+
+#[test]
+fn kea_ha_pair_loses_its_primary_mid_storm_and_every_machine_boots() {
+    need!("kea-dhcp4");
+    let r = pair_storm(&["--dhcp-server", "kea"]);
+    assert_eq!(r["pair"]["dhcp_server"], "Kea");
+}
+
+/// Bad pair options are refused before anything is created.
+#[test]
+fn pair_options_are_checked() {
+    for (args, needle) in [
+        (
+            &["--pair", "--kill-after", "soon"][..],
+            "--kill-after \"soon\"",
+        ),
+        (
+            &["--pair", "--kill-after", "900", "--timeout", "60"][..],
+            "--kill-after must be shorter",
+        ),
+    ] {
+        let mut argv = vec!["lab", "storm"];
+        argv.extend_from_slice(args);
+        let (_, code, out) = run_bin(&argv);
+        assert_eq!(code, 2, "{args:?}: {out}");
+        assert!(out.contains(needle), "{args:?}: {out}");
+    }
+}
