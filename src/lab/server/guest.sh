@@ -97,13 +97,22 @@ zones() {
   echo "$side ($ifc): zone $z, services: $s"
 }
 
+# Denials are judged from the moment pxe-kit is installed ($PXE_KIT_T0, epoch seconds): the
+# stock image has its own before that (Debian's isc-dhcp-server init script creates
+# dhcpd.leases with its directory's type at the first boot, so dhcpd_t may not read it until
+# `init` relabels it); those are kept apart as avc.before.
 avcs() {
-  ausearch -m avc,user_avc 2>/dev/null | grep -E 'AVC' | grep -v 'dev="9p"' > "$W/avc-all.txt"
+  ausearch -m avc,user_avc 2>/dev/null | grep -E 'AVC' | grep -v 'dev="9p"' > "$W/avc-every.txt"
+  awk -v t0="$PXE_KIT_T0" '{ if (match($0, /audit\([0-9]+/)) { t = substr($0, RSTART + 6, RLENGTH - 6) + 0
+                                if (t >= t0) print > "/dev/stdout"; else print > "/dev/stderr" } }' \
+    "$W/avc-every.txt" > "$W/avc-all.txt" 2> "$W/avc-before.txt"
   grep -E 'comm="(dhcpd|in.tftpd|apache2|httpd)"|scontext=[^ ]*:(dhcpd|tftpd|httpd)_t:' \
     "$W/avc-all.txt" > "$W/avc-daemons.txt"
   cat "$W/avc-all.txt" > "$OUT/avc-all.txt"
+  cat "$W/avc-before.txt" > "$OUT/avc-before.txt"
   cat "$W/avc-daemons.txt" > "$OUT/avc-daemons.txt"
   fact avc.all "$(count "$(cat "$W/avc-all.txt")")"
+  fact avc.before "$(count "$(cat "$W/avc-before.txt")")"
   fact avc.daemons "$(count "$(cat "$W/avc-daemons.txt")")"
   cat "$W/avc-daemons.txt"
 }
@@ -133,6 +142,7 @@ fact boot.uptime "$up"
 fact boot.failed_units "$(systemctl --failed --no-legend --plain 2>/dev/null | awk '{print $1}' | tr '\n' ' ')"
 
 # ---- pxe-kit from its .deb ---------------------------------------------------------------
+PXE_KIT_T0=$(date +%s)
 cp "$IN/$DEB" "$W/$DEB"
 step deb-install dpkg -i "$W/$DEB"
 fact deb.rc $?

@@ -200,9 +200,10 @@ pub fn evaluate(f: &BTreeMap<String, String>, d: &Doctors) -> Vec<Check> {
         "avc.none",
         num("avc.daemons") == Some(0),
         format!(
-            "AVC denials from dhcpd, tftpd or httpd up to and including the client's boot: {} (all denials: {})",
+            "AVC denials from dhcpd, tftpd or httpd from pxe-kit's install to the client's boot: {} (all denials since: {}; before pxe-kit, the stock image's: {})",
             get("avc.daemons"),
-            get("avc.all")
+            get("avc.all"),
+            get("avc.before")
         ),
     ));
     let pub_services = services(get("fw.public.services"));
