@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{bail, Context, Result};
 use ipnet::Ipv4Net;
 
-use crate::config::{Transfer, UefiLoader};
+use crate::config::Transfer;
 use crate::ctx::{Ctx, Options};
 use crate::distro::{Distro, Profile};
 use crate::image;
@@ -444,26 +444,16 @@ fn plan(ctx: &Ctx, o: &StormOpts, helper: Ipv4Net) -> Result<Plan> {
         ),
         Transfer::Tftp => rel.to_string(),
     };
-    let uefi_files = match profile.efi.kind {
-        // shim loads GRUB from its own directory; GRUB reads its menu and, where it is a
-        // module (Debian), loads http before the kernel.
-        UefiLoader::ShimGrub => profile
-            .efi
-            .files
-            .iter()
-            .map(|(n, _)| n.to_string())
-            .filter(|n| n != profile.efi.boot_file)
-            .chain(profile.efi.config.iter().map(|c| c.to_string()))
-            .collect(),
-        UefiLoader::Syslinux => profile
-            .efi
-            .files
-            .iter()
-            .map(|(n, _)| n.to_string())
-            .filter(|n| n != profile.efi.boot_file)
-            .chain(profile.efi.config.iter().map(|c| c.to_string()))
-            .collect(),
-    };
+    // The same for both UEFI loaders: what the boot file loads from its own directory (shim:
+    // GRUB and, where it is a module (Debian), http; syslinux.efi: its modules), then its menu.
+    let uefi_files = profile
+        .efi
+        .files
+        .iter()
+        .map(|(n, _)| n.to_string())
+        .filter(|n| n != profile.efi.boot_file)
+        .chain(profile.efi.config.iter().map(|c| c.to_string()))
+        .collect();
     Ok(Plan {
         interface: CLIENT_IF.into(),
         helper,
