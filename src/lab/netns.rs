@@ -45,21 +45,10 @@ impl Netns {
         server: Ipv4Addr,
         prefix: u8,
     ) -> Result<Netns> {
-        let name = format!("{PREFIX}{}", std::process::id());
-        ip(
-            &runner,
-            "creating the lab network namespace",
-            &["netns", "add", &name],
-        )?;
-        let ns = Netns {
-            name,
-            runner,
-            deleted: false,
-        };
+        let ns = Netns::empty_as(runner, PREFIX)?;
         let n = ns.name.clone();
         let addr = format!("{server}/{prefix}");
-        let steps: [(&str, Vec<&str>); 10] = [
-            ("bringing up lo", vec!["-n", &n, "link", "set", "lo", "up"]),
+        let steps: [(&str, Vec<&str>); 9] = [
             (
                 "creating the lab bridge",
                 vec![
