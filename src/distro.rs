@@ -164,6 +164,17 @@ pub struct DhcpBackend {
 }
 
 impl DhcpBackend {
+    /// pxe-kit's drop-in for the daemon's systemd unit: its CPU priority everywhere, and on
+    /// Fedora/RHEL's dhcpd the interface (`DhcpInterfaces::SystemdDropIn` names this file).
+    /// Debian's isc-dhcp-server unit, generated from its init script, takes drop-ins too.
+    pub fn unit_dropin(&self) -> PathBuf {
+        Self::unit_dropin_of(self.service)
+    }
+
+    fn unit_dropin_of(service: &str) -> PathBuf {
+        format!("/etc/systemd/system/{service}.d/pxe-kit.conf").into()
+    }
+
     /// The facts of `server` on `distro`'s family.
     pub fn of(distro: Distro, server: DhcpServer) -> DhcpBackend {
         let rh = distro.redhat();
@@ -182,9 +193,7 @@ impl DhcpBackend {
                 conf_mode: 0o644,
                 conf_name: "dhcpd.conf",
                 interfaces: if rh {
-                    DhcpInterfaces::SystemdDropIn(
-                        "/etc/systemd/system/dhcpd.service.d/pxe-kit.conf".into(),
-                    )
+                    DhcpInterfaces::SystemdDropIn(DhcpBackend::unit_dropin_of("dhcpd.service"))
                 } else {
                     DhcpInterfaces::DefaultFile("/etc/default/isc-dhcp-server".into())
                 },

@@ -79,20 +79,21 @@ pub fn files(
         )?,
         DhcpServer::Kea => kea_file(profile, &vars, templates)?,
     });
-    match &dhcp.interfaces {
-        DhcpInterfaces::SystemdDropIn(p) => out.push(tpl(
-            p.clone(),
-            "dhcpd-service.conf.j2",
-            Some(Service::Dhcp),
-            true,
-        )?),
-        DhcpInterfaces::DefaultFile(p) => out.push(tpl(
+    // Every DHCP unit gets pxe-kit's drop-in (its priority; on Fedora/RHEL dhcpd also its
+    // interface); Debian's dhcpd takes the interface from its defaults file.
+    out.push(tpl(
+        dhcp.unit_dropin(),
+        "dhcpd-service.conf.j2",
+        Some(Service::Dhcp),
+        true,
+    )?);
+    if let DhcpInterfaces::DefaultFile(p) = &dhcp.interfaces {
+        out.push(tpl(
             p.clone(),
             "isc-dhcp-server.j2",
             Some(Service::Dhcp),
             false,
-        )?),
-        DhcpInterfaces::InConfig => {}
+        )?);
     }
     let tftp_tpl = match profile.launcher {
         Launcher::Socket => "tftp-service.conf.j2",

@@ -23,6 +23,10 @@ pub const ACCESS_FORMAT: &str = r#""%{sec}t.%{msec_frac}t %a \"%r\" %>s %B %D""#
 /// quarter of the time.
 pub const TFTPD_OPTIONS: &[&str] = &["-vv", "-B", "1468", "-T", "250000"];
 
+/// The DHCP unit's cgroup weight when its nice value is raised (`config::DHCP_NICE`) (systemd's default is 100): the same ranking against the tftp and
+/// httpd units' cgroups, which niceness alone does not cross.
+pub const DHCP_CPU_WEIGHT: u32 = 1000;
+
 /// The file name of the merge patch over Kea's configuration in the template directory (the
 /// Kea renderer, `kea::MERGE_PATCH`, names the same file).
 pub const KEA_PATCH: &str = "kea-dhcp4.merge.json";
@@ -239,6 +243,10 @@ pub struct Vars {
     /// Rendering the UEFI syslinux menu: paths are absolute there.
     pub efi: bool,
     pub dhcpd_bin: String,
+    /// The DHCP unit's drop-in names the interface on dhcpd's command line (Fedora/RHEL).
+    pub dhcp_exec_start: bool,
+    pub dhcp_nice: i32,
+    pub dhcp_cpu_weight: u32,
     pub dhcpd_conf: String,
     pub tftpd_bin: String,
     pub tftp_root: String,
@@ -398,6 +406,12 @@ impl Vars {
             }
             .into(),
             dhcpd_bin: profile.isc().bin.into(),
+            dhcp_exec_start: matches!(
+                profile.dhcp.interfaces,
+                crate::distro::DhcpInterfaces::SystemdDropIn(_)
+            ),
+            dhcp_nice: cfg.dhcp.nice(),
+            dhcp_cpu_weight: DHCP_CPU_WEIGHT,
             dhcpd_conf: profile.isc().conf.display().to_string(),
             tftpd_bin: profile.tftpd_bin.into(),
             tftp_root: profile.tftp_root.display().to_string(),

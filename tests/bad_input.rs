@@ -151,7 +151,15 @@ fn bad_yaml_is_refused_cleanly() {
             "interface: ens4\n  bad: indentation\n".into(),
             "pxe-kit.yaml",
         ),
+        (
+            good.replace("dhcp:\n", "dhcp:\n  nice: -30\n"),
+            "dhcp.nice -30",
+        ),
     ];
+    assert!(
+        good.contains("dhcp:\n"),
+        "init saves the DHCP server: {good}"
+    );
     for (yaml, needle) in cases {
         write(r, "etc/pxe-kit/pxe-kit.yaml", &yaml);
         check(r, &["init"], needle);

@@ -587,3 +587,55 @@ fn pair_configs_pass_the_real_config_tests() {
         .unwrap();
     assert!(!o.status.success());
 }
+
+/// Every DHCP unit gets pxe-kit's drop-in: the priority from `dhcp.nice` (a raised CPU weight
+/// only with a raised priority), the interface on the command line only for Fedora's dhcpd.
+#[test]
+fn the_dhcp_unit_dropin_follows_the_server_and_the_setting() {
+    let t = tempfile::tempdir().unwrap();
+    let root = Root::new(t.path(), false, Out::default()).unwrap();
+    let render = |distro: Distro, server: DhcpServer, nice: Option<i32>| {
+        let mut cfg = config();
+        cfg.dhcp.server = Some(server);
+        cfg.dhcp.nice = nice;
+        let profile = Profile::new(distro, Some(&cfg), &root);
+        let text = Templates::builtin()
+            .render("dhcpd-service.conf.j2", &Vars::new(&cfg, &profile, vec![]))
+            .unwrap();
+        (profile.dhcp.unit_dropin(), text)
+    };
+    let (path, text) = render(Distro::Fedora, DhcpServer::Isc, None);
+    assert_eq!(
+        path,
+        Path::new("/etc/systemd/system/dhcpd.service.d/pxe-kit.conf")
+    );
+    assert!(
+        text.contains("\nNice=-10\nCPUWeight=1000\n") && text.contains("--no-pid ens4\n"),
+        "{text}"
+    );
+    let (path, text) = render(Distro::Fedora, DhcpServer::Kea, Some(0));
+    assert_eq!(
+        path,
+        Path::new("/etc/systemd/system/kea-dhcp4.service.d/pxe-kit.conf")
+    );
+    assert!(
+        text.contains("\nNice=0\n")
+            && !text.contains("\nCPUWeight=")
+            && !text.contains("\nExecStart="),
+        "{text}"
+    );
+    let (path, text) = render(Distro::Debian, DhcpServer::Kea, Some(-5));
+    assert_eq!(
+        path,
+        Path::new("/etc/systemd/system/kea-dhcp4-server.service.d/pxe-kit.conf")
+    );
+    assert!(
+        text.contains("\nNice=-5\nCPUWeight=1000\n") && !text.contains("\nExecStart="),
+        "{text}"
+    );
+    let (path, _) = render(Distro::Debian, DhcpServer::Isc, None);
+    assert_eq!(
+        path,
+        Path::new("/etc/systemd/system/isc-dhcp-server.service.d/pxe-kit.conf")
+    );
+}

@@ -22,6 +22,7 @@ const CHECKS: &[&str] = &[
     "deb.installed",
     "packages.present",
     "init.units",
+    "init.dhcp_priority",
     "init.nothing_to_change",
     "init.no_restarts",
     "doctor.healthy",

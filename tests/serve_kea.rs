@@ -293,6 +293,7 @@ fn kea_serves_pxe_clients_and_doctor_sees_each_break() {
     std::fs::set_permissions(w.join("dump.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
 
     let mut served = Served::start(&server, r);
+    assert_eq!(server.nice_of("kea-dhcp4"), [-10], "kea-dhcp4's nice value");
     const BIOS: &str = "PXEClient:Arch:00000:UNDI:002001";
     const UEFI: &str = "PXEClient:Arch:00007:UNDI:003016";
     let get = |l: &BTreeMap<String, String>, k: &str| l.get(k).cloned().unwrap_or_default();

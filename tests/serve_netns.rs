@@ -106,6 +106,14 @@ fn serve_runs_the_daemons_in_a_netns_and_stops_on_sigterm() {
         out.join("\n")
     );
 
+    // The DHCP daemon runs ranked above the transfers (settings dhcp.nice, default -10).
+    assert_eq!(ns.nice_of("dhcpd"), [-10], "dhcpd's nice value");
+    assert!(
+        ns.nice_of("in.tftpd").iter().all(|&n| n == 0) && !ns.nice_of("in.tftpd").is_empty(),
+        "in.tftpd's nice values: {:?}",
+        ns.nice_of("in.tftpd")
+    );
+
     let body = ns.bash(
         "exec 3<>/dev/tcp/10.79.0.1/80; printf 'GET /pxe-kit/hello.txt HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3",
     );

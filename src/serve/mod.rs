@@ -241,16 +241,19 @@ fn dhcp_daemon(
     match profile.dhcp.server {
         DhcpServer::Isc => Ok((
             Daemon {
-                spec: Spec::new(
-                    "dhcpd",
-                    &daemons::dhcpd_argv(
-                        &bins.dhcp,
-                        &ctx.root.path(&profile.dhcp.conf),
-                        &leases,
-                        &run_dir.join("dhcpd.pid"),
-                        &cfg.interface,
-                    ),
-                ),
+                spec: Spec {
+                    nice: Some(cfg.dhcp.nice()),
+                    ..Spec::new(
+                        "dhcpd",
+                        &daemons::dhcpd_argv(
+                            &bins.dhcp,
+                            &ctx.root.path(&profile.dhcp.conf),
+                            &leases,
+                            &run_dir.join("dhcpd.pid"),
+                            &cfg.interface,
+                        ),
+                    )
+                },
                 listen: listen(Ipv4Addr::UNSPECIFIED),
             },
             None,
@@ -281,6 +284,7 @@ fn dhcp_daemon(
                 Daemon {
                     spec: Spec {
                         env: crate::kea::serve_env(&kea_run, &lease_dir),
+                        nice: Some(cfg.dhcp.nice()),
                         ..Spec::new(crate::kea::WHO, &crate::kea::argv(&bins.dhcp, &conf))
                     },
                     listen: listen(cfg.server_ip),

@@ -42,6 +42,9 @@ pub struct Spec {
     pub private_dev: Option<PathBuf>,
     /// Environment variables added to ours (Kea takes its runtime directories from them).
     pub env: Vec<(String, String)>,
+    /// A nice value set before exec, so every thread the daemon starts inherits it (the DHCP
+    /// daemon's, settings `dhcp.nice`).
+    pub nice: Option<i32>,
 }
 
 impl Spec {
@@ -51,6 +54,7 @@ impl Spec {
             argv: argv.iter().map(|s| s.as_ref().to_string()).collect(),
             private_dev: None,
             env: Vec::new(),
+            nice: None,
         }
     }
 }
@@ -130,6 +134,19 @@ impl Supervisor {
         cmd.envs(spec.env.iter().map(|(k, v)| (k, v)));
         if let Some(dev) = &spec.private_dev {
             private_dev(&mut cmd, dev)?;
+        }
+        if let Some(nice) = spec.nice {
+            // SAFETY: one raw syscall in the child before exec.
+            unsafe {
+                cmd.pre_exec(move || {
+                    // PRIO_PROCESS with who = 0 is the calling process: the child.
+                    if libc::setpriority(libc::PRIO_PROCESS, 0, nice) == 0 {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::last_os_error())
+                    }
+                });
+            }
         }
         let mut child = match cmd.spawn() {
             Ok(c) => c,

@@ -76,6 +76,22 @@ impl Netns {
     }
 
     /// PIDs of the processes still in the namespace.
+    /// The nice value of each process in the namespace named `comm`.
+    pub fn nice_of(&self, comm: &str) -> Vec<i32> {
+        self.pids()
+            .into_iter()
+            .filter(|p| {
+                std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == comm)
+            })
+            .filter_map(|p| {
+                let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
+                // After the ")" that ends comm: state is field 3, nice field 19.
+                let rest = &stat[stat.rfind(')')? + 2..];
+                rest.split(' ').nth(16)?.parse().ok()
+            })
+            .collect()
+    }
+
     pub fn pids(&self) -> Vec<i32> {
         let o = Command::new("ip")
             .args(["netns", "pids", &self.name])

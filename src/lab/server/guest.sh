@@ -85,6 +85,9 @@ units() {
     fact "unit.$u" "$a $e"
     echo "$u: $a, $e"
   done
+  # The nice value systemd started dhcpd with (pxe-kit's drop-in of isc-dhcp-server.service).
+  fact dhcpd.nice "$(ps -o ni= -C dhcpd | head -1 | tr -d ' ')"
+  echo "dhcpd nice: $(ps -o ni= -C dhcpd | head -1 | tr -d ' ')"
 }
 
 zones() {

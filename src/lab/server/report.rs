@@ -154,6 +154,15 @@ pub fn evaluate(f: &BTreeMap<String, String>, d: &Doctors) -> Vec<Check> {
         format!("init exit {}; {}", get("init1.rc"), units.join(", ")),
     ));
     v.push(check(
+        "init.dhcp_priority",
+        get("dhcpd.nice") == crate::config::DHCP_NICE.to_string(),
+        format!(
+            "dhcpd runs at nice {:?} (the unit's drop-in says {})",
+            get("dhcpd.nice"),
+            crate::config::DHCP_NICE
+        ),
+    ));
+    v.push(check(
         "init.nothing_to_change",
         get("init2.rc") == "0" && get("init2.nothing_to_change") == "yes",
         format!(
@@ -467,7 +476,7 @@ mod tests {
     fn good_facts() -> BTreeMap<String, String> {
         parse_facts(
             "deb.rc\t0\ndeb.files\t3\npackages.missing\t\ninit1.installed\t0\ninit1.rc\t0\n\
-             unit.isc-dhcp-server\tactive enabled\nunit.tftpd-hpa\tactive enabled\nunit.apache2\tactive enabled\n\
+             unit.isc-dhcp-server\tactive enabled\nunit.tftpd-hpa\tactive enabled\nunit.apache2\tactive enabled\ndhcpd.nice\t-10\n\
              init2.rc\t0\ninit2.nothing_to_change\tyes\ninit2.unit_events\t0\ninit2.nm_updates\t0\n\
              doctor.rc\t0\nselinux.getenforce\tEnforcing\navc.daemons\t0\n\
              fw.public.zone\tpublic\nfw.public.services\tdhcpv6-client ssh\nfw.public.ports\t\n\
@@ -500,12 +509,12 @@ mod tests {
         let c = evaluate(&good_facts(), &good_doctors());
         let bad: Vec<_> = c.iter().filter(|c| !c.ok).collect();
         assert!(bad.is_empty(), "{bad:#?}");
-        assert_eq!(c.len(), 20);
+        assert_eq!(c.len(), 21);
     }
 
     #[test]
     fn each_broken_fact_fails_its_check() {
-        let cases: [(&str, &str, &str); 9] = [
+        let cases: [(&str, &str, &str); 10] = [
             (
                 "host.after_init.ssh_prov",
                 "closed: No route to host",
@@ -531,6 +540,7 @@ mod tests {
             ),
             ("relabel.type_after", "user_home_t", "relabel.fixed"),
             ("unit.apache2", "active not-enabled", "init.units"),
+            ("dhcpd.nice", "0", "init.dhcp_priority"),
         ];
         for (k, v, id) in cases {
             let mut f = good_facts();

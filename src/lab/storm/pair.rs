@@ -6,6 +6,7 @@
 //! power on again and must finish on the survivor. The report adds the recovery times, where
 //! machines booted, and every address held for two machines, from the machines' view and
 //! from both servers' lease files.
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::path::Path;
@@ -311,35 +312,8 @@ fn wire_server(ns: &Netns, sw: &Netns, sw_port: &str, addr: &str, mbit: Option<u
         &["link", "set", sw_port, "up"],
     )?;
     if let Some(mbit) = mbit {
-        // As a single server's storm: a token bucket on the server's egress.
-        let burst = (u64::from(mbit) * 1_000_000 / 8 / 10_000)
-            .max(64 * 1024)
-            .to_string();
-        s(
-            "limiting a server's link",
-            &["link", "set", SERVER_PORT, "txqueuelen", "10000"],
-        )?;
-        Runner::new(true, false, Default::default()).must(&Cmd::new(
-            Kind::Check,
-            "limiting a server's link",
-            &[
-                "tc",
-                "-n",
-                &ns.name,
-                "qdisc",
-                "add",
-                "dev",
-                SERVER_PORT,
-                "root",
-                "tbf",
-                "rate",
-                &format!("{mbit}mbit"),
-                "burst",
-                &burst,
-                "latency",
-                "20ms",
-            ],
-        ))?;
+        // As a single server's storm.
+        super::limit_link(&ns.name, SERVER_PORT, mbit)?;
     }
     Ok(())
 }
@@ -660,63 +634,44 @@ pub fn run(
         o.clients, o.rate
     ));
     let started = Instant::now();
-    let limit = o.timeout + Duration::from_secs(30);
-    let mut killed_at: Option<f64> = None;
+    // Read by the kill (tick), the takeover watch (each line) and the exit check at once.
+    let killed_at: Cell<Option<f64>> = Cell::new(None);
     let mut takeover: Option<f64> = None;
     let serve_a = format!("serve-{}", a.name);
-    let ended = loop {
-        if supervise::stop_requested() {
-            bail!("interrupted; the storm was cleaned up");
-        }
-        if killed_at.is_none() && p.kill_after.is_some_and(|k| started.elapsed() >= k) {
-            // The primary dies: every process of its namespace at once, no goodbye to its
-            // partner (a crash or a power cut, not a shutdown).
-            for pid in netns::pids(&runner(), &a.ns.name)? {
-                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+    let ended = super::until_machines_end(
+        &mut sup,
+        &pb,
+        o.timeout,
+        || {
+            if killed_at.get().is_none() && p.kill_after.is_some_and(|k| started.elapsed() >= k) {
+                // The primary dies: every process of its namespace at once, no goodbye to its
+                // partner (a crash or a power cut, not a shutdown).
+                for pid in netns::pids(&runner(), &a.ns.name)? {
+                    let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+                }
+                killed_at.set(Some(epoch(SystemTime::now())));
+                // On stderr: with --json, stdout is the report alone.
+                pb.eprintln(format!(
+                    "killed the {} ({}) {:.1} s into the storm",
+                    a.name,
+                    a.ip,
+                    started.elapsed().as_secs_f64()
+                ));
             }
-            killed_at = Some(epoch(SystemTime::now()));
-            // On stderr: with --json, stdout is the report alone.
-            pb.eprintln(format!(
-                "killed the {} ({}) {:.1} s into the storm",
-                a.name,
-                a.ip,
-                started.elapsed().as_secs_f64()
-            ));
-        }
-        if let Some(l) = sup.recv(Duration::from_millis(100)) {
+            Ok(())
+        },
+        |l, who, text| {
             let server = server_of(&l.who);
-            let (who, text) = split_serve(&l);
-            if who == "clients" {
-                pb.eprintln(format!("clients| {text}"));
-            }
-            if let Some(k) = killed_at {
-                if takeover.is_none() && server == b.name && says_alone(&who, &text) {
+            if let Some(k) = killed_at.get() {
+                if takeover.is_none() && server == b.name && says_alone(who, text) {
                     takeover = Some(epoch(l.at) - k);
                 }
             }
-            keep(server, &who, &text, &mut tracker);
-        }
-        if let Some((who, st)) = sup.reap() {
-            if who == "clients" {
-                break st;
-            }
-            if !(who == serve_a && killed_at.is_some()) {
-                bail!(
-                    "{who} {} during the storm: {}",
-                    crate::serve::describe(&st),
-                    sup.tail(&who).join(" | ")
-                );
-            }
-        }
-        if started.elapsed() > limit {
-            bail!("the storm ran over its {} s bound", limit.as_secs());
-        }
-    };
-    while let Some(l) = sup.recv(Duration::from_millis(300)) {
-        let server = server_of(&l.who);
-        let (who, text) = split_serve(&l);
-        keep(server, &who, &text, &mut tracker);
-    }
+            keep(server, who, text, &mut tracker);
+        },
+        |who| who == serve_a && killed_at.get().is_some(),
+    )?;
+    let killed_at = killed_at.get();
     if killed_at.is_some() {
         doctors.insert(format!("{} (after the kill)", b.name), doctor(&b)?);
     }
