@@ -124,8 +124,9 @@ pub enum Firewall {
 /// Where the DHCP server learns which interface to serve.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DhcpInterfaces {
-    /// A dhcpd.service drop-in whose ExecStart names the interface (ISC on Fedora, RHEL).
-    SystemdDropIn(PathBuf),
+    /// pxe-kit's drop-in of the unit (`DhcpBackend::unit_dropin`) names the interface on its
+    /// ExecStart (ISC on Fedora, RHEL).
+    SystemdDropIn,
     /// `INTERFACESv4` in /etc/default/isc-dhcp-server (ISC on Debian).
     DefaultFile(PathBuf),
     /// In the configuration file itself (Kea's `interfaces-config`): nothing else to write.
@@ -165,14 +166,10 @@ pub struct DhcpBackend {
 
 impl DhcpBackend {
     /// pxe-kit's drop-in for the daemon's systemd unit: its CPU priority everywhere, and on
-    /// Fedora/RHEL's dhcpd the interface (`DhcpInterfaces::SystemdDropIn` names this file).
-    /// Debian's isc-dhcp-server unit, generated from its init script, takes drop-ins too.
+    /// Fedora/RHEL's dhcpd the interface (`DhcpInterfaces::SystemdDropIn`). Debian's
+    /// isc-dhcp-server unit, generated from its init script, takes drop-ins too.
     pub fn unit_dropin(&self) -> PathBuf {
-        Self::unit_dropin_of(self.service)
-    }
-
-    fn unit_dropin_of(service: &str) -> PathBuf {
-        format!("/etc/systemd/system/{service}.d/pxe-kit.conf").into()
+        format!("/etc/systemd/system/{}.d/pxe-kit.conf", self.service).into()
     }
 
     /// The facts of `server` on `distro`'s family.
@@ -193,7 +190,7 @@ impl DhcpBackend {
                 conf_mode: 0o644,
                 conf_name: "dhcpd.conf",
                 interfaces: if rh {
-                    DhcpInterfaces::SystemdDropIn(DhcpBackend::unit_dropin_of("dhcpd.service"))
+                    DhcpInterfaces::SystemdDropIn
                 } else {
                     DhcpInterfaces::DefaultFile("/etc/default/isc-dhcp-server".into())
                 },

@@ -408,7 +408,7 @@ impl Vars {
             dhcpd_bin: profile.isc().bin.into(),
             dhcp_exec_start: matches!(
                 profile.dhcp.interfaces,
-                crate::distro::DhcpInterfaces::SystemdDropIn(_)
+                crate::distro::DhcpInterfaces::SystemdDropIn
             ),
             dhcp_nice: cfg.dhcp.nice(),
             dhcp_cpu_weight: DHCP_CPU_WEIGHT,

@@ -245,6 +245,7 @@ fn dhcpd_scope(env: &Env) -> Finding {
         return f;
     }
     let cfg = need!(env.cfg());
+    let dropin = env.profile.dhcp.unit_dropin();
     let (path, configured) = match &env.profile.dhcp.interfaces {
         DhcpInterfaces::InConfig => {
             return Finding::skip("dhcpd names its interfaces on its command line")
@@ -258,11 +259,11 @@ fn dhcpd_scope(env: &Env) -> Finding {
                 .flatten()
                 .and_then(|t| default_file_interfaces(&t)),
         ),
-        DhcpInterfaces::SystemdDropIn(p) => (
-            p,
+        DhcpInterfaces::SystemdDropIn => (
+            &dropin,
             env.ctx
                 .root
-                .read_string_opt(p)
+                .read_string_opt(&dropin)
                 .ok()
                 .flatten()
                 .and_then(|t| dropin_interfaces(&t)),

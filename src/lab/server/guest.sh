@@ -86,8 +86,10 @@ units() {
     echo "$u: $a, $e"
   done
   # The nice value systemd started dhcpd with (pxe-kit's drop-in of isc-dhcp-server.service).
-  fact dhcpd.nice "$(ps -o ni= -C dhcpd | head -1 | tr -d ' ')"
-  echo "dhcpd nice: $(ps -o ni= -C dhcpd | head -1 | tr -d ' ')"
+  local nice
+  nice=$(ps -o ni= -C dhcpd | head -1 | tr -d ' ')
+  fact dhcpd.nice "$nice"
+  echo "dhcpd nice: $nice"
 }
 
 zones() {
