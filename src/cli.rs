@@ -438,10 +438,18 @@ pub struct LabStormArgs {
         default_value = "load-balancing"
     )]
     pub ha_mode: HaModeArg,
-    /// When the primary is killed, in seconds after the first power-on, or `never`
-    /// [default: halfway through the power-ons].
+    /// Kill the primary this many seconds after the first power-on, or `never`.
     #[arg(long, value_name = "SECONDS|never", requires = "pair")]
     pub kill_after: Option<String>,
+    /// Kill the primary as the Nth machine starts its loader transfer from it: that machine
+    /// is then mid-boot on it [default: a quarter of the machines].
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "pair",
+        conflicts_with = "kill_after"
+    )]
+    pub kill_at_transfer: Option<u32>,
 }
 
 #[derive(Debug, Clone, Args)]

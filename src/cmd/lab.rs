@@ -173,12 +173,15 @@ fn vm_choice(a: &LabBootArgs) -> Result<VmChoice> {
     })
 }
 
-/// `--pair`'s options: the mode and when the primary dies (halfway through the power-ons
-/// unless told, at least a second in).
+/// `--pair`'s options: the mode and when the primary dies: after `--kill-after` seconds, or
+/// as the `--kill-at-transfer`th machine starts its loader transfer from it (by default a
+/// quarter of the machines, the first at least: the primary serves about half of them, so
+/// that is halfway through its share).
 fn pair_opts(a: &crate::cli::LabStormArgs) -> Result<storm::pair::PairOpts> {
-    let kill_after = match a.kill_after.as_deref().map(str::trim) {
-        Some("never") => None,
-        Some(s) => {
+    use storm::pair::KillAt;
+    let kill = match (a.kill_after.as_deref().map(str::trim), a.kill_at_transfer) {
+        (Some("never"), _) => KillAt::Never,
+        (Some(s), _) => {
             let secs: f64 = s
                 .parse()
                 .ok()
@@ -186,15 +189,15 @@ fn pair_opts(a: &crate::cli::LabStormArgs) -> Result<storm::pair::PairOpts> {
                 .ok_or_else(|| {
                     anyhow::anyhow!("--kill-after {s:?}: give seconds after the first power-on (e.g. 2.5) or never")
                 })?;
-            Some(Duration::from_secs_f64(secs))
+            KillAt::After(Duration::from_secs_f64(secs))
         }
-        None => Some(Duration::from_secs_f64(
-            (f64::from(a.clients) / a.rate / 2.0).max(1.0),
-        )),
+        (None, Some(0)) => bail!("--kill-at-transfer counts machines from 1"),
+        (None, Some(n)) => KillAt::Transfer(n as usize),
+        (None, None) => KillAt::Transfer((a.clients as usize / 4).max(1)),
     };
     Ok(storm::pair::PairOpts {
         mode: a.ha_mode.into(),
-        kill_after,
+        kill,
     })
 }
 

@@ -106,7 +106,7 @@ impl StormOpts {
             bail!("--timeout must be 1 to {MAX_SECS} seconds");
         }
         if let Some(p) = &self.pair {
-            if p.kill_after.is_some_and(|k| k >= self.timeout) {
+            if matches!(p.kill, pair::KillAt::After(k) if k >= self.timeout) {
                 bail!("--kill-after must be shorter than --timeout");
             }
         }

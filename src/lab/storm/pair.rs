@@ -16,10 +16,9 @@ use anyhow::{bail, Context, Result};
 use ipnet::Ipv4Net;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use serde::Serialize;
 
 use super::client::{ClientResult, Plan};
-use super::report::Report;
+use super::report::{PairReport, Report};
 use super::{check_neighbours, dhcp_setting, helper_address, settings, stage_synthetic};
 use super::{collect_results, spawn_clients};
 use super::{StormOpts, CLIENT_IF};
@@ -43,80 +42,20 @@ const FORM_WITHIN: Duration = Duration::from_secs(90);
 #[derive(Debug, Clone)]
 pub struct PairOpts {
     pub mode: HaMode,
-    /// When the primary's daemons are killed, counted from the first power-on; None: never
-    /// (the pair's throughput alone).
-    pub kill_after: Option<Duration>,
+    /// When the primary's daemons are killed.
+    pub kill: KillAt,
 }
 
-/// What the pair did under the storm.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct PairReport {
-    pub mode: String,
-    pub dhcp_server: String,
-    /// Seconds from starting both servers to both reporting normal operation.
-    pub formed_secs: f64,
-    /// The server killed, and when (seconds after the first power-on); none: not killed.
-    pub killed: Option<String>,
-    pub killed_at_secs: Option<f64>,
-    /// Machines whose boot the kill broke (they powered on again), and all restarts.
-    pub machines_hit: usize,
-    pub restarts: usize,
-    /// From the kill to the survivor saying it serves alone (dhcpd: communications-interrupted
-    /// or partner-down; Kea: partner-down): the DHCP side of the recovery.
-    pub takeover_secs: Option<f64>,
-    /// From the kill to the first machine it broke getting a DHCP answer again.
-    pub first_answer_after_kill_secs: Option<f64>,
-    /// From the kill to the last machine it broke reaching its root image: time to recover.
-    pub recover_secs: Option<f64>,
-    /// Machines by the server whose answer their (last) boot followed.
-    pub booted_by: BTreeMap<String, usize>,
-    /// Addresses the machines hold for two of them at once (their last leases).
-    pub duplicate_addresses: Vec<String>,
-    /// Addresses both servers' lease files hold active for different machines.
-    pub lease_conflicts: Vec<String>,
-    /// Active leases in each server's lease file at the end.
-    pub active_leases: BTreeMap<String, usize>,
-    /// `pxe-kit doctor`'s pair checks on each member once formed, and on the survivor after
-    /// the kill: check id → "status: summary".
-    pub doctor: BTreeMap<String, BTreeMap<String, String>>,
-}
-
-impl PairReport {
-    pub fn render(&self) -> String {
-        let mut s = format!(
-            "pair ({} {}): formed in {:.1} s; machines booted by {:?}\n",
-            self.dhcp_server, self.mode, self.formed_secs, self.booted_by
-        );
-        if let (Some(k), Some(t)) = (&self.killed, self.killed_at_secs) {
-            s += &format!(
-                "killed {k} at {t:.1} s: the survivor took over after {}; {} machines caught ({} restarts); first of them answered again after {}, all of them booted {} after the kill\n",
-                secs(self.takeover_secs),
-                self.machines_hit,
-                self.restarts,
-                secs(self.first_answer_after_kill_secs),
-                secs(self.recover_secs),
-            );
-        }
-        s += &format!(
-            "addresses held for two machines: {} (machines' view), {} (both servers' leases); active leases {:?}\n",
-            self.duplicate_addresses.len(),
-            self.lease_conflicts.len(),
-            self.active_leases
-        );
-        for d in self.duplicate_addresses.iter().chain(&self.lease_conflicts) {
-            s += &format!("  duplicate: {d}\n");
-        }
-        for (when, checks) in &self.doctor {
-            for (id, verdict) in checks {
-                s += &format!("doctor on the {when}: {id}: {verdict}\n");
-            }
-        }
-        s
-    }
-}
-
-fn secs(x: Option<f64>) -> String {
-    x.map(|x| format!("{x:.1} s")).unwrap_or_else(|| "-".into())
+/// When the primary dies.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum KillAt {
+    /// Never: the pair's throughput alone.
+    Never,
+    /// A time after the first power-on.
+    After(Duration),
+    /// As the Nth machine starts its loader transfer from the primary (an event: that
+    /// machine is then mid-boot on it, whatever the host's speed).
+    Transfer(usize),
 }
 
 fn round3(x: f64) -> f64 {
@@ -221,19 +160,14 @@ pub fn summarize(
         .into_iter()
         .map(|(ip, m)| format!("{ip} held by {}", m.join(", ")))
         .collect();
-    let conflicts = crate::pair::conflicts(leases)
-        .into_iter()
-        .map(|(ip, hs)| {
-            let who: Vec<String> = hs.iter().map(|(s, m)| format!("{m} on {s}")).collect();
-            format!("{ip} leased to {}", who.join(" and "))
-        })
-        .collect();
+    let (conflicts, stale) = judge_conflicts(rs, killed.map(|(ip, _)| ip), leases);
     PairReport {
         mode: String::new(),
         dhcp_server: String::new(),
         formed_secs: 0.0,
         takeover_secs: None,
         killed: killed.map(|(who, _)| who.to_string()),
+        killed_on: None,
         killed_at_secs: killed.map(|(_, k)| round3(k - first)),
         machines_hit: hit,
         restarts,
@@ -242,9 +176,46 @@ pub fn summarize(
         booted_by,
         duplicate_addresses: duplicates,
         lease_conflicts: conflicts,
+        stale_on_killed: stale,
         active_leases: leases.iter().map(|(s, l)| (s.clone(), l.len())).collect(),
         doctor: BTreeMap::new(),
     }
+}
+
+/// The addresses both servers' lease files hold for different machines, split in two: real
+/// conflicts, and records only the killed server (`killed`, its address) still holds for a
+/// machine whose last lease is another address. The latter is what a crash leaves: the dead
+/// server wrote the lease before the kill cut its answer (or the machine's boot) short, the
+/// machine took another address from the survivor, and the survivor rightly handed the
+/// address on. Pure.
+fn judge_conflicts(
+    rs: &[ClientResult],
+    killed: Option<&str>,
+    leases: &[(String, BTreeMap<Ipv4Addr, String>)],
+) -> (Vec<String>, Vec<String>) {
+    let last: BTreeMap<String, Ipv4Addr> = rs
+        .iter()
+        .filter_map(|r| Some((r.mac.to_ascii_lowercase(), r.ip2.or(r.ip)?)))
+        .collect();
+    let (mut real, mut stale) = (Vec::new(), Vec::new());
+    for (ip, holders) in crate::pair::conflicts(leases) {
+        let who: Vec<String> = holders.iter().map(|(s, m)| format!("{m} on {s}")).collect();
+        let line = format!("{ip} leased to {}", who.join(" and "));
+        let let_go = |(s, m): &(String, String)| {
+            killed == Some(s.as_str()) && last.get(&m.to_ascii_lowercase()) != Some(&ip)
+        };
+        let live: BTreeSet<String> = holders
+            .iter()
+            .filter(|h| !let_go(h))
+            .map(|(_, m)| m.to_ascii_lowercase())
+            .collect();
+        if live.len() > 1 {
+            real.push(line);
+        } else {
+            stale.push(line);
+        }
+    }
+    (real, stale)
 }
 
 /// One member of the pair: its namespace, root and context.
@@ -481,21 +452,26 @@ fn active_leases(m: &Member, dhcp: DhcpServer) -> Result<BTreeMap<Ipv4Addr, Stri
     })
 }
 
-/// Stages both servers, forms the pair, storms it, kills the primary mid-storm, reports.
-// Long: one storm's whole life (staging, network, forming, storm loop with the kill,
-// results) reads best in order; its parts are the helpers above.
-pub fn run(
+/// Both members, staged and wired, with what the storm needs.
+struct Pair {
+    // Fields drop in order: the machines, the switch (held only to be dropped), then the
+    // servers.
+    clients: Netns,
+    _switch: Netns,
+    b: Member,
+    a: Member,
+    dhcp: DhcpServer,
+    plan: Plan,
+}
+
+/// Stages both servers with the same synthetic image and builds the pair's network.
+fn stage(
     ctx_opts: &Options,
     o: &StormOpts,
     p: &PairOpts,
     work: &WorkDir,
     out: Out,
-) -> Result<Report> {
-    check_neighbours(o.clients)?;
-    let pb = Progress::spinner(
-        out,
-        "staging two boot servers with the same synthetic image",
-    );
+) -> Result<Pair> {
     let dhcp_line = dhcp_setting(o);
     let peers = |partner: &str, role: &str| {
         format!(
@@ -503,36 +479,23 @@ pub fn run(
             p.mode.key()
         )
     };
-    let root_a = stage_synthetic(
-        work.path(),
-        "root-a",
-        &settings(PRIMARY, &peers(SECONDARY, "primary")),
-        o.sizes_mib,
-        out,
-    )?;
-    let root_b = stage_synthetic(
-        work.path(),
-        "root-b",
-        &settings(SECONDARY, &peers(PRIMARY, "secondary")),
-        o.sizes_mib,
-        out,
-    )?;
-    let ctx_for = |root: &Path| {
+    let ctx = |dir: &str, ip: &str, partner: &str, role: &str| -> Result<Ctx> {
+        let settings = settings(ip, &peers(partner, role));
+        let root = stage_synthetic(work.path(), dir, &settings, o.sizes_mib, out)?;
         Ctx::new(&Options {
-            root: root.to_path_buf(),
+            root,
             distro: ctx_opts.distro.or(Some(Distro::Debian)),
             ..ctx_opts.clone()
         })
     };
-    let (ctx_a, ctx_b) = (ctx_for(&root_a)?, ctx_for(&root_b)?);
+    let ctx_a = ctx("root-a", PRIMARY, SECONDARY, "primary")?;
+    let ctx_b = ctx("root-b", SECONDARY, PRIMARY, "secondary")?;
     let cfg = ctx_a.require_config()?;
     let dhcp = ctx_a.profile(Some(&cfg)).dhcp.server;
     let helper = helper_address(&cfg)?;
     let plan: Plan = super::plan(&ctx_a, o, helper)?;
     supervise::install_stop_handler()?;
-    pb.set_message("creating the pair's network");
     let runner = || Runner::new(true, false, Default::default());
-    // Dropped in reverse: the machines, the switch, then the servers.
     let a = Member {
         name: "primary",
         ip: PRIMARY,
@@ -548,38 +511,56 @@ pub fn run(
     let sw = Netns::empty_as(runner(), SWITCH_PREFIX)?;
     let clients = Netns::empty(runner(), true)?;
     network(&a.ns, &b.ns, &clients, &sw, helper, o.link_mbit)?;
+    Ok(Pair {
+        a,
+        b,
+        dhcp,
+        plan,
+        clients,
+        _switch: sw,
+    })
+}
 
-    let mut sup = Supervisor::new();
-    let mut tracker = Tracker::new();
-    let wr = Root::new(work.path(), false, Out::default())?;
-    let mut log = wr.append(Path::new("/storm.log"))?;
-    let mut keep = |server: &str, who: &str, text: &str, tracker: &mut Tracker| {
+/// Every daemon line of the storm: fed to the tracker and written to storm.log, tagged with
+/// its server.
+struct Logbook {
+    tracker: Tracker,
+    log: Option<std::fs::File>,
+}
+
+impl Logbook {
+    fn keep(&mut self, server: &str, who: &str, text: &str) -> Option<crate::track::Seen> {
         let at = SystemTime::now();
-        tracker.feed(who, text, at);
-        if let Some(f) = log.as_mut() {
+        if let Some(f) = self.log.as_mut() {
             let tag = format!("{server}/{who}");
             let _ = std::io::Write::write_all(
                 f,
                 crate::status::serve_log_line(at, &tag, text).as_bytes(),
             );
         }
-    };
-    pb.set_message("starting both servers (pxe-kit serve)");
+        self.tracker.feed(who, text, at)
+    }
+}
+
+/// Which member a supervised process belongs to, from its name (`serve-NAME…`).
+fn server_of(who: &str) -> &'static str {
+    if who.ends_with("secondary") {
+        "secondary"
+    } else {
+        "primary"
+    }
+}
+
+/// Starts both servers and waits for the pair's normal operation; the seconds it took.
+fn form(pair: &Pair, sup: &mut Supervisor, book: &mut Logbook, work: &WorkDir) -> Result<f64> {
     let formed_from = Instant::now();
     let mut normal = BTreeSet::new();
-    let server_of = |who: &str| {
-        if who.ends_with("secondary") {
-            "secondary"
-        } else {
-            "primary"
-        }
-    };
-    for m in [&a, &b] {
+    for m in [&pair.a, &pair.b] {
         let name = format!("serve-{}", m.name);
         start_serve_as(
             &m.ctx,
             &m.ns,
-            &mut sup,
+            sup,
             &work.path().join(&name),
             &name,
             &mut |tagged, text| {
@@ -589,11 +570,10 @@ pub fn run(
                 if says_normal(who, text) {
                     normal.insert(server);
                 }
-                keep(server, who, text, &mut tracker)
+                book.keep(server, who, text);
             },
         )?;
     }
-    pb.set_message("waiting for the pair to reach normal operation");
     while normal.len() < 2 {
         if supervise::stop_requested() {
             bail!("interrupted; the storm was cleaned up");
@@ -604,7 +584,7 @@ pub fn run(
             if says_normal(&who, &text) {
                 normal.insert(server);
             }
-            keep(server, &who, &text, &mut tracker);
+            book.keep(server, &who, &text);
         }
         if let Some((who, st)) = sup.reap() {
             bail!(
@@ -621,78 +601,155 @@ pub fn run(
             );
         }
     }
-    let formed_secs = formed_from.elapsed().as_secs_f64();
-    pb.set_message("doctor on both members");
-    let mut doctors = BTreeMap::new();
-    for m in [&a, &b] {
-        doctors.insert(format!("{} (formed)", m.name), doctor(m)?);
-    }
+    Ok(formed_from.elapsed().as_secs_f64())
+}
 
-    let results_file = spawn_clients(&mut sup, &wr, &clients, &plan)?;
+/// What the storm saw of the kill: when (epoch seconds), what set it off, and when the
+/// survivor said it serves alone (seconds after the kill).
+struct KillSeen {
+    at: Option<f64>,
+    trigger: Option<String>,
+    takeover: Option<f64>,
+}
+
+/// Powers the machines on and kills the primary when `p.kill` says: after a time, or as the
+/// Nth machine starts its loader transfer from it. The transfer is an event, not a clock: at
+/// that moment that machine is provably mid-boot on the primary (its kernel, initramfs and
+/// root are still to come from it), however fast this host runs.
+fn storm_and_kill(
+    pair: &Pair,
+    o: &StormOpts,
+    p: &PairOpts,
+    sup: &mut Supervisor,
+    book: &mut Logbook,
+    pb: &Progress,
+    wr: &Root,
+) -> Result<(std::process::ExitStatus, std::path::PathBuf, KillSeen)> {
+    let results_file = spawn_clients(sup, wr, &pair.clients, &pair.plan)?;
     pb.set_message(format!(
         "{} machines powering on at {}/s",
         o.clients, o.rate
     ));
     let started = Instant::now();
-    // Read by the kill (tick), the takeover watch (each line) and the exit check at once.
+    // Read by the kill (tick), the line handler and the exit check at once.
     let killed_at: Cell<Option<f64>> = Cell::new(None);
+    let loaders_from_primary: Cell<usize> = Cell::new(0);
+    let mut loading: BTreeSet<Ipv4Addr> = BTreeSet::new();
+    let mut trigger = None;
     let mut takeover: Option<f64> = None;
-    let serve_a = format!("serve-{}", a.name);
+    let serve_a = format!("serve-{}", pair.a.name);
+    let a = &pair.a;
     let ended = super::until_machines_end(
-        &mut sup,
-        &pb,
+        sup,
+        pb,
         o.timeout,
         || {
-            if killed_at.get().is_none() && p.kill_after.is_some_and(|k| started.elapsed() >= k) {
-                // The primary dies: every process of its namespace at once, no goodbye to its
-                // partner (a crash or a power cut, not a shutdown).
-                for pid in netns::pids(&runner(), &a.ns.name)? {
-                    let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-                }
-                killed_at.set(Some(epoch(SystemTime::now())));
-                // On stderr: with --json, stdout is the report alone.
-                pb.eprintln(format!(
-                    "killed the {} ({}) {:.1} s into the storm",
-                    a.name,
-                    a.ip,
-                    started.elapsed().as_secs_f64()
-                ));
+            if killed_at.get().is_some() {
+                return Ok(());
             }
+            let why = match p.kill {
+                KillAt::Never => None,
+                KillAt::After(k) => (started.elapsed() >= k)
+                    .then(|| format!("{:.1} s after the first power-on", k.as_secs_f64())),
+                KillAt::Transfer(n) => (loaders_from_primary.get() >= n).then(|| {
+                    format!(
+                        "as machine {n} started its loader transfer from the {}",
+                        a.name
+                    )
+                }),
+            };
+            let Some(why) = why else { return Ok(()) };
+            // The primary dies: every process of its namespace at once, no goodbye to its
+            // partner (a crash or a power cut, not a shutdown).
+            let runner = Runner::new(true, false, Default::default());
+            for pid in netns::pids(&runner, &a.ns.name)? {
+                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+            killed_at.set(Some(epoch(SystemTime::now())));
+            // On stderr: with --json, stdout is the report alone.
+            pb.eprintln(format!(
+                "killed the {} ({}) {:.1} s into the storm, {why}",
+                a.name,
+                a.ip,
+                started.elapsed().as_secs_f64()
+            ));
+            trigger = Some(why);
             Ok(())
         },
         |l, who, text| {
             let server = server_of(&l.who);
             if let Some(k) = killed_at.get() {
-                if takeover.is_none() && server == b.name && says_alone(who, text) {
+                if takeover.is_none() && server == pair.b.name && says_alone(who, text) {
                     takeover = Some(epoch(l.at) - k);
                 }
             }
-            keep(server, who, text, &mut tracker);
+            let seen = book.keep(server, who, text);
+            // A machine's first RRQ from the primary: its loader transfer started there.
+            if let Some(crate::track::What::Tftp { ip, .. }) = seen.map(|s| s.what) {
+                if server == a.name && killed_at.get().is_none() && loading.insert(ip) {
+                    loaders_from_primary.set(loading.len());
+                }
+            }
         },
         |who| who == serve_a && killed_at.get().is_some(),
     )?;
-    let killed_at = killed_at.get();
-    if killed_at.is_some() {
-        doctors.insert(format!("{} (after the kill)", b.name), doctor(&b)?);
+    let kill = KillSeen {
+        at: killed_at.get(),
+        trigger,
+        takeover,
+    };
+    Ok((ended, results_file, kill))
+}
+
+/// Stages both servers, forms the pair, storms it, kills the primary mid-storm, reports.
+pub fn run(
+    ctx_opts: &Options,
+    o: &StormOpts,
+    p: &PairOpts,
+    work: &WorkDir,
+    out: Out,
+) -> Result<Report> {
+    check_neighbours(o.clients)?;
+    let pb = Progress::spinner(
+        out,
+        "staging two boot servers with the same synthetic image",
+    );
+    let pair = stage(ctx_opts, o, p, work, out)?;
+    let mut sup = Supervisor::new();
+    let wr = Root::new(work.path(), false, Out::default())?;
+    let mut book = Logbook {
+        tracker: Tracker::new(),
+        log: wr.append(Path::new("/storm.log"))?,
+    };
+    pb.set_message("starting both servers and forming the pair (pxe-kit serve)");
+    let formed_secs = form(&pair, &mut sup, &mut book, work)?;
+    pb.set_message("doctor on both members");
+    let mut doctors = BTreeMap::new();
+    for m in [&pair.a, &pair.b] {
+        doctors.insert(format!("{} (formed)", m.name), doctor(m)?);
+    }
+    let (ended, results_file, kill) = storm_and_kill(&pair, o, p, &mut sup, &mut book, &pb, &wr)?;
+    if kill.at.is_some() {
+        let b = &pair.b;
+        doctors.insert(format!("{} (after the kill)", b.name), doctor(b)?);
     }
     let results = collect_results(ended, &mut sup, &results_file)?;
     drop(sup);
     let leases = vec![
-        (a.ip.to_string(), active_leases(&a, dhcp)?),
-        (b.ip.to_string(), active_leases(&b, dhcp)?),
+        (pair.a.ip.to_string(), active_leases(&pair.a, pair.dhcp)?),
+        (pair.b.ip.to_string(), active_leases(&pair.b, pair.dhcp)?),
     ];
-    drop(clients);
-    drop(sw);
     pb.finish();
-    let killed = format!("{} ({})", a.name, a.ip);
-    let mut report = Report::new(o, &plan, &results, &tracker);
+    let mut report = Report::new(o, &pair.plan, &results, &book.tracker);
     report.pair = Some(PairReport {
         mode: p.mode.key().into(),
-        dhcp_server: dhcp.name().into(),
+        dhcp_server: pair.dhcp.name().into(),
         formed_secs: round3(formed_secs),
-        takeover_secs: takeover.map(round3),
+        takeover_secs: kill.takeover.map(round3),
+        killed: kill.at.map(|_| format!("{} ({})", pair.a.name, pair.a.ip)),
+        killed_on: kill.trigger,
         doctor: doctors,
-        ..summarize(&results, killed_at.map(|k| (killed.as_str(), k)), &leases)
+        ..summarize(&results, kill.at.map(|k| (pair.a.ip, k)), &leases)
     });
     Ok(report)
 }
@@ -778,5 +835,39 @@ mod tests {
             summarize(&unbooted, Some((PRIMARY, 108.0)), &[]).recover_secs,
             None
         );
+    }
+
+    #[test]
+    fn a_record_only_the_dead_server_keeps_is_stale_not_a_conflict() {
+        let leases = |l: &[(&str, &str)]| -> BTreeMap<Ipv4Addr, String> {
+            l.iter()
+                .map(|(ip, m)| (ip.parse().unwrap(), m.to_string()))
+                .collect()
+        };
+        let both = vec![
+            (
+                PRIMARY.to_string(),
+                leases(&[("10.78.0.115", "52:54:01:00:00:13")]),
+            ),
+            (
+                SECONDARY.to_string(),
+                leases(&[("10.78.0.115", "52:54:01:00:00:15")]),
+            ),
+        ];
+        let line = "10.78.0.115 leased to 52:54:01:00:00:13 on 10.78.0.1 and 52:54:01:00:00:15 on 10.78.0.2";
+        // m13 was caught by the kill and went on to .120 from the survivor, which handed
+        // .115 to m15: the dead primary's record is stale.
+        let m13 = machine("52:54:01:00:00:13", "10.78.0.120", &[110.0], Some(20.0));
+        let m15 = machine("52:54:01:00:00:15", "10.78.0.115", &[], Some(20.0));
+        let (real, stale) = judge_conflicts(&[m13.clone(), m15.clone()], Some(PRIMARY), &both);
+        assert!(real.is_empty(), "{real:?}");
+        assert_eq!(stale, [line]);
+        // m13 still holds .115: both machines have it, a double allocation.
+        let m13_holds = machine("52:54:01:00:00:13", "10.78.0.115", &[], Some(20.0));
+        let (real, stale) = judge_conflicts(&[m13_holds, m15.clone()], Some(PRIMARY), &both);
+        assert_eq!((real.as_slice(), stale.len()), (&[line.to_string()][..], 0));
+        // No server was killed: two live servers disagreeing is a conflict.
+        let (real, _) = judge_conflicts(&[m13, m15], None, &both);
+        assert_eq!(real, [line]);
     }
 }

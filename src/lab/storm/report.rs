@@ -83,7 +83,7 @@ pub struct Report {
     pub failures: Vec<(String, String, String)>,
     /// A pair's storm: the kill, the recovery, where the machines booted, the leases of both.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pair: Option<super::pair::PairReport>,
+    pub pair: Option<PairReport>,
 }
 
 /// The `p`-th percentile (0–100) of sorted values, by nearest rank.
@@ -331,6 +331,87 @@ impl Report {
         }
         s
     }
+}
+
+/// What the pair did under the storm.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PairReport {
+    pub mode: String,
+    pub dhcp_server: String,
+    /// Seconds from starting both servers to both reporting normal operation.
+    pub formed_secs: f64,
+    /// The server killed, and when (seconds after the first power-on); none: not killed.
+    pub killed: Option<String>,
+    pub killed_at_secs: Option<f64>,
+    /// What set the kill off: a machine's transfer from the primary, or a time.
+    pub killed_on: Option<String>,
+    /// Machines whose boot the kill broke (they powered on again), and all restarts.
+    pub machines_hit: usize,
+    pub restarts: usize,
+    /// From the kill to the survivor saying it serves alone (dhcpd: communications-interrupted
+    /// or partner-down; Kea: partner-down): the DHCP side of the recovery.
+    pub takeover_secs: Option<f64>,
+    /// From the kill to the first machine it broke getting a DHCP answer again.
+    pub first_answer_after_kill_secs: Option<f64>,
+    /// From the kill to the last machine it broke reaching its root image: time to recover.
+    pub recover_secs: Option<f64>,
+    /// Machines by the server whose answer their (last) boot followed.
+    pub booted_by: BTreeMap<String, usize>,
+    /// Addresses the machines hold for two of them at once (their last leases).
+    pub duplicate_addresses: Vec<String>,
+    /// Addresses both servers' lease files hold active for different machines.
+    pub lease_conflicts: Vec<String>,
+    /// Records only the killed server still holds for a machine that no longer has that
+    /// address (the kill broke its boot before it used the lease; it took another from the
+    /// survivor): stale, reported apart from the conflicts.
+    pub stale_on_killed: Vec<String>,
+    /// Active leases in each server's lease file at the end.
+    pub active_leases: BTreeMap<String, usize>,
+    /// `pxe-kit doctor`'s pair checks on each member once formed, and on the survivor after
+    /// the kill: check id → "status: summary".
+    pub doctor: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl PairReport {
+    pub fn render(&self) -> String {
+        let mut s = format!(
+            "pair ({} {}): formed in {:.1} s; machines booted by {:?}\n",
+            self.dhcp_server, self.mode, self.formed_secs, self.booted_by
+        );
+        if let (Some(k), Some(t)) = (&self.killed, self.killed_at_secs) {
+            s += &format!(
+                "killed {k} at {t:.1} s ({}): the survivor took over after {}; {} machines caught ({} restarts); first of them answered again after {}, all of them booted {} after the kill\n",
+                self.killed_on.as_deref().unwrap_or("-"),
+                secs(self.takeover_secs),
+                self.machines_hit,
+                self.restarts,
+                secs(self.first_answer_after_kill_secs),
+                secs(self.recover_secs),
+            );
+        }
+        s += &format!(
+            "addresses held for two machines: {} (machines' view), {} (both servers' leases); active leases {:?}\n",
+            self.duplicate_addresses.len(),
+            self.lease_conflicts.len(),
+            self.active_leases
+        );
+        for d in self.duplicate_addresses.iter().chain(&self.lease_conflicts) {
+            s += &format!("  duplicate: {d}\n");
+        }
+        for d in &self.stale_on_killed {
+            s += &format!("  stale on the killed server (not a conflict): {d}\n");
+        }
+        for (when, checks) in &self.doctor {
+            for (id, verdict) in checks {
+                s += &format!("doctor on the {when}: {id}: {verdict}\n");
+            }
+        }
+        s
+    }
+}
+
+fn secs(x: Option<f64>) -> String {
+    x.map(|x| format!("{x:.1} s")).unwrap_or_else(|| "-".into())
 }
 
 #[cfg(test)]
