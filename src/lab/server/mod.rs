@@ -173,44 +173,79 @@ fn step_secs(steps: &[(String, i32, f64)], name: &str) -> Option<f64> {
     steps.iter().rev().find(|s| s.0 == name).map(|s| s.2)
 }
 
-// Long: the run is one sequence (preflight, image, ISO, share, VM, report) whose timings and
-// failures all end up in the one report.
-pub fn run(o: &ServerOpts, out: Out) -> Result<Exit> {
-    preflight("lab server", &[NEEDS, live::NEEDS])?;
-    let deb = if o.image_only {
-        PathBuf::new()
-    } else {
-        find_deb(o.deb.as_deref())?
-    };
-    let qemu_bin = find_program("qemu-system-x86_64").context(
-        "qemu-system-x86_64 not found; install it: apt-get install -y qemu-system-x86 ipxe-qemu seabios",
-    )?;
-    // With --json stdout is the document alone; the human lines go to stderr.
-    let say = |s: String| {
-        if o.json {
+/// What the host side of the run knows once it is checked: the tools, the package, how to
+/// talk, and when the run started (the report's total counts from there).
+struct Host {
+    deb: PathBuf,
+    qemu_bin: String,
+    accel: qemu::Accel,
+    runner: Runner,
+    /// The caller's output, for `say` and the final report.
+    out: Out,
+    /// The tools' output: also quiet under `--json`, whose stdout is the document alone.
+    quiet: Out,
+    json: bool,
+    started: Instant,
+}
+
+impl Host {
+    /// Checks the host (packages, the `.deb` unless only the image is wanted, QEMU), removes
+    /// the namespaces an interrupted run left, and says which accelerator QEMU gets.
+    fn prepare(o: &ServerOpts, out: Out) -> Result<Host> {
+        preflight("lab server", &[NEEDS, live::NEEDS])?;
+        let deb = if o.image_only {
+            PathBuf::new()
+        } else {
+            find_deb(o.deb.as_deref())?
+        };
+        let qemu_bin = find_program("qemu-system-x86_64").context(
+            "qemu-system-x86_64 not found; install it: apt-get install -y qemu-system-x86 ipxe-qemu seabios",
+        )?;
+        let quiet = Out {
+            quiet: out.quiet || o.json,
+            verbose: out.verbose,
+        };
+        let started = Instant::now();
+        let runner = Runner::new(true, false, quiet);
+        let stale = netns::sweep_stale(&runner)?;
+        let (accel, why) = qemu::host_accel();
+        let host = Host {
+            deb,
+            qemu_bin,
+            accel,
+            runner,
+            out,
+            quiet,
+            json: o.json,
+            started,
+        };
+        for n in stale {
+            host.say(format!("removed the stale lab namespace {n}"));
+        }
+        host.say(format!("lab server: QEMU uses {} ({why})", accel.name()));
+        Ok(host)
+    }
+
+    /// A human line. With `--json` stdout is the document alone, so the line goes to stderr.
+    fn say(&self, s: String) {
+        if self.json {
             eprintln!("{s}");
         } else {
-            out.say(s);
+            self.out.say(s);
         }
-    };
-    let quiet = Out {
-        quiet: out.quiet || o.json,
-        verbose: out.verbose,
-    };
-    let started = Instant::now();
-    let runner = Runner::new(true, false, quiet);
-    for n in netns::sweep_stale(&runner)? {
-        say(format!("removed the stale lab namespace {n}"));
     }
-    let accel = qemu::host_accel();
-    say(format!(
-        "lab server: QEMU uses {} ({})",
-        accel.0.name(),
-        accel.1
-    ));
+}
 
-    let img = image::ensure(&runner, quiet, &o.cache, o.mirror.as_deref(), o.rebuild)?;
-    say(if img.cached {
+/// The server image, from the cache or built now, and a line saying which.
+fn server_image(o: &ServerOpts, host: &Host) -> Result<image::Image> {
+    let img = image::ensure(
+        &host.runner,
+        host.quiet,
+        &o.cache,
+        o.mirror.as_deref(),
+        o.rebuild,
+    )?;
+    host.say(if img.cached {
         format!(
             "lab server: server image {} from the cache ({})",
             img.key,
@@ -222,55 +257,98 @@ pub fn run(o: &ServerOpts, out: Out) -> Result<Exit> {
             img.key, img.build_secs, img.packages, img.kernel_version
         )
     });
+    Ok(img)
+}
 
-    if o.image_only {
-        say(format!("lab server: image in {}", img.dir.display()));
-        return Ok(Exit::Ok);
-    }
-    let mut work = WorkDir::new("pxe-kit-server.")?;
-    let wr = work.root()?;
-    for d in ["/share/in", "/share/out", "/share/sync"] {
-        wr.create_dir_all(Path::new(d))?;
-    }
-    let t_iso = Instant::now();
-    let kernel = build_iso(
-        &runner,
-        quiet,
-        &work,
-        &wr.path(Path::new("/share/in").join(ISO_NAME).as_path()),
-    )?;
-    let iso_secs = t_iso.elapsed().as_secs_f64();
-    let deb_bytes = std::fs::read(&deb).with_context(|| format!("reading {}", deb.display()))?;
-    wr.write(&Path::new("/share/in").join(DEB_NAME), &deb_bytes, 0o644)?;
-    wr.write(Path::new("/share/guest.sh"), GUEST_SH.as_bytes(), 0o755)?;
-    let client_wait = o.client_timeout.as_secs() + 120;
-    wr.write(
-        Path::new("/share/in/settings.env"),
-        settings_env(client_wait).as_bytes(),
-        0o644,
-    )?;
+/// The work directory with the share the VM mounts: `in/` holds what the guest installs and
+/// reads, `out/` what it leaves for the report.
+struct Share {
+    root: Root,
+    work: WorkDir,
+    /// The demo kernel packed into the ISO (the client's TFTP bytes are compared with it).
+    kernel: PathBuf,
+    iso_secs: f64,
+}
 
+impl Share {
+    /// Fills the share: the live ISO built here (timed for the report), the `.deb`, the
+    /// guest's scenario and its settings.
+    fn stage(o: &ServerOpts, host: &Host) -> Result<Share> {
+        let work = WorkDir::new("pxe-kit-server.")?;
+        let wr = work.root()?;
+        for d in ["/share/in", "/share/out", "/share/sync"] {
+            wr.create_dir_all(Path::new(d))?;
+        }
+        let t_iso = Instant::now();
+        let kernel = build_iso(
+            &host.runner,
+            host.quiet,
+            &work,
+            &wr.path(Path::new("/share/in").join(ISO_NAME).as_path()),
+        )?;
+        let iso_secs = t_iso.elapsed().as_secs_f64();
+        let deb_bytes =
+            std::fs::read(&host.deb).with_context(|| format!("reading {}", host.deb.display()))?;
+        wr.write(&Path::new("/share/in").join(DEB_NAME), &deb_bytes, 0o644)?;
+        wr.write(Path::new("/share/guest.sh"), GUEST_SH.as_bytes(), 0o755)?;
+        // The guest waits for the host's word on the client longer than the host lets it boot.
+        let client_wait = o.client_timeout.as_secs() + 120;
+        wr.write(
+            Path::new("/share/in/settings.env"),
+            settings_env(client_wait).as_bytes(),
+            0o644,
+        )?;
+        Ok(Share {
+            root: wr,
+            work,
+            kernel,
+            iso_secs,
+        })
+    }
+
+    /// A file the guest left, empty when it never wrote it.
+    fn read(&self, p: &str) -> Result<String> {
+        Ok(self.root.read_string_opt(Path::new(p))?.unwrap_or_default())
+    }
+}
+
+/// The VM run: the lab network, the server booted on the image, the guest's scenario and
+/// the client's PXE boot. The run's `Drop` takes the VMs and the namespace down before the
+/// share is read.
+fn boot_vm(
+    o: &ServerOpts,
+    host: &Host,
+    share: &Share,
+    img: &image::Image,
+) -> Result<vm::RunResult> {
     let vo = vm::Opts {
-        accel: accel.0,
+        accel: host.accel,
         memory_mib: o.memory_mib,
         timeout: o.timeout,
         client_timeout: o.client_timeout,
-        kernel,
-        qemu: qemu_bin,
+        kernel: share.kernel.clone(),
+        qemu: host.qemu_bin.clone(),
     };
-    let res = {
-        let mut run = vm::Run::new(&vo, quiet, &work)?;
-        run.network()?;
-        run.serve_guest(&img)?
-    };
+    let mut run = vm::Run::new(&vo, host.quiet, &share.work)?;
+    run.network()?;
+    run.serve_guest(img)
+}
 
-    let read =
-        |p: &str| -> Result<String> { Ok(wr.read_string_opt(Path::new(p))?.unwrap_or_default()) };
-    let mut facts = report::parse_facts(&read("/share/out/facts.tsv")?);
+/// What the guest left in the share, with the host's own facts, judged into the checks.
+struct Outcome {
+    facts: BTreeMap<String, String>,
+    steps: Vec<(String, i32, f64)>,
+    doctors: Doctors,
+    checks: Vec<report::Check>,
+}
+
+/// Reads the guest's facts, steps and doctor documents back and evaluates the checks.
+fn read_outcome(share: &Share, res: &vm::RunResult) -> Result<Outcome> {
+    let mut facts = report::parse_facts(&share.read("/share/out/facts.tsv")?);
     facts.extend(res.facts.clone());
-    let steps = report::parse_steps(&read("/share/out/steps.tsv")?);
+    let steps = report::parse_steps(&share.read("/share/out/steps.tsv")?);
     let doc = |name: &str| -> Option<serde_json::Value> {
-        serde_json::from_str(&read(&format!("/share/out/{name}.json")).ok()?).ok()
+        serde_json::from_str(&share.read(&format!("/share/out/{name}.json")).ok()?).ok()
     };
     let doctors = Doctors {
         first: doc("doctor"),
@@ -279,9 +357,24 @@ pub fn run(o: &ServerOpts, out: Out) -> Result<Exit> {
         fw_stopped: doc("doctor-fw-stopped"),
     };
     let checks = report::evaluate(&facts, &doctors);
+    Ok(Outcome {
+        facts,
+        steps,
+        doctors,
+        checks,
+    })
+}
 
+/// Why the run itself went wrong, apart from the checks: interrupted, timed out, the server
+/// or the client never up, the guest's scenario cut short.
+fn problems(
+    o: &ServerOpts,
+    share: &Share,
+    res: &vm::RunResult,
+    facts: &BTreeMap<String, String>,
+) -> Result<Vec<String>> {
     let mut problems = Vec::new();
-    let guest_rc = read("/share/out/guest.rc")?.trim().to_string();
+    let guest_rc = share.read("/share/out/guest.rc")?.trim().to_string();
     if res.interrupted {
         problems.push("interrupted (Ctrl-C or SIGTERM); the lab was cleaned up".to_string());
     }
@@ -302,13 +395,24 @@ pub fn run(o: &ServerOpts, out: Out) -> Result<Exit> {
     if !facts.contains_key("host.client.marker") && res.boot_secs.is_some() {
         problems.push("the client VM never booted (the guest did not get that far)".into());
     }
+    Ok(problems)
+}
 
+/// Seconds per phase, the host's and the guest's steps' (see `Report::timings`). A cached
+/// image took no time to build.
+fn timings(
+    host: &Host,
+    img: &image::Image,
+    share: &Share,
+    res: &vm::RunResult,
+    steps: &[(String, i32, f64)],
+) -> BTreeMap<String, f64> {
     let mut timings = BTreeMap::new();
     timings.insert(
         "image_build".to_string(),
         if img.cached { 0.0 } else { img.build_secs },
     );
-    timings.insert("iso_build".to_string(), iso_secs);
+    timings.insert("iso_build".to_string(), share.iso_secs);
     if let Some(b) = res.boot_secs {
         timings.insert("boot_to_multi_user".to_string(), b);
     }
@@ -319,7 +423,7 @@ pub fn run(o: &ServerOpts, out: Out) -> Result<Exit> {
         ("doctor", "doctor"),
         ("doctor_fix", "doctor-fix"),
     ] {
-        if let Some(s) = step_secs(&steps, step) {
+        if let Some(s) = step_secs(steps, step) {
             timings.insert(k.to_string(), s);
         }
     }
@@ -327,8 +431,27 @@ pub fn run(o: &ServerOpts, out: Out) -> Result<Exit> {
         timings.insert("client_boot".to_string(), c.secs);
     }
     timings.insert("vm_run".to_string(), res.total_secs);
-    timings.insert("total".to_string(), started.elapsed().as_secs_f64());
+    timings.insert("total".to_string(), host.started.elapsed().as_secs_f64());
+    timings
+}
 
+/// The report from everything the run saw. A failed run keeps its work directory (named in
+/// the report) for the logs.
+fn assemble_report(
+    o: &ServerOpts,
+    host: &Host,
+    img: &image::Image,
+    share: &Share,
+    res: &vm::RunResult,
+) -> Result<Report> {
+    let Outcome {
+        facts,
+        steps,
+        doctors,
+        checks,
+    } = read_outcome(share, res)?;
+    let problems = problems(o, share, res, &facts)?;
+    let timings = timings(host, img, share, res, &steps);
     let get = |k: &str| facts.get(k).cloned().unwrap_or_default();
     let mut zones = BTreeMap::new();
     for (side, ifc) in [("provisioning", image::PROV_IF), ("public", image::PUB_IF)] {
@@ -343,9 +466,9 @@ pub fn run(o: &ServerOpts, out: Out) -> Result<Exit> {
     }
     let ok = problems.is_empty() && checks.iter().all(|c| c.ok);
     let keep = o.keep || !ok;
-    let mut rep = Report {
+    Ok(Report {
         ok,
-        accel: accel.0.name().to_string(),
+        accel: host.accel.name().to_string(),
         image_key: img.key.clone(),
         image_cached: img.cached,
         kernel: img.kernel_version.clone(),
@@ -357,7 +480,8 @@ pub fn run(o: &ServerOpts, out: Out) -> Result<Exit> {
             .map(report::doctor_summary)
             .unwrap_or_else(|| "did not run".into()),
         second_init: get("init2.output"),
-        avc_denials: read("/share/out/avc-daemons.txt")?
+        avc_denials: share
+            .read("/share/out/avc-daemons.txt")?
             .lines()
             .map(String::from)
             .collect(),
@@ -366,25 +490,45 @@ pub fn run(o: &ServerOpts, out: Out) -> Result<Exit> {
         timings,
         checks,
         facts,
-        work_dir: keep.then(|| work.path().display().to_string()),
+        work_dir: keep.then(|| share.work.path().display().to_string()),
         problems,
-    };
+    })
+}
+
+/// Keeps the work directory when asked or when the run failed (without the disk overlay
+/// unless asked: it is of no use after the run), prints the report, and gives the exit.
+fn finish(o: &ServerOpts, host: &Host, mut share: Share, mut rep: Report) -> Result<Exit> {
+    let keep = o.keep || !rep.ok;
     if keep {
         if !o.keep {
-            // Kept for the logs; the disk overlay is of no use after the run.
-            wr.remove(Path::new("/server.qcow2"))?;
+            share.root.remove(Path::new("/server.qcow2"))?;
         }
-        work.keep();
+        share.work.keep();
     } else {
         rep.work_dir = None;
     }
     if o.json {
         eprint!("{}", rep.render());
         println!("{}", serde_json::to_string_pretty(&rep)?);
-    } else if !out.quiet || !rep.ok {
+    } else if !host.out.quiet || !rep.ok {
         print!("{}", rep.render());
     }
     Ok(if rep.ok { Exit::Ok } else { Exit::Problems })
+}
+
+/// `lab server`, phase by phase: check the host, get the image, stage the share, run the
+/// VMs, read and judge what they left, report.
+pub fn run(o: &ServerOpts, out: Out) -> Result<Exit> {
+    let host = Host::prepare(o, out)?;
+    let img = server_image(o, &host)?;
+    if o.image_only {
+        host.say(format!("lab server: image in {}", img.dir.display()));
+        return Ok(Exit::Ok);
+    }
+    let share = Share::stage(o, &host)?;
+    let res = boot_vm(o, &host, &share, &img)?;
+    let rep = assemble_report(o, &host, &img, &share, &res)?;
+    finish(o, &host, share, rep)
 }
 
 #[cfg(test)]

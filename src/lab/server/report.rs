@@ -114,196 +114,249 @@ fn services(s: &str) -> Vec<&str> {
     s.split_whitespace().collect()
 }
 
-// Long: one place lists every check of issue 11's item 2, in the order the scenario runs.
-/// Every check, in the order the scenario runs them.
+/// The facts by key; a missing fact reads as empty (or no number), so its check fails.
+#[derive(Clone, Copy)]
+struct Facts<'a>(&'a BTreeMap<String, String>);
+
+impl<'a> Facts<'a> {
+    fn get(self, k: &str) -> &'a str {
+        self.0.get(k).map(String::as_str).unwrap_or("")
+    }
+    fn num(self, k: &str) -> Option<i64> {
+        self.get(k).parse::<i64>().ok()
+    }
+    fn has(self, k: &str) -> bool {
+        self.0.contains_key(k)
+    }
+}
+
+/// Every check, in the order the scenario runs them; one phase of the scenario each call.
 pub fn evaluate(f: &BTreeMap<String, String>, d: &Doctors) -> Vec<Check> {
-    let get = |k: &str| f.get(k).map(String::as_str).unwrap_or("");
-    let num = |k: &str| get(k).parse::<i64>().ok();
-    let mut v = Vec::new();
+    let f = Facts(f);
+    let mut v = install_checks(f);
+    v.extend(doctor_checks(f, d));
+    v.extend(exposure_checks(f));
+    v.extend(relabel_checks(f, d));
+    v.extend(firewalld_stopped_checks(f, d));
     v.push(check(
-        "deb.installed",
-        get("deb.rc") == "0" && num("deb.files").unwrap_or(0) >= 3,
+        "client.marker",
+        f.get("host.client.marker") == "yes",
         format!(
-            "dpkg -i exit {}, {} of binary/man page/completion files listed, `pxe-kit --version`: {}",
-            get("deb.rc"),
-            get("deb.files"),
-            get("pxe_kit.version")
+            "client reached the demo marker: {}",
+            f.get("host.client.marker")
         ),
     ));
-    v.push(check(
-        "packages.present",
-        f.contains_key("packages.missing")
-            && get("packages.missing").is_empty()
-            && num("init1.installed") == Some(0),
-        format!(
-            "missing before init: [{}]; init's apt-get runs: {}",
-            get("packages.missing"),
-            get("init1.installed")
-        ),
-    ));
+    v
+}
+
+/// The package installed, then `init` twice: the first brings the daemons up (without
+/// installing anything: the image has the packages), the second finds nothing to change and
+/// restarts nothing.
+fn install_checks(f: Facts) -> Vec<Check> {
     let units: Vec<String> = ["isc-dhcp-server", "tftpd-hpa", "apache2"]
         .iter()
-        .map(|u| format!("{u} {}", get(&format!("unit.{u}"))))
+        .map(|u| format!("{u} {}", f.get(&format!("unit.{u}"))))
         .collect();
     let units_ok = ["isc-dhcp-server", "tftpd-hpa", "apache2"]
         .iter()
-        .all(|u| get(&format!("unit.{u}")) == "active enabled");
-    v.push(check(
-        "init.units",
-        get("init1.rc") == "0" && units_ok,
-        format!("init exit {}; {}", get("init1.rc"), units.join(", ")),
-    ));
-    v.push(check(
-        "init.dhcp_priority",
-        get("dhcpd.nice") == crate::config::DHCP_NICE.to_string(),
-        format!(
-            "dhcpd runs at nice {:?} (the unit's drop-in says {})",
-            get("dhcpd.nice"),
-            crate::config::DHCP_NICE
-        ),
-    ));
-    v.push(check(
-        "init.nothing_to_change",
-        get("init2.rc") == "0" && get("init2.nothing_to_change") == "yes",
-        format!(
-            "second init exit {}, said: {}",
-            get("init2.rc"),
-            get("init2.output")
-        ),
-    ));
-    v.push(check(
-        "init.no_restarts",
-        num("init2.unit_events") == Some(0) && num("init2.nm_updates") == Some(0),
-        format!(
-            "journal during the second init: {} unit job(s) of the PXE daemons/firewalld/NetworkManager, {} NetworkManager connection update(s)",
-            get("init2.unit_events"),
-            get("init2.nm_updates")
-        ),
-    ));
-    let first = d.first.as_ref();
-    v.push(check(
-        "doctor.healthy",
-        get("doctor.rc") == "0" && first.is_some_and(|j| j["exit_code"] == 0),
-        match first {
-            Some(j) => format!(
-                "{}; failing: [{}]",
-                doctor_summary(j),
-                failing(j).join("; ")
+        .all(|u| f.get(&format!("unit.{u}")) == "active enabled");
+    vec![
+        check(
+            "deb.installed",
+            f.get("deb.rc") == "0" && f.num("deb.files").unwrap_or(0) >= 3,
+            format!(
+                "dpkg -i exit {}, {} of binary/man page/completion files listed, `pxe-kit --version`: {}",
+                f.get("deb.rc"),
+                f.get("deb.files"),
+                f.get("pxe_kit.version")
             ),
-            None => format!("no doctor document (exit {})", get("doctor.rc")),
-        },
-    ));
+        ),
+        check(
+            "packages.present",
+            f.has("packages.missing")
+                && f.get("packages.missing").is_empty()
+                && f.num("init1.installed") == Some(0),
+            format!(
+                "missing before init: [{}]; init's apt-get runs: {}",
+                f.get("packages.missing"),
+                f.get("init1.installed")
+            ),
+        ),
+        check(
+            "init.units",
+            f.get("init1.rc") == "0" && units_ok,
+            format!("init exit {}; {}", f.get("init1.rc"), units.join(", ")),
+        ),
+        check(
+            "init.dhcp_priority",
+            f.get("dhcpd.nice") == crate::config::DHCP_NICE.to_string(),
+            format!(
+                "dhcpd runs at nice {:?} (the unit's drop-in says {})",
+                f.get("dhcpd.nice"),
+                crate::config::DHCP_NICE
+            ),
+        ),
+        check(
+            "init.nothing_to_change",
+            f.get("init2.rc") == "0" && f.get("init2.nothing_to_change") == "yes",
+            format!(
+                "second init exit {}, said: {}",
+                f.get("init2.rc"),
+                f.get("init2.output")
+            ),
+        ),
+        check(
+            "init.no_restarts",
+            f.num("init2.unit_events") == Some(0) && f.num("init2.nm_updates") == Some(0),
+            format!(
+                "journal during the second init: {} unit job(s) of the PXE daemons/firewalld/NetworkManager, {} NetworkManager connection update(s)",
+                f.get("init2.unit_events"),
+                f.get("init2.nm_updates")
+            ),
+        ),
+    ]
+}
+
+/// The first `doctor` on the fresh install: healthy, SELinux enforcing with the right labels,
+/// the firewall rules in place, and no AVC denial from the daemons.
+fn doctor_checks(f: Facts, d: &Doctors) -> Vec<Check> {
+    let first = d.first.as_ref();
     let (mode_ok, mode) = status_is(first, "selinux.mode", "ok");
-    v.push(check(
-        "selinux.mode",
-        mode_ok
-            && mode.to_lowercase().contains("enforcing")
-            && get("selinux.getenforce") == "Enforcing",
-        format!("getenforce: {}; {mode}", get("selinux.getenforce")),
-    ));
-    let (ok, det) = status_is(first, "selinux.labels", "ok");
-    v.push(check("selinux.labels", ok, det));
-    let (ok, det) = status_is(first, "firewall.rules", "ok");
-    v.push(check("firewall.rules", ok, det));
-    v.push(check(
-        "avc.none",
-        num("avc.daemons") == Some(0),
-        format!(
-            "AVC denials from dhcpd, tftpd or httpd from pxe-kit's install to the client's boot: {} (all denials since: {}; before pxe-kit, the stock image's: {})",
-            get("avc.daemons"),
-            get("avc.all"),
-            get("avc.before")
+    let (labels_ok, labels) = status_is(first, "selinux.labels", "ok");
+    let (rules_ok, rules) = status_is(first, "firewall.rules", "ok");
+    vec![
+        check(
+            "doctor.healthy",
+            f.get("doctor.rc") == "0" && first.is_some_and(|j| j["exit_code"] == 0),
+            match first {
+                Some(j) => format!(
+                    "{}; failing: [{}]",
+                    doctor_summary(j),
+                    failing(j).join("; ")
+                ),
+                None => format!("no doctor document (exit {})", f.get("doctor.rc")),
+            },
         ),
-    ));
-    let pub_services = services(get("fw.public.services"));
+        check(
+            "selinux.mode",
+            mode_ok
+                && mode.to_lowercase().contains("enforcing")
+                && f.get("selinux.getenforce") == "Enforcing",
+            format!("getenforce: {}; {mode}", f.get("selinux.getenforce")),
+        ),
+        check("selinux.labels", labels_ok, labels),
+        check("firewall.rules", rules_ok, rules),
+        check(
+            "avc.none",
+            f.num("avc.daemons") == Some(0),
+            format!(
+                "AVC denials from dhcpd, tftpd or httpd from pxe-kit's install to the client's boot: {} (all denials since: {}; before pxe-kit, the stock image's: {})",
+                f.get("avc.daemons"),
+                f.get("avc.all"),
+                f.get("avc.before")
+            ),
+        ),
+    ]
+}
+
+/// What each NIC exposes, seen from outside after `init`: the public side keeps ssh and
+/// serves no DHCP or TFTP, the provisioning side keeps ssh and serves TFTP.
+fn exposure_checks(f: Facts) -> Vec<Check> {
+    let pub_services = services(f.get("fw.public.services"));
     let pub_closed = !pub_services.iter().any(|s| *s == "dhcp" || *s == "tftp")
-        && !get("fw.public.ports").contains("67/udp")
-        && !get("fw.public.ports").contains("69/udp");
-    let tftp_pub = get("host.after_init.tftp_pub");
-    v.push(check(
-        "firewall.public_closed",
-        !get("fw.public.zone").is_empty()
-            && get("fw.public.zone") != get("fw.provisioning.zone")
-            && pub_closed
-            && tftp_pub.starts_with("fail"),
-        format!(
-            "public NIC zone {} services [{}] ports [{}]; TFTP from the public side: {}",
-            get("fw.public.zone"),
-            get("fw.public.services"),
-            get("fw.public.ports"),
-            tftp_pub
+        && !f.get("fw.public.ports").contains("67/udp")
+        && !f.get("fw.public.ports").contains("69/udp");
+    let tftp_pub = f.get("host.after_init.tftp_pub");
+    vec![
+        check(
+            "firewall.public_closed",
+            !f.get("fw.public.zone").is_empty()
+                && f.get("fw.public.zone") != f.get("fw.provisioning.zone")
+                && pub_closed
+                && tftp_pub.starts_with("fail"),
+            format!(
+                "public NIC zone {} services [{}] ports [{}]; TFTP from the public side: {}",
+                f.get("fw.public.zone"),
+                f.get("fw.public.services"),
+                f.get("fw.public.ports"),
+                tftp_pub
+            ),
         ),
-    ));
-    v.push(check(
-        "firewall.public_ssh",
-        pub_services.contains(&"ssh") && get("host.after_init.ssh_pub") == "open",
-        format!(
-            "ssh in the public zone's services: {}; tcp/22 on the public NIC from outside: {}",
-            pub_services.contains(&"ssh"),
-            get("host.after_init.ssh_pub")
+        check(
+            "firewall.public_ssh",
+            pub_services.contains(&"ssh") && f.get("host.after_init.ssh_pub") == "open",
+            format!(
+                "ssh in the public zone's services: {}; tcp/22 on the public NIC from outside: {}",
+                pub_services.contains(&"ssh"),
+                f.get("host.after_init.ssh_pub")
+            ),
         ),
-    ));
-    v.push(check(
-        "firewall.provisioning_ssh",
-        get("host.baseline.ssh_prov") == "open" && get("host.after_init.ssh_prov") == "open",
-        format!(
-            "tcp/22 on the provisioning NIC from outside: {} before init, {} after (an admin on that NIC keeps ssh)",
-            get("host.baseline.ssh_prov"),
-            get("host.after_init.ssh_prov")
+        check(
+            "firewall.provisioning_ssh",
+            f.get("host.baseline.ssh_prov") == "open"
+                && f.get("host.after_init.ssh_prov") == "open",
+            format!(
+                "tcp/22 on the provisioning NIC from outside: {} before init, {} after (an admin on that NIC keeps ssh)",
+                f.get("host.baseline.ssh_prov"),
+                f.get("host.after_init.ssh_prov")
+            ),
         ),
-    ));
-    v.push(check(
-        "provisioning.tftp",
-        get("host.after_init.tftp_prov") == "ok",
-        format!(
-            "TFTP pxelinux.0 from the provisioning side: {}",
-            get("host.after_init.tftp_prov")
+        check(
+            "provisioning.tftp",
+            f.get("host.after_init.tftp_prov") == "ok",
+            format!(
+                "TFTP pxelinux.0 from the provisioning side: {}",
+                f.get("host.after_init.tftp_prov")
+            ),
         ),
-    ));
+    ]
+}
+
+/// The kernel relabelled to a type tftpd may not read: `doctor` catches it, TFTP is denied,
+/// and `doctor --fix` restores the type the policy wants so TFTP serves it again.
+fn relabel_checks(f: Facts, d: &Doctors) -> Vec<Check> {
     let (caught, det) = status_is(d.relabel.as_ref(), "selinux.labels", "fail");
-    v.push(check(
-        "relabel.caught",
-        get("relabel.type") == "user_home_t" && caught && get("doctor-relabel.rc") != "0",
-        format!(
-            "kernel type {}; doctor exit {}; {det}",
-            get("relabel.type"),
-            get("doctor-relabel.rc")
-        ),
-    ));
-    v.push(check(
-        "relabel.tftp_denied",
-        get("host.relabelled.tftp_kernel").starts_with("fail"),
-        format!(
-            "TFTP fetch of the relabelled kernel: {}",
-            get("host.relabelled.tftp_kernel")
-        ),
-    ));
     let fix = d.fix.as_ref();
-    v.push(check(
-        "relabel.fixed",
-        get("doctor-fix.rc") == "0"
-            && fix.is_some_and(|j| j["exit_code"] == 0)
-            && get("relabel.type_after") == get("relabel.type_want")
-            && !get("relabel.type_want").is_empty()
-            && get("host.fixed.tftp_kernel") == "ok identical",
-        format!(
-            "doctor --fix exit {} ({}); kernel type {} (policy wants {}); TFTP fetch after: {}",
-            get("doctor-fix.rc"),
-            fix.map(doctor_summary).unwrap_or_default(),
-            get("relabel.type_after"),
-            get("relabel.type_want"),
-            get("host.fixed.tftp_kernel")
+    vec![
+        check(
+            "relabel.caught",
+            f.get("relabel.type") == "user_home_t" && caught && f.get("doctor-relabel.rc") != "0",
+            format!(
+                "kernel type {}; doctor exit {}; {det}",
+                f.get("relabel.type"),
+                f.get("doctor-relabel.rc")
+            ),
         ),
-    ));
-    v.push(check(
-        "firewalld_stopped.init",
-        get("fwstop.init_rc") == "0",
-        format!(
-            "init with firewalld stopped: exit {}; said: {}",
-            get("fwstop.init_rc"),
-            get("fwstop.init_output")
+        check(
+            "relabel.tftp_denied",
+            f.get("host.relabelled.tftp_kernel").starts_with("fail"),
+            format!(
+                "TFTP fetch of the relabelled kernel: {}",
+                f.get("host.relabelled.tftp_kernel")
+            ),
         ),
-    ));
+        check(
+            "relabel.fixed",
+            f.get("doctor-fix.rc") == "0"
+                && fix.is_some_and(|j| j["exit_code"] == 0)
+                && f.get("relabel.type_after") == f.get("relabel.type_want")
+                && !f.get("relabel.type_want").is_empty()
+                && f.get("host.fixed.tftp_kernel") == "ok identical",
+            format!(
+                "doctor --fix exit {} ({}); kernel type {} (policy wants {}); TFTP fetch after: {}",
+                f.get("doctor-fix.rc"),
+                fix.map(doctor_summary).unwrap_or_default(),
+                f.get("relabel.type_after"),
+                f.get("relabel.type_want"),
+                f.get("host.fixed.tftp_kernel")
+            ),
+        ),
+    ]
+}
+
+/// firewalld stopped: `init` still succeeds, and `doctor` says how to bring firewalld back
+/// (a firewall finding that names firewalld and how to start it).
+fn firewalld_stopped_checks(f: Facts, d: &Doctors) -> Vec<Check> {
     let advice: Vec<(String, String, Vec<String>)> = d
         .fw_stopped
         .as_ref()
@@ -320,28 +373,30 @@ pub fn evaluate(f: &BTreeMap<String, String>, d: &Doctors) -> Vec<Check> {
         let all = format!("{summary} {}", fixes.join(" "));
         all.contains("firewalld") && (all.contains("systemctl") || all.contains("start"))
     });
-    v.push(check(
-        "firewalld_stopped.doctor",
-        says_what_to_do,
-        format!(
-            "doctor exit {}; firewall findings: [{}]",
-            get("doctor-fw-stopped.rc"),
-            advice
-                .iter()
-                .map(|(st, s, fx)| format!("{st}: {s} (fix: {})", fx.join("; ")))
-                .collect::<Vec<_>>()
-                .join(" | ")
+    vec![
+        check(
+            "firewalld_stopped.init",
+            f.get("fwstop.init_rc") == "0",
+            format!(
+                "init with firewalld stopped: exit {}; said: {}",
+                f.get("fwstop.init_rc"),
+                f.get("fwstop.init_output")
+            ),
         ),
-    ));
-    v.push(check(
-        "client.marker",
-        get("host.client.marker") == "yes",
-        format!(
-            "client reached the demo marker: {}",
-            get("host.client.marker")
+        check(
+            "firewalld_stopped.doctor",
+            says_what_to_do,
+            format!(
+                "doctor exit {}; firewall findings: [{}]",
+                f.get("doctor-fw-stopped.rc"),
+                advice
+                    .iter()
+                    .map(|(st, s, fx)| format!("{st}: {s} (fix: {})", fx.join("; ")))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            ),
         ),
-    ));
-    v
+    ]
 }
 
 /// The whole report, as printed and as `--json`.
