@@ -11,7 +11,7 @@
 #   --out DIR                          where the packages go [default: target/debian and
 #                                      target/generate-rpm]
 #
-# Needs cargo-deb and cargo-generate-rpm (.ci/install-deps installs the pinned versions) and,
+# Needs cargo-deb and cargo-generate-rpm (`.ci/install-deps all` installs the pinned versions) and,
 # for the listing, dpkg-deb and rpm.
 set -euo pipefail
 cd "$(dirname "$0")/.."

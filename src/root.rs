@@ -366,13 +366,23 @@ impl Root {
     /// once when another process holds it; the kernel releases it if we die. Nothing is
     /// locked under --dry-run, which changes nothing.
     pub fn lock(&self, abs: &Path) -> Result<Option<Flock<fs::File>>> {
+        self.lock_as(abs, FlockArg::LockExclusiveNonblock)
+    }
+
+    /// As `lock`, but waits for the holder to let go: for work another process may be doing
+    /// for us (a cache being filled), not for state a command changes.
+    pub fn lock_wait(&self, abs: &Path) -> Result<Option<Flock<fs::File>>> {
+        self.lock_as(abs, FlockArg::LockExclusive)
+    }
+
+    fn lock_as(&self, abs: &Path, how: FlockArg) -> Result<Option<Flock<fs::File>>> {
         if self.dry_run {
             return Ok(None);
         }
         let p = self.path(abs);
         fs::create_dir_all(&p).with_context(|| format!("creating {}", p.display()))?;
         let f = fs::File::open(&p).with_context(|| format!("opening {}", p.display()))?;
-        Flock::lock(f, FlockArg::LockExclusiveNonblock)
+        Flock::lock(f, how)
             .map(Some)
             .map_err(|(_, e)| anyhow::anyhow!("{} is locked ({e})", p.display()))
     }

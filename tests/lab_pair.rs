@@ -56,6 +56,12 @@ fn pair_storm(extra: &[&str]) -> serde_json::Value {
     assert_eq!(report["booted"], 40, "0 machines left unbooted: {report:#}");
     assert_eq!(report["failed"], 0, "{report:#}");
     let pair = &report["pair"];
+    // For the record (visible with --nocapture): how the kill landed.
+    eprintln!(
+        "pair storm: killed at {} s {}, machines hit {}, takeover {} s, stale on the killed server {}",
+        pair["killed_at_secs"], pair["killed_on"], pair["machines_hit"], pair["takeover_secs"],
+        pair["stale_on_killed"]
+    );
     assert_eq!(pair["killed"], "primary (10.78.0.1)", "{pair:#}");
     assert_eq!(
         pair["killed_on"], "as machine 4 started its loader transfer from the primary",

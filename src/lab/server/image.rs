@@ -282,12 +282,19 @@ pub fn ensure(
 ) -> Result<Image> {
     let key = key();
     let croot = Root::new(Path::new("/"), false, out)?.other(cache)?;
-    let _lock = croot.lock(Path::new("/.lock")).map_err(|e| {
-        anyhow::anyhow!(
-            "{e:#}: another pxe-kit lab server is building the image in {}; wait for it to finish",
-            cache.display()
-        )
-    })?;
+    // A second `lab server` (CI builds the image ahead of the test that boots it) waits for
+    // the first one's image instead of building it again.
+    let lock = Path::new("/.lock");
+    let _lock = match croot.lock(lock) {
+        Ok(l) => l,
+        Err(_) => {
+            out.say(format!(
+                "lab server: another pxe-kit lab server is building the image in {}; waiting for it",
+                cache.display()
+            ));
+            croot.lock_wait(lock)?
+        }
+    };
     let meta = Path::new("/").join(&key).join("image.json");
     if !rebuild {
         if let Some(text) = croot.read_string_opt(&meta)? {
