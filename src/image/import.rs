@@ -372,16 +372,32 @@ fn import_iso(
         l.kernel.size + l.initrd.size + l.root.size,
         &format!("importing {name}"),
     );
-    for (e, role, dst) in [
-        (&l.kernel, Role::Kernel, &d.kernel),
-        (&l.root, Role::Root, &d.root),
-    ] {
-        let mut r = isofs.open_file(e)?;
-        files.push(
-            bring(ctx, st, &mut r, Some(e.size), role, dst, &bar)
-                .with_context(|| format!("extracting {} from {}", e.path, iso.display()))?,
-        );
-    }
+    // Whether the ISO's initramfs is kept depends on what it holds, and finding out means
+    // decompressing and listing all of it: a fraction of a second of CPU for a real one. It
+    // runs on its own thread, from its own handle on the ISO, while the kernel and the root
+    // image are copied: that copy waits on the disk and on hashing, and leaves CPU to spare.
+    let inspect = req.initrd.is_none() && !req.dracut;
+    let info = std::thread::scope(|s| -> Result<Option<initrd::InitrdInfo>> {
+        let inspecting = inspect.then(|| s.spawn(|| inspect_iso_file(iso, &l.initrd)));
+        for (e, role, dst) in [
+            (&l.kernel, Role::Kernel, &d.kernel),
+            (&l.root, Role::Root, &d.root),
+        ] {
+            let mut r = isofs.open_file(e)?;
+            files.push(
+                bring(ctx, st, &mut r, Some(e.size), role, dst, &bar)
+                    .with_context(|| format!("extracting {} from {}", e.path, iso.display()))?,
+            );
+        }
+        let Some(h) = inspecting else {
+            return Ok(None);
+        };
+        let info = h
+            .join()
+            .map_err(|_| anyhow::anyhow!("the initramfs inspection thread panicked"))?
+            .with_context(|| format!("inspecting {} from {}", l.initrd.path, iso.display()))?;
+        Ok(Some(info))
+    })?;
     // The setup header points at the version string anywhere in the first 64 KiB.
     let mut head = vec![0u8; 0x200 + 0x10000 + 256];
     let n = read_up_to(&mut isofs.open_file(&l.kernel)?, &mut head)
@@ -392,15 +408,6 @@ fn import_iso(
         files.push(copy_file(ctx, st, given, Role::Initrd, &d.initrd, &bar)?);
         "given"
     } else {
-        let info = if req.dracut {
-            None
-        } else {
-            Some(
-                initrd::inspect(&mut isofs.open_file(&l.initrd)?).with_context(|| {
-                    format!("inspecting {} from {}", l.initrd.path, iso.display())
-                })?,
-            )
-        };
         match info {
             Some(i) if i.has_livenet() && i.has_dmsquash_live() => {
                 modules = Some(i.dracut_modules());
@@ -439,6 +446,14 @@ fn import_iso(
         initrd_from: from,
         initrd_modules: modules,
     })
+}
+
+/// Lists the initramfs `e` of the ISO at `iso`, read through a handle of its own so that
+/// it can run beside the copy that reads the same ISO.
+fn inspect_iso_file(iso: &Path, e: &crate::iso9660::Entry) -> Result<initrd::InitrdInfo> {
+    let f = File::open(iso).with_context(|| format!("opening {}", iso.display()))?;
+    let mut isofs = Iso::open(f).with_context(|| format!("reading ISO {}", iso.display()))?;
+    initrd::inspect(&mut isofs.open_file(e)?)
 }
 
 fn import_tree(
