@@ -120,9 +120,9 @@ fn held_twice(rs: &[ClientResult]) -> Vec<(Ipv4Addr, Vec<&str>)> {
         .collect()
 }
 
-/// The pair's figures from the machines' results, the kill (the server and its time, epoch
-/// seconds) and each server's active leases (address → MAC); the caller fills in the mode,
-/// server and forming time. Pure.
+/// The pair's figures from the machines' results, the kill (the killed server's address and
+/// the time, epoch seconds) and each server's active leases (address → MAC); the caller fills
+/// in the mode, server, forming time and the kill's wording. Pure.
 pub fn summarize(
     rs: &[ClientResult],
     killed: Option<(&str, f64)>,
