@@ -1277,7 +1277,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__lab__subcmd__storm)
-            opts="-v -q -h --clients --rate --link --image --uefi --sizes --timeout --json --keep --dhcp-server --pair --ha-mode --kill-after --root --config --dry-run --distro --verbose --quiet --help"
+            opts="-v -q -h --clients --rate --link --image --uefi --sizes --timeout --json --keep --dhcp-server --pair --ha-mode --kill-after --kill-at-transfer --root --config --dry-run --distro --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1320,6 +1320,10 @@ _pxe__kit() {
                     return 0
                     ;;
                 --kill-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kill-at-transfer)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -284,7 +284,8 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_sub
 kea\t'ISC Kea\'s kea-dhcp4 (the only one RHEL 10 and its rebuilds ship)'"
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -l ha-mode -d 'The pair\'s mode' -r -f -a "load-balancing\t'Both servers answer, each for half of the machines; either takes all when the other is gone'
 hot-standby\t'The primary answers; the secondary takes over when it goes silent'"
-complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -l kill-after -d 'When the primary is killed, in seconds after the first power-on, or `never` [default: halfway through the power-ons]' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -l kill-after -d 'Kill the primary this many seconds after the first power-on, or `never`' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -l kill-at-transfer -d 'Kill the primary as the Nth machine starts its loader transfer from it: that machine is then mid-boot on it [default: a quarter of the machines]' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -l root -d 'Act on DIR as if it were /: files are read and written under DIR and commands that would change the live system are listed, not run' -r -F
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -l config -d 'Settings file [default: <root>/etc/pxe-kit/pxe-kit.yaml]' -r -F
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''

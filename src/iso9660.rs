@@ -187,6 +187,14 @@ fn truncated(what: &str, offset: u64, len: u64, image_len: u64) -> anyhow::Error
     )
 }
 
+impl Iso<std::fs::File> {
+    /// Opens the ISO image at `path` (a file the user names, outside the managed tree).
+    pub fn open_path(path: &std::path::Path) -> Result<Self> {
+        let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        Self::open(f).with_context(|| format!("reading ISO {}", path.display()))
+    }
+}
+
 impl<R: Read + Seek> Iso<R> {
     /// Reads the volume descriptors and decides which name set to use.
     pub fn open(mut r: R) -> Result<Self> {

@@ -361,8 +361,7 @@ fn import_iso(
     d: &Dsts,
     files: &mut Vec<FileEntry>,
 ) -> Result<Found> {
-    let f = File::open(iso).with_context(|| format!("opening {}", iso.display()))?;
-    let mut isofs = Iso::open(f).with_context(|| format!("reading ISO {}", iso.display()))?;
+    let mut isofs = Iso::open_path(iso)?;
     let name = iso
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())
@@ -451,8 +450,7 @@ fn import_iso(
 /// Lists the initramfs `e` of the ISO at `iso`, read through a handle of its own so that
 /// it can run beside the copy that reads the same ISO.
 fn inspect_iso_file(iso: &Path, e: &crate::iso9660::Entry) -> Result<initrd::InitrdInfo> {
-    let f = File::open(iso).with_context(|| format!("opening {}", iso.display()))?;
-    let mut isofs = Iso::open(f).with_context(|| format!("reading ISO {}", iso.display()))?;
+    let mut isofs = Iso::open_path(iso)?;
     initrd::inspect(&mut isofs.open_file(e)?)
 }
 

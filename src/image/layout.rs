@@ -121,8 +121,7 @@ pub fn find_layout(entries: &[Entry]) -> Result<IsoLayout, String> {
 /// Reads the ISO's directory and the root image's magic: a bad ISO is refused here, before
 /// pxe-kit writes anything.
 pub fn examine(iso: &Path) -> Result<(IsoLayout, RootType)> {
-    let f = File::open(iso).with_context(|| format!("opening {}", iso.display()))?;
-    let mut isofs = Iso::open(f).with_context(|| format!("reading ISO {}", iso.display()))?;
+    let mut isofs = Iso::open_path(iso)?;
     let entries = isofs
         .entries()
         .with_context(|| format!("reading ISO {}", iso.display()))?;
