@@ -260,22 +260,26 @@ fn functions(text: &str) -> Vec<FnSpan> {
     out
 }
 
-#[test]
-fn long_functions_say_why() {
+/// Every function of the sources that `offends`, as "file:line name (N lines)".
+fn functions_where(offends: impl Fn(&FnSpan) -> bool) -> Vec<String> {
     let mut offenders = Vec::new();
     for (rel, text) in sources() {
-        for f in functions(&text) {
-            if f.lines > LONG_FN && !f.says_why {
-                offenders.push(format!(
-                    "{}:{} {} ({} lines)",
-                    rel.display(),
-                    f.line,
-                    f.name,
-                    f.lines
-                ));
-            }
+        for f in functions(&text).iter().filter(|f| offends(f)) {
+            offenders.push(format!(
+                "{}:{} {} ({} lines)",
+                rel.display(),
+                f.line,
+                f.name,
+                f.lines
+            ));
         }
     }
+    offenders
+}
+
+#[test]
+fn long_functions_say_why() {
+    let offenders = functions_where(|f| f.lines > LONG_FN && !f.says_why);
     assert!(
         offenders.is_empty(),
         "functions over {LONG_FN} lines without a `// Long:` reason: {offenders:?}"
@@ -284,20 +288,7 @@ fn long_functions_say_why() {
 
 #[test]
 fn no_function_runs_over_the_hard_limit() {
-    let mut offenders = Vec::new();
-    for (rel, text) in sources() {
-        for f in functions(&text) {
-            if f.lines > MAX_FN {
-                offenders.push(format!(
-                    "{}:{} {} ({} lines)",
-                    rel.display(),
-                    f.line,
-                    f.name,
-                    f.lines
-                ));
-            }
-        }
-    }
+    let offenders = functions_where(|f| f.lines > MAX_FN);
     assert!(
         offenders.is_empty(),
         "functions over {MAX_FN} lines (split them by phase, a `// Long:` comment does not \

@@ -660,12 +660,14 @@ fn storm_and_kill(
             };
             let Some(why) = why else { return Ok(()) };
             // The primary dies: every process of its namespace at once, no goodbye to its
-            // partner (a crash or a power cut, not a shutdown).
+            // partner (a crash or a power cut, not a shutdown). Its time is taken before the
+            // first signal: the survivor may see the partner gone before the last one is sent.
+            let at = epoch(SystemTime::now());
             let runner = Runner::new(true, false, Default::default());
             for pid in netns::pids(&runner, &a.ns.name)? {
                 let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
             }
-            killed_at.set(Some(epoch(SystemTime::now())));
+            killed_at.set(Some(at));
             // On stderr: with --json, stdout is the report alone.
             pb.eprintln(format!(
                 "killed the {} ({}) {:.1} s into the storm, {why}",
