@@ -6,7 +6,7 @@
 //! power on again and must finish on the survivor. The report adds the recovery times, where
 //! machines booted, and every address held for two machines, from the machines' view and
 //! from both servers' lease files.
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::path::Path;
@@ -633,8 +633,8 @@ fn storm_and_kill(
     let started = Instant::now();
     // Read by the kill (tick), the line handler and the exit check at once.
     let killed_at: Cell<Option<f64>> = Cell::new(None);
-    let loaders_from_primary: Cell<usize> = Cell::new(0);
-    let mut loading: BTreeSet<Ipv4Addr> = BTreeSet::new();
+    // The machines whose loader transfer started from the primary.
+    let loading: RefCell<BTreeSet<Ipv4Addr>> = RefCell::new(BTreeSet::new());
     let mut trigger = None;
     let mut takeover: Option<f64> = None;
     let serve_a = format!("serve-{}", pair.a.name);
@@ -651,7 +651,7 @@ fn storm_and_kill(
                 KillAt::Never => None,
                 KillAt::After(k) => (started.elapsed() >= k)
                     .then(|| format!("{:.1} s after the first power-on", k.as_secs_f64())),
-                KillAt::Transfer(n) => (loaders_from_primary.get() >= n).then(|| {
+                KillAt::Transfer(n) => (loading.borrow().len() >= n).then(|| {
                     format!(
                         "as machine {n} started its loader transfer from the {}",
                         a.name
@@ -686,10 +686,11 @@ fn storm_and_kill(
                 }
             }
             let seen = book.keep(server, who, text);
-            // A machine's first RRQ from the primary: its loader transfer started there.
+            // An RRQ from the primary: that machine's loader transfer started there (a set:
+            // each machine counts once, whatever it fetches next).
             if let Some(crate::track::What::Tftp { ip, .. }) = seen.map(|s| s.what) {
-                if server == a.name && killed_at.get().is_none() && loading.insert(ip) {
-                    loaders_from_primary.set(loading.len());
+                if server == a.name && killed_at.get().is_none() {
+                    loading.borrow_mut().insert(ip);
                 }
             }
         },
