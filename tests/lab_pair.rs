@@ -139,6 +139,10 @@ fn pair_options_are_checked() {
             "--kill-at-transfer counts machines from 1",
         ),
         (
+            &["--pair", "--clients", "10", "--kill-at-transfer", "11"][..],
+            "--kill-at-transfer must be at most --clients (10)",
+        ),
+        (
             &["--pair", "--kill-at-transfer", "3", "--kill-after", "2"][..],
             "cannot be used with",
         ),

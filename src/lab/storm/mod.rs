@@ -109,6 +109,13 @@ impl StormOpts {
             if matches!(p.kill, pair::KillAt::After(k) if k >= self.timeout) {
                 bail!("--kill-after must be shorter than --timeout");
             }
+            // Otherwise the primary would never die and the storm would prove no takeover.
+            if matches!(p.kill, pair::KillAt::Transfer(n) if n > self.clients as usize) {
+                bail!(
+                    "--kill-at-transfer must be at most --clients ({})",
+                    self.clients
+                );
+            }
         }
         Ok(())
     }
