@@ -65,6 +65,21 @@ pub struct Options {
     /// Move the provisioning interface into the pxe-kit zone even when its current zone
     /// allows what cannot be carried over (init --firewall-takeover).
     pub firewall_takeover: bool,
+    /// Render with these templates rather than the overrides on disk: a partner's, which
+    /// `sync --accept` installs only once they have rendered.
+    pub templates: Option<Templates>,
+}
+
+/// A command's own changes, made by converge at the one point where they can no longer be
+/// refused: after every file rendered and every configuration passed its daemon's test.
+#[derive(Default)]
+pub struct Commit<'a> {
+    /// Before the first rendered file is written: an import's staged files renamed into
+    /// place, a manifest written.
+    pub first: Option<Box<dyn FnOnce() -> Result<()> + 'a>>,
+    /// Once the rendered files are written (menus no longer name what goes), before the
+    /// system steps: a removed image's files.
+    pub then: Option<Box<dyn FnOnce() -> Result<()> + 'a>>,
 }
 
 /// What a converge did (or, staged and dry-run, would do).
@@ -114,8 +129,14 @@ pub fn announce(ctx: &Ctx, verb: &str, cfg: &Config) {
 }
 
 /// Converges the server on `want`. Prints each change as it happens (quiet under -q).
-// Long: one converge from settings to services; each phase is a call, their order is the point.
 pub fn converge(ctx: &Ctx, want: &Desired, opts: &Options) -> Result<Report> {
+    converge_with(ctx, want, opts, Commit::default())
+}
+
+/// As `converge`, with the command's own changes made at their points (see `Commit`): a
+/// failure before them leaves the tree as it was.
+// Long: one converge from settings to services; each phase is a call, their order is the point.
+pub fn converge_with(ctx: &Ctx, want: &Desired, opts: &Options, commit: Commit) -> Result<Report> {
     let profile = ctx.profile(Some(&want.cfg));
     profile.check_dhcp_available()?;
     let boot_default = &want.cfg.boot.default;
@@ -157,8 +178,17 @@ pub fn converge(ctx: &Ctx, want: &Desired, opts: &Options) -> Result<Report> {
         cfg: cfg.clone(),
         images: want.images.clone(),
     };
-    let files = render(ctx, &want_now, &profile, loader_pending)?;
+    let files = render(
+        ctx,
+        &want_now,
+        &profile,
+        loader_pending,
+        opts.templates.as_ref(),
+    )?;
     validate_dhcp(ctx, cfg, &profile, &files)?;
+    if let Some(first) = commit.first {
+        first()?;
+    }
 
     let cfg_change = if opts.keep_settings_file {
         Change::Unchanged
@@ -193,6 +223,9 @@ pub fn converge(ctx: &Ctx, want: &Desired, opts: &Options) -> Result<Report> {
     report.removed = remove_stale(ctx, &profile, &files)?;
     if changed.iter().any(|f| f.path == profile.httpd_dropin) {
         check_httpd(ctx, &profile, httpd_old)?;
+    }
+    if let Some(then) = commit.then {
+        then()?;
     }
 
     let state_paths = profile.selinux_state_paths();
@@ -612,7 +645,7 @@ pub fn conclude(ctx: &Ctx, report: &Report, other_changes: bool) {
 /// Every file the settings and images render to, exactly as converge writes them: doctor
 /// compares the tree against it (drift).
 pub fn desired_files(ctx: &Ctx, want: &Desired, profile: &Profile) -> Result<Vec<FileSpec>> {
-    render(ctx, want, profile, false)
+    render(ctx, want, profile, false, None)
 }
 
 fn render(
@@ -620,8 +653,12 @@ fn render(
     want: &Desired,
     profile: &Profile,
     loader_pending: bool,
+    templates: Option<&Templates>,
 ) -> Result<Vec<FileSpec>> {
-    let templates = Templates::load(&ctx.root)?;
+    let templates = match templates {
+        Some(t) => t.clone(),
+        None => Templates::load(&ctx.root)?,
+    };
     let loader = read_loader(ctx, profile, loader_pending)?;
     let entries = image::boot_entries(&want.cfg, profile, &want.images);
     let mut files = plan::files(&want.cfg, profile, &templates, entries, &loader)?;

@@ -45,6 +45,10 @@ pub struct GlobalArgs {
     /// Print errors only.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// How long a command that changes the server waits for another one to finish (they
+    /// take turns on a lock); 0 refuses at once.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 600)]
+    pub lock_wait: u64,
 }
 
 impl GlobalArgs {
@@ -56,6 +60,7 @@ impl GlobalArgs {
             dry_run: self.dry_run,
             distro: self.distro.map(Distro::from),
             out: self.out(),
+            lock_wait: std::time::Duration::from_secs(self.lock_wait),
         }
     }
 

@@ -452,6 +452,37 @@ pub fn valid_name(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
+/// Names pxe-kit uses itself where an image's name goes: the `local` menu entry, the iPXE
+/// script's `menu` label, the `ipxe` directory beside the images' HTTP directories. Names
+/// ending `-partner` are the iPXE script's fallback labels of a failover pair.
+pub const RESERVED_NAMES: &[&str] = &["local", "menu", "ipxe"];
+
+/// Why `s` cannot name an image or a host: it is pxe-kit's own.
+pub fn reserved_name(s: &str) -> Option<&'static str> {
+    let l = s.to_ascii_lowercase();
+    match l.as_str() {
+        "local" => Some("the menu's local-disk entry"),
+        "menu" => Some("the iPXE script's menu label"),
+        "ipxe" => Some("the directory of the iPXE scripts beside the images"),
+        _ if l.ends_with("-partner") => Some("the iPXE script's failover labels end -partner"),
+        _ => None,
+    }
+}
+
+/// An image name as add-image, sync and the settings take it.
+pub fn check_image_name(s: &str) -> Result<()> {
+    if !valid_name(s) {
+        bail!("image name {s:?} is not usable; use letters, digits and -_. (at most 64, starting with a letter or digit), e.g. f42");
+    }
+    if let Some(why) = reserved_name(s) {
+        bail!(
+            "image name {s:?} is reserved ({why}); choose another name, e.g. {}-1",
+            s.trim_end_matches("-partner")
+        );
+    }
+    Ok(())
+}
+
 fn valid_interface(s: &str) -> bool {
     // Linux allows most bytes in interface names; we accept the ones that are safe in every
     // file we write them into (systemd command lines, dhcpd arguments, firewall rules).
@@ -648,7 +679,7 @@ impl Config {
                 b.title
             );
         }
-        if b.default != "local" && !valid_name(&b.default) {
+        if b.default != "local" && check_image_name(&b.default).is_err() {
             bail!("boot.default {:?} is not an image name; use `local` or an image from `pxe-kit images`", b.default);
         }
         self.validate_hosts()?;
@@ -725,12 +756,15 @@ impl Config {
                     h.image
                 );
             }
-            if !valid_name(&h.image) {
-                bail!("host {id}: image {:?} is not an image name", h.image);
+            if let Err(e) = check_image_name(&h.image) {
+                bail!("host {id}: {e}");
             }
             if let Some(n) = &h.hostname {
                 if !valid_hostname(n) {
                     bail!("host {id}: hostname {n:?} is not a valid host name; use letters, digits and - (at most 63)");
+                }
+                if let Some(why) = reserved_name(n) {
+                    bail!("host {id}: hostname {n:?} is reserved ({why}); choose another");
                 }
             }
             if let Some(m) = h.mac {

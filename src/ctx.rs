@@ -6,6 +6,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::config::{Config, DEFAULT_CONFIG};
 use crate::distro::{Distro, Profile};
+use crate::lock::StateLock;
 use crate::root::{Change, Out, Root};
 use crate::runner::Runner;
 
@@ -20,6 +21,8 @@ pub struct Options {
     /// The distribution, when not detected from the root's os-release.
     pub distro: Option<Distro>,
     pub out: Out,
+    /// How long a changing command waits for another one's state lock.
+    pub lock_wait: std::time::Duration,
 }
 
 impl Options {
@@ -31,6 +34,7 @@ impl Options {
             dry_run: false,
             distro,
             out,
+            lock_wait: crate::lock::DEFAULT_WAIT,
         }
     }
 }
@@ -42,6 +46,7 @@ pub struct Ctx {
     pub distro: Distro,
     /// Settings file given with --config (a host path), else the default under the root.
     config_arg: Option<PathBuf>,
+    lock_wait: std::time::Duration,
 }
 
 impl Ctx {
@@ -59,6 +64,7 @@ impl Ctx {
             out,
             distro,
             config_arg: o.config.clone(),
+            lock_wait: o.lock_wait,
         })
     }
 
@@ -131,6 +137,7 @@ impl Ctx {
             out,
             distro: self.distro,
             config_arg: self.config_arg.clone(),
+            lock_wait: self.lock_wait,
         }
     }
 
@@ -142,5 +149,13 @@ impl Ctx {
     /// Refuses to change the live system without root, before anything is touched.
     pub fn require_privileges(&self, verb: &str) -> Result<()> {
         self.root.require_privileges(verb)
+    }
+
+    /// What every changing command does first: refuses without privileges, then takes the
+    /// state lock (waiting for another command's), so the settings it reads next are the
+    /// ones it writes back over.
+    pub fn begin_change(&self, verb: &str) -> Result<StateLock> {
+        self.require_privileges(verb)?;
+        StateLock::acquire(&self.root, self.lock_wait)
     }
 }

@@ -92,14 +92,19 @@ impl Templates {
 
     /// Reads the overrides in `<root>/etc/pxe-kit/templates/`.
     pub fn load(root: &Root) -> Result<Self> {
+        Templates::load_from(root, Path::new(TEMPLATE_DIR))
+    }
+
+    /// Reads the overrides in another directory of the tree (a partner's, staged).
+    pub fn load_from(root: &Root, dir: &Path) -> Result<Self> {
         let mut overrides = BTreeMap::new();
         for (name, _) in BUILTIN {
-            let p = Path::new(TEMPLATE_DIR).join(name);
+            let p = dir.join(name);
             if let Some(text) = root.read_string_opt(&p)? {
                 overrides.insert(name.to_string(), text);
             }
         }
-        let kea_patch = root.read_string_opt(&Path::new(TEMPLATE_DIR).join(KEA_PATCH))?;
+        let kea_patch = root.read_string_opt(&dir.join(KEA_PATCH))?;
         Ok(Templates {
             overrides,
             kea_patch,

@@ -224,7 +224,10 @@ impl Root {
                     self.backup_once(abs)?;
                 }
             }
-            pending.push((p, temp_file(&self.path(abs), content, mode)?));
+            // Closed at once (only its name is kept until the rename): a batch of any size
+            // holds one open file at a time, whatever `ulimit -n` allows.
+            let tmp = temp_file(&self.path(abs), content, mode)?.into_temp_path();
+            pending.push((p, tmp));
         }
         if pending.is_empty() {
             return Ok(changes);
@@ -236,6 +239,7 @@ impl Root {
         let mut dirs: Vec<PathBuf> = Vec::new();
         for (p, tmp) in pending {
             tmp.persist(&p)
+                .map_err(|e| e.error)
                 .with_context(|| format!("renaming into {}", p.display()))?;
             let dir = p.parent().expect("a file has a parent").to_path_buf();
             if !dirs.contains(&dir) {
@@ -316,6 +320,55 @@ impl Root {
         }
     }
 
+    /// A path's own metadata (a symbolic link is reported as one), `None` when absent.
+    pub fn lstat(&self, abs: &Path) -> Result<Option<fs::Metadata>> {
+        let p = self.path(abs);
+        match fs::symlink_metadata(&p) {
+            Ok(m) => Ok(Some(m)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("reading {}", p.display())),
+        }
+    }
+
+    /// Opens `rel` under the directory `dir` for reading when it is a regular file reached
+    /// without a symbolic link or `..` anywhere below `dir` (the kernel checks every
+    /// component, `openat2` with `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS`): for trees somebody
+    /// else filled (a partner's staged files). `dir` itself is this server's and is trusted.
+    /// `Ok(None)` when nothing is there.
+    pub fn open_beneath(&self, dir: &Path, rel: &Path) -> Result<Option<fs::File>> {
+        use nix::fcntl::{openat2, OFlag, OpenHow, ResolveFlag};
+        let base = self.path(dir);
+        let shown = || dir.join(rel).display().to_string();
+        let d = match fs::File::open(&base) {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("opening {}", base.display())),
+        };
+        let how = OpenHow::new()
+            .flags(OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK)
+            .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_SYMLINKS);
+        let fd = match openat2(&d, rel, how) {
+            Ok(fd) => fd,
+            Err(nix::errno::Errno::ENOENT) => return Ok(None),
+            Err(nix::errno::Errno::ELOOP | nix::errno::Errno::EXDEV) => bail!(
+                "{}: reached through a symbolic link or `..`; only regular files are taken",
+                shown()
+            ),
+            Err(e) => return Err(e).with_context(|| format!("opening {}", shown())),
+        };
+        let f = fs::File::from(fd);
+        let meta = f
+            .metadata()
+            .with_context(|| format!("reading {}", shown()))?;
+        if !meta.is_file() {
+            bail!(
+                "{}: not a regular file; only regular files are taken",
+                shown()
+            );
+        }
+        Ok(Some(f))
+    }
+
     /// Sets a file's permission bits (dracut writes 0600; tftpd serves as nobody).
     pub fn set_mode(&self, abs: &Path, mode: u32) -> Result<()> {
         if self.dry_run {
@@ -375,6 +428,32 @@ impl Root {
         self.lock_as(abs, FlockArg::LockExclusive)
     }
 
+    /// Tries the exclusive lock on a directory of the tree (created if missing) once:
+    /// `Busy` while another process holds it, `NotTaken` under --dry-run.
+    pub fn try_lock(&self, abs: &Path) -> Result<Lock> {
+        if self.dry_run {
+            return Ok(Lock::NotTaken);
+        }
+        let p = self.path(abs);
+        fs::create_dir_all(&p).with_context(|| format!("creating {}", p.display()))?;
+        let f = fs::File::open(&p).with_context(|| format!("opening {}", p.display()))?;
+        match Flock::lock(f, FlockArg::LockExclusiveNonblock) {
+            Ok(l) => Ok(Lock::Held(l)),
+            Err((_, nix::errno::Errno::EWOULDBLOCK)) => Ok(Lock::Busy),
+            Err((_, e)) => Err(e).with_context(|| format!("locking {}", p.display())),
+        }
+    }
+
+    /// Replaces a small note of pxe-kit's own (who holds a lock) in place: no backup, no
+    /// diff, nothing under --dry-run.
+    pub fn put_note(&self, abs: &Path, text: &str) -> Result<()> {
+        if self.dry_run {
+            return Ok(());
+        }
+        let p = self.path(abs);
+        fs::write(&p, text).with_context(|| format!("writing {}", p.display()))
+    }
+
     fn lock_as(&self, abs: &Path, how: FlockArg) -> Result<Option<Flock<fs::File>>> {
         if self.dry_run {
             return Ok(None);
@@ -386,6 +465,14 @@ impl Root {
             .map(Some)
             .map_err(|(_, e)| anyhow::anyhow!("{} is locked ({e})", p.display()))
     }
+}
+
+/// What one try at a lock gave.
+pub enum Lock {
+    Held(Flock<fs::File>),
+    Busy,
+    /// --dry-run changes nothing and locks nothing.
+    NotTaken,
 }
 
 /// Files brought into the tree whole or not at all (an image's kernel, initrd and root):
@@ -433,6 +520,14 @@ impl Staging<'_> {
         self.files.retain(|(_, f)| f != abs);
         self.files.push((tmp.clone(), abs.to_path_buf()));
         Some(tmp)
+    }
+
+    /// Where `abs`'s new content is staged, if it is.
+    pub fn staged(&self, abs: &Path) -> Option<PathBuf> {
+        self.files
+            .iter()
+            .find(|(_, f)| f == abs)
+            .map(|(t, _)| t.clone())
     }
 
     /// Renames every staged file into place; returns the outermost directories it created

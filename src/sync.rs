@@ -231,7 +231,6 @@ pub fn merge_settings(mine: &Config, theirs: &Config) -> Result<Config> {
 pub fn accept(ctx: &Ctx, from: Role) -> Result<Accepted> {
     let mine = ctx.require_config()?;
     let root = &ctx.root;
-    let _lock = crate::lock::StateLock::acquire(root)?;
     let inc = incoming_dir();
     let staged = |p: &Path| inc.join(rel(p));
     let pick = |p: &Path| -> Result<Option<Vec<u8>>> {

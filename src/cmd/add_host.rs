@@ -25,7 +25,7 @@ pub fn parse_id(s: &str) -> Result<(Option<Mac>, Option<Ipv4Addr>)> {
 }
 
 pub fn run(a: &AddHostArgs, ctx: &Ctx) -> Result<Exit> {
-    ctx.require_privileges("add-host")?;
+    let _lock = ctx.begin_change("add-host")?;
     let mut cfg = ctx.require_config()?;
     let new = match (&a.id, &a.csv, &a.names) {
         (Some(id), ..) => vec![one(a, id)?],

@@ -1,19 +1,18 @@
 //! `pxe-kit add-image`: import a live ISO (read directly, no loop mount), a kernel + root tree
 //! or an NFS root tree as a bootable image (see `image::import`), then converge: every menu,
 //! the exports and the labels follow from the new manifest.
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::apply::{self, Desired};
 use crate::cli::AddImageArgs;
-use crate::config::valid_name;
+use crate::config::check_image_name;
 use crate::ctx::Ctx;
 use crate::image::import::{self, Input, Request};
 use crate::image::{self, validate_append};
-use crate::lock::StateLock;
 use crate::Exit;
 
 pub fn run(a: &AddImageArgs, ctx: &Ctx) -> Result<Exit> {
-    ctx.require_privileges("add-image")?;
+    let _lock = ctx.begin_change("add-image")?;
     let mut cfg = ctx.require_config()?;
     let append = a.append.clone().unwrap_or_default();
     validate_append(&append)?;
@@ -27,10 +26,10 @@ pub fn run(a: &AddImageArgs, ctx: &Ctx) -> Result<Exit> {
         import::check_file("initrd", i)?;
     }
     let name = a.name.clone().unwrap_or_else(|| input.default_name());
-    if !valid_name(&name) || name == "local" {
-        bail!("image name {name:?} is not usable; use letters, digits and -_. (at most 64, not `local`), e.g. --name f42");
-    }
-    let _lock = StateLock::acquire(&ctx.root)?;
+    check_image_name(&name).with_context(|| match a.name {
+        Some(_) => "--name".to_string(),
+        None => "the name taken from the file name; give one with --name".to_string(),
+    })?;
     let profile = ctx.profile(Some(&cfg));
     let old = image::load(&ctx.root, &name)?;
     let source = input.source()?;
@@ -39,12 +38,12 @@ pub fn run(a: &AddImageArgs, ctx: &Ctx) -> Result<Exit> {
             && m.source.size == source.size
             && m.check_sizes(&ctx.root).is_ok()
     });
-    let (mut manifest, relabel) = if same_source && !a.dracut && a.initrd.is_none() {
+    let (mut manifest, relabel, staged) = if same_source && !a.dracut && a.initrd.is_none() {
         ctx.out.say(format!(
             "image {name} is already imported from {}; nothing to copy",
             source.name
         ));
-        (old.clone().expect("checked above"), Vec::new())
+        (old.clone().expect("checked above"), Vec::new(), None)
     } else {
         let req = Request {
             input,
@@ -53,15 +52,10 @@ pub fn run(a: &AddImageArgs, ctx: &Ctx) -> Result<Exit> {
             dracut: a.dracut,
         };
         let imported = import::import(ctx, &profile, &req)?;
-        (imported.manifest, imported.relabel)
+        (imported.manifest, imported.relabel, Some(imported.staged))
     };
     manifest.append = append;
     let manifest_changed = old.as_ref() != Some(&manifest);
-    if manifest_changed {
-        let text = serde_yaml::to_string(&manifest)?;
-        ctx.root
-            .write(&image::manifest_path(&name), text.as_bytes(), 0o644)?;
-    }
     if a.default {
         cfg.boot.default = name.clone();
     }
@@ -77,7 +71,23 @@ pub fn run(a: &AddImageArgs, ctx: &Ctx) -> Result<Exit> {
         relabel,
         ..Default::default()
     };
-    let report = apply::converge(ctx, &want, &opts)?;
+    // The files and the manifest go into place only once every menu and configuration has
+    // rendered and passed its test: a failure before leaves no trace of the image.
+    let text = serde_yaml::to_string(&manifest)?;
+    let commit = apply::Commit {
+        first: Some(Box::new(|| {
+            if let Some(st) = staged {
+                st.commit()?;
+            }
+            if manifest_changed {
+                ctx.root
+                    .write(&image::manifest_path(&name), text.as_bytes(), 0o644)?;
+            }
+            Ok(())
+        })),
+        then: None,
+    };
+    let report = apply::converge_with(ctx, &want, &opts, commit)?;
     if manifest_changed {
         ctx.out.say(format!("image {name}: {}", manifest.summary()));
     }

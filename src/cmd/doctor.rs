@@ -67,6 +67,12 @@ pub fn run(args: &DoctorArgs, ctx: &Ctx) -> Result<Exit> {
         quiet: true,
         verbose: false,
     };
+    // --fix changes the server: it reads the settings under the state lock like init.
+    let _lock = if args.fix {
+        Some(ctx.begin_change("doctor --fix")?)
+    } else {
+        None
+    };
     let env = Env::new(ctx, args.deep);
     let mut reports = doctor::run_all(&env);
     let mut fix = None;

@@ -15,7 +15,7 @@ use crate::netinfo;
 use crate::Exit;
 
 pub fn run(args: &InitArgs, ctx: &Ctx) -> Result<Exit> {
-    ctx.require_privileges("init")?;
+    let _lock = ctx.begin_change("init")?;
     let existing = ctx.load_config()?;
     let cfg = settings(args, existing.as_ref(), ctx)?;
     let profile = ctx.profile(Some(&cfg));

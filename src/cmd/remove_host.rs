@@ -9,7 +9,7 @@ use crate::ctx::Ctx;
 use crate::Exit;
 
 pub fn run(a: &RemoveHostArgs, ctx: &Ctx) -> Result<Exit> {
-    ctx.require_privileges("remove-host")?;
+    let _lock = ctx.begin_change("remove-host")?;
     let mut cfg = ctx.require_config()?;
     let (mac, ip) = parse_id(&a.id)?;
     let before = cfg.hosts.len();

@@ -9,10 +9,9 @@ use crate::image;
 use crate::Exit;
 
 pub fn run(a: &RemoveImageArgs, ctx: &Ctx) -> Result<Exit> {
-    ctx.require_privileges("remove-image")?;
+    let _lock = ctx.begin_change("remove-image")?;
     let mut cfg = ctx.require_config()?;
     let profile = ctx.profile(Some(&cfg));
-    let _lock = crate::lock::StateLock::acquire(&ctx.root)?;
     let Some(m) = image::load(&ctx.root, &a.name)? else {
         let known: Vec<String> = image::load_all(&ctx.root)?
             .into_iter()
@@ -62,15 +61,22 @@ pub fn run(a: &RemoveImageArgs, ctx: &Ctx) -> Result<Exit> {
             .collect(),
     };
     apply::announce(ctx, "remove-image", &want.cfg);
-    let report = apply::converge(ctx, &want, &apply::Options::default())?;
-    ctx.root.remove(&image::manifest_path(&m.name))?;
-    for f in &m.files {
-        ctx.root.remove(&f.path)?;
-    }
     let (tftp_dir, _) = profile.tftp_image_dir(&m.name);
-    for d in [tftp_dir, profile.http_image_dir(&m.name)] {
-        ctx.root.remove_dir_all(&d)?;
-    }
+    let commit = apply::Commit {
+        first: None,
+        // Its files go once no menu names it, before any service is restarted.
+        then: Some(Box::new(|| {
+            ctx.root.remove(&image::manifest_path(&m.name))?;
+            for f in &m.files {
+                ctx.root.remove(&f.path)?;
+            }
+            for d in [tftp_dir, profile.http_image_dir(&m.name)] {
+                ctx.root.remove_dir_all(&d)?;
+            }
+            Ok(())
+        })),
+    };
+    let report = apply::converge_with(ctx, &want, &apply::Options::default(), commit)?;
     apply::conclude(ctx, &report, true);
     ctx.out.say(format!("removed image {}", m.name));
     Ok(Exit::Ok)

@@ -17,7 +17,7 @@ pub fn run(a: &SyncArgs, ctx: &Ctx) -> Result<Exit> {
         println!("{}", serde_json::to_string_pretty(&sync::index(ctx)?)?);
         return Ok(Exit::Ok);
     }
-    ctx.require_privileges("sync")?;
+    let _lock = ctx.begin_change("sync")?;
     if let Some(from) = a.accept {
         return accept(ctx, from.into());
     }

@@ -227,11 +227,12 @@ pub struct Request {
     pub dracut: bool,
 }
 
-/// An import's result: the manifest, and the directories to label for SELinux.
-#[derive(Debug)]
-pub struct Imported {
+/// An import's result: the manifest, the directories to label for SELinux, and the files,
+/// staged beside their places: nothing is served until the caller commits them.
+pub struct Imported<'r> {
     pub manifest: Manifest,
     pub relabel: Vec<PathBuf>,
+    pub staged: Staging<'r>,
 }
 
 /// Where an image's three files go.
@@ -241,8 +242,8 @@ struct Dsts {
     root: PathBuf,
 }
 
-/// Brings the image's files into the trees; nothing is in place unless all of it is.
-pub fn import(ctx: &Ctx, profile: &Profile, req: &Request) -> Result<Imported> {
+/// Brings the image's files into the trees beside their places (see `Imported`).
+pub fn import<'r>(ctx: &'r Ctx, profile: &Profile, req: &Request) -> Result<Imported<'r>> {
     let (tftp_dir, _) = profile.tftp_image_dir(&req.name);
     let http_dir = profile.http_image_dir(&req.name);
     let d = Dsts {
@@ -307,12 +308,12 @@ pub fn import(ctx: &Ctx, profile: &Profile, req: &Request) -> Result<Imported> {
             }
         }
     };
-    st.commit()?;
     // What the initramfs carries is recorded once, here, so `doctor` need not decompress
     // every image on every run (`doctor --deep` reads them again).
     let initrd_modules = found.initrd_modules.or_else(|| {
         let f = files.iter().find(|f| f.role == Role::Initrd)?;
-        let info = initrd::inspect_path(&ctx.root.path(&f.path)).ok()?;
+        let at = st.staged(&f.path).unwrap_or_else(|| f.path.clone());
+        let info = initrd::inspect_path(&ctx.root.path(&at)).ok()?;
         Some(info.dracut_modules())
     });
     // Label what this import holds, directories included: a directory made under the TFTP
@@ -338,6 +339,7 @@ pub fn import(ctx: &Ctx, profile: &Profile, req: &Request) -> Result<Imported> {
             },
         },
         relabel,
+        staged: st,
     })
 }
 

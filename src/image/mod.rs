@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{valid_name, Config};
+use crate::config::{check_image_name, Config};
 use crate::distro::{Profile, STATE_DIR};
 use crate::root::Root;
 
@@ -162,7 +162,9 @@ pub fn load_all(root: &Root) -> Result<Vec<Manifest>> {
         let Some(stem) = n.strip_suffix(".yaml") else {
             continue;
         };
-        if !valid_name(stem) {
+        // Not an image pxe-kit made (or one an older release let take a name pxe-kit keeps
+        // for itself): left alone, never served or removed as an image.
+        if check_image_name(stem).is_err() {
             continue;
         }
         out.push(load(root, stem)?.with_context(|| format!("reading manifest {n}"))?);
@@ -171,6 +173,7 @@ pub fn load_all(root: &Root) -> Result<Vec<Manifest>> {
 }
 
 pub fn load(root: &Root, name: &str) -> Result<Option<Manifest>> {
+    check_image_name(name)?;
     let p = manifest_path(name);
     let Some(text) = root.read_string_opt(&p)? else {
         return Ok(None);
