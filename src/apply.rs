@@ -190,19 +190,6 @@ pub fn converge_with(ctx: &Ctx, want: &Desired, opts: &Options, commit: Commit) 
         first()?;
     }
 
-    let cfg_change = if opts.keep_settings_file {
-        Change::Unchanged
-    } else {
-        ctx.save_config(cfg)?
-    };
-    if cfg_change.changed() {
-        report.config_saved = true;
-        ctx.out.say(format!(
-            "  {} settings to {}",
-            ctx.root.verb("saved", "would save"),
-            ctx.config_display().display()
-        ));
-    }
     let systemd = ctx.systemd();
     let httpd_enable_due = profile
         .httpd_enable
@@ -220,6 +207,21 @@ pub fn converge_with(ctx: &Ctx, want: &Desired, opts: &Options, commit: Commit) 
     let httpd_old = ctx.root.read_opt(&profile.httpd_dropin)?;
     let changed = write_files(ctx, &files)?;
     report.written = changed.iter().map(|f| describe(f)).collect();
+    // The settings follow the files they render to: a batch that cannot be written (a full
+    // disk) leaves the settings as they were too.
+    let cfg_change = if opts.keep_settings_file {
+        Change::Unchanged
+    } else {
+        ctx.save_config(cfg)?
+    };
+    if cfg_change.changed() {
+        report.config_saved = true;
+        ctx.out.say(format!(
+            "  {} settings to {}",
+            ctx.root.verb("saved", "would save"),
+            ctx.config_display().display()
+        ));
+    }
     report.removed = remove_stale(ctx, &profile, &files)?;
     if changed.iter().any(|f| f.path == profile.httpd_dropin) {
         check_httpd(ctx, &profile, httpd_old)?;
