@@ -1,7 +1,7 @@
 //! The state lock: every command that changes the server holds it from before it reads the
 //! settings until it has written them, so two admins' commands run one after the other and
 //! neither loses the other's change.
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
@@ -19,13 +19,7 @@ const POLL: Duration = Duration::from_millis(100);
 
 /// Held until dropped; the kernel releases it if the process dies.
 pub struct StateLock {
-    held: Option<Flock<std::fs::File>>,
-    root: Root,
-}
-
-/// Who holds the lock, for the one waiting: the command line, its pid and since when.
-fn holder_note() -> PathBuf {
-    Path::new(STATE_DIR).join("lock-holder")
+    _held: Option<Flock<std::fs::File>>,
 }
 
 impl StateLock {
@@ -34,13 +28,14 @@ impl StateLock {
     pub fn acquire(root: &Root, wait: Duration) -> Result<StateLock> {
         let start = Instant::now();
         let mut said = false;
-        let held = loop {
-            match root.try_lock(Path::new(STATE_DIR))? {
-                Lock::Held(h) => break Some(h),
-                Lock::NotTaken => break None,
+        let dir = Path::new(STATE_DIR);
+        loop {
+            match root.try_lock(dir)? {
+                Lock::Held(h) => return Ok(StateLock { _held: Some(h) }),
+                Lock::NotTaken => return Ok(StateLock { _held: None }),
                 Lock::Busy => {}
             }
-            let who = holder(root);
+            let who = holder(&root.path(dir));
             if start.elapsed() >= wait {
                 bail!(
                     "the state is locked by {who}; wait for it to finish (or give --lock-wait SECONDS to wait longer)"
@@ -51,48 +46,50 @@ impl StateLock {
                 said = true;
             }
             std::thread::sleep(POLL);
-        };
-        if held.is_some() {
-            let args: Vec<String> = std::env::args().collect();
-            let line: String = crate::runner::shell_join(&args)
-                .chars()
-                .filter(|c| !c.is_control())
-                .take(300)
-                .collect();
-            let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now());
-            root.put_note(
-                &holder_note(),
-                &format!("`{line}` (pid {}, since {now})\n", std::process::id()),
-            )?;
         }
-        Ok(StateLock {
-            held,
-            root: root.clone(),
-        })
     }
 }
 
-/// What the holder wrote of itself, or a plain description when it had no time to yet.
-fn holder(root: &Root) -> String {
-    match root.read_string_opt(&holder_note()) {
-        Ok(Some(t)) if !t.trim().is_empty() => {
-            let t: String = t
-                .trim()
-                .chars()
-                .filter(|c| !c.is_control())
-                .take(400)
-                .collect();
-            format!("another pxe-kit, {t}")
-        }
-        _ => "another pxe-kit".to_string(),
+/// The process holding the lock on `dir`, from the kernel's own table of locks: nothing is
+/// written to name it, so nothing goes stale when a holder is killed.
+// The kernel's tables, not the tree: read directly.
+#[allow(clippy::disallowed_methods)]
+fn holder(dir: &Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let fallback = "another pxe-kit".to_string();
+    let Ok(meta) = std::fs::metadata(dir) else {
+        return fallback;
+    };
+    let dev = meta.dev();
+    let id = format!(
+        "{:02x}:{:02x}:{}",
+        nix::sys::stat::major(dev),
+        nix::sys::stat::minor(dev),
+        meta.ino()
+    );
+    let locks = std::fs::read_to_string("/proc/locks").unwrap_or_default();
+    let Some(pid) = locks.lines().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f.get(1) == Some(&"FLOCK") && f.get(5) == Some(&id.as_str()))
+            .then(|| f.get(4).and_then(|p| p.parse::<u32>().ok()))
+            .flatten()
+    }) else {
+        return fallback;
+    };
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let args: Vec<String> = cmdline
+        .split(|b| *b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    if args.is_empty() {
+        return format!("{fallback} (pid {pid})");
     }
-}
-
-impl Drop for StateLock {
-    fn drop(&mut self) {
-        if self.held.is_some() {
-            // The note goes before the lock: a waiter never reads a finished holder's name.
-            let _ = self.root.remove(&holder_note());
-        }
-    }
+    // Its own words, one line, bounded: a command line is the holder's, not ours to trust.
+    let line: String = crate::runner::shell_join(&args)
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(300)
+        .collect();
+    format!("`{line}` (pid {pid})")
 }

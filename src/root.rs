@@ -444,16 +444,6 @@ impl Root {
         }
     }
 
-    /// Replaces a small note of pxe-kit's own (who holds a lock) in place: no backup, no
-    /// diff, nothing under --dry-run.
-    pub fn put_note(&self, abs: &Path, text: &str) -> Result<()> {
-        if self.dry_run {
-            return Ok(());
-        }
-        let p = self.path(abs);
-        fs::write(&p, text).with_context(|| format!("writing {}", p.display()))
-    }
-
     fn lock_as(&self, abs: &Path, how: FlockArg) -> Result<Option<Flock<fs::File>>> {
         if self.dry_run {
             return Ok(None);
