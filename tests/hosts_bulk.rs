@@ -127,6 +127,7 @@ fn ten_thousand_hosts_in_one_converge_with_few_open_files() {
 
     // The same batch again: nothing to change, nothing touched.
     let before = snapshot(r);
+    let started = Instant::now();
     let out = ok(&run_limited(
         r,
         &[
@@ -141,6 +142,7 @@ fn ten_thousand_hosts_in_one_converge_with_few_open_files() {
             "compute",
         ],
     ));
+    eprintln!("10000 hosts re-applied in {:?}", started.elapsed());
     assert!(out.contains("nothing to change"), "{out}");
     assert_same(&before, &snapshot(r), "re-applying the batch");
 }

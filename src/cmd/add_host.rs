@@ -61,14 +61,20 @@ pub fn run(a: &AddHostArgs, ctx: &Ctx) -> Result<Exit> {
             );
         }
     }
+    // By MAC, else by address: looked up, not searched, for batches of thousands.
+    let key = |h: &Host| match h.mac {
+        Some(m) => (Some(m), None),
+        None => (None, h.ip),
+    };
+    let mut by_id: std::collections::HashMap<_, usize> = cfg
+        .hosts
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (key(h), i))
+        .collect();
     let mut added = 0;
     for host in new {
-        let same_id = |h: &Host| match (host.mac, h.mac) {
-            (Some(m), Some(hm)) => m == hm,
-            (None, None) => h.ip == host.ip,
-            _ => false,
-        };
-        match cfg.hosts.iter().find(|h| same_id(h)) {
+        match by_id.get(&key(&host)).map(|&i| &cfg.hosts[i]) {
             // Already there as given: adding it again changes nothing.
             Some(old) if *old == host => {}
             Some(old) => bail!(
@@ -78,6 +84,7 @@ pub fn run(a: &AddHostArgs, ctx: &Ctx) -> Result<Exit> {
                 old.id()
             ),
             None => {
+                by_id.insert(key(&host), cfg.hosts.len());
                 cfg.hosts.push(host);
                 added += 1;
             }
