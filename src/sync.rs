@@ -608,6 +608,15 @@ fn take_templates(ctx: &Ctx, opt_in: bool) -> Result<Option<(Templates, Vec<(Pat
     let mut files = Vec::new();
     for n in names {
         let abs = tdir.join(&n);
+        if !root
+            .lstat(&staged.join(&n))?
+            .is_some_and(|m| m.file_type().is_file())
+        {
+            return Err(refuse(&format!(
+                "{}: not a regular file; only regular files are taken",
+                staged.join(&n).display()
+            )));
+        }
         if n != KEA_PATCH && !BUILTIN.iter().any(|(b, _)| *b == n) {
             return Err(refuse(&format!(
                 "{} is not a template pxe-kit knows (the built-in templates' names and {KEA_PATCH})",
