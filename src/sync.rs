@@ -313,7 +313,7 @@ pub fn accept(ctx: &Ctx, from: Role) -> Result<Accepted> {
 struct Sent {
     index: Index,
     /// The bytes to keep (so rsync does not send them again), by where they are kept.
-    keep: Vec<(PathBuf, Vec<u8>)>,
+    keep: Files,
     cfg: Config,
 }
 
@@ -351,6 +351,9 @@ fn read_sent(ctx: &Ctx, from: Role, mine: &Config) -> Result<Sent> {
     };
     Ok(Sent { index, keep, cfg })
 }
+
+/// Files to write, by where they go.
+type Files = Vec<(PathBuf, Vec<u8>)>;
 
 /// One image taken: its manifest, the bytes to write, its staged files.
 struct Taken<'r> {
@@ -415,7 +418,7 @@ fn accept_staged(ctx: &Ctx, from: Role) -> Result<Accepted> {
         Some((t, f)) => (Some(t), f),
         None => (None, Vec::new()),
     };
-    let mut writes: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    let mut writes: Files = Vec::new();
     let mut relabel: Vec<PathBuf> = Vec::new();
     let mut stagings = Vec::new();
     for t in taken {
@@ -577,7 +580,7 @@ fn stage_files<'r>(
 /// rendered. Without the opt-in they are ignored, said in one line. Anything in the staged
 /// templates directory that is not a regular file named like a template refuses the whole
 /// accept: the templates are one set.
-fn take_templates(ctx: &Ctx, opt_in: bool) -> Result<Option<(Templates, Vec<(PathBuf, Vec<u8>)>)>> {
+fn take_templates(ctx: &Ctx, opt_in: bool) -> Result<Option<(Templates, Files)>> {
     let root = &ctx.root;
     let tdir = Path::new(TEMPLATE_DIR);
     let staged = incoming_dir().join(rel(tdir));
