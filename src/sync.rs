@@ -678,6 +678,11 @@ mod tests {
         };
         let mut a = base("10.0.0.1", "10.0.0.2", "primary");
         a.lease_time = 7200;
+        a.tftp_root = Some("/etc".into());
+        a.http_dir = Some("/etc/apache2/conf-enabled".into());
+        a.firewall.services = vec!["telnet".into()];
+        a.dhcp.nice = Some(-20);
+        a.peers.as_mut().unwrap().accept_templates = true;
         let mut b = base("10.0.0.2", "10.0.0.1", "secondary");
         b.interface = "eno1".into();
         let m = merge_settings(&b, &a).unwrap();
@@ -686,6 +691,12 @@ mod tests {
         assert_eq!(m.server_ip, b.server_ip);
         assert_eq!(m.peers.as_ref().unwrap().role, Role::Secondary);
         assert_eq!(m.peers.as_ref().unwrap().partner, a.server_ip);
+        // Where files go, what runs and what the firewall keeps are the receiver's.
+        assert_eq!(m.tftp_root, None);
+        assert_eq!(m.http_dir, None);
+        assert!(m.firewall.services.is_empty());
+        assert_eq!(m.dhcp, b.dhcp);
+        assert!(!m.peers.as_ref().unwrap().accept_templates);
         let stranger = base("10.0.0.3", "10.0.0.4", "primary");
         assert!(merge_settings(&b, &stranger)
             .unwrap_err()

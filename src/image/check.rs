@@ -63,7 +63,10 @@ fn check_files(m: &Manifest, profile: &Profile) -> Result<(), String> {
     let want = image_paths(profile, &m.name);
     for f in &m.files {
         let Some((_, path)) = want.iter().find(|(r, _)| *r == f.role) else {
-            unreachable!("every role has a place");
+            return Err(format!(
+                "its manifest lists a {:?} file; an image has a kernel, an initrd and a root image",
+                f.role
+            ));
         };
         if m.files.iter().filter(|o| o.role == f.role).count() > 1 {
             return Err(format!(
