@@ -105,7 +105,7 @@ pub fn outgoing(ctx: &Ctx, cfg: &Config) -> Result<Outgoing> {
     // sub-directory beside them would make its accept refuse them all).
     for name in ctx.root.list_dir(Path::new(TEMPLATE_DIR))? {
         let p = Path::new(TEMPLATE_DIR).join(&name);
-        let known = name == KEA_PATCH || BUILTIN.iter().any(|(b, _)| *b == name);
+        let known = is_template_name(&name);
         let regular = ctx.root.lstat(&p)?.is_some_and(|m| m.file_type().is_file());
         if known && regular {
             out.files.push(rel(&p));
@@ -117,6 +117,11 @@ pub fn outgoing(ctx: &Ctx, cfg: &Config) -> Result<Outgoing> {
         }
     }
     Ok(out)
+}
+
+/// Whether `name` is a template override's: a built-in template's name or Kea's patch.
+fn is_template_name(name: &str) -> bool {
+    name == KEA_PATCH || BUILTIN.iter().any(|(b, _)| *b == name)
 }
 
 /// The images this member serves, by the SHA-256 of their manifests (which hold every
@@ -620,7 +625,7 @@ fn take_templates(ctx: &Ctx, opt_in: bool) -> Result<Option<(Templates, Files)>>
                 staged.join(&n).display()
             )));
         }
-        if n != KEA_PATCH && !BUILTIN.iter().any(|(b, _)| *b == n) {
+        if !is_template_name(&n) {
             return Err(refuse(&format!(
                 "{} is not a template pxe-kit knows (the built-in templates' names and {KEA_PATCH})",
                 staged.join(&n).display()

@@ -30,25 +30,14 @@ struct Pair {
     ssh: tempfile::TempDir,
 }
 
-fn member(ip: &str, partner: &str, role: &str) -> tempfile::TempDir {
-    let t = stage_debian();
-    let mut args: Vec<&str> = INIT
-        .iter()
-        .map(|a| if *a == "10.0.0.1" { ip } else { *a })
-        .collect();
-    args.extend(["--peer", partner, "--role", role]);
-    ok(&run(t.path(), &args));
-    t
-}
-
 fn needs() -> bool {
     skip(missing(false, &["rsync", "dhcpd"], &[]).or_else(syslinux_missing))
 }
 
 impl Pair {
     fn new() -> Pair {
-        let a = member("10.0.0.1", "10.0.0.2", "primary");
-        let b = member("10.0.0.2", "10.0.0.1", "secondary");
+        let a = pair_member("10.0.0.1", "10.0.0.2", "primary");
+        let b = pair_member("10.0.0.2", "10.0.0.1", "secondary");
         let inputs = add_fake_image(a.path(), &["--name", "live", "--default"]);
         let ssh = tempfile::tempdir().unwrap();
         // rsync calls `ssh [-l USER] HOST COMMAND…`, sync's accept `ssh HOST 'COMMAND'`.
