@@ -97,6 +97,10 @@ pub struct Peers {
     /// How `pxe-kit sync` reaches the partner over SSH: `[user@]host` [default: root@partner].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssh: Option<String>,
+    /// Whether `sync --accept` takes the partner's template overrides. Off by default: a
+    /// template decides what this server's daemons are configured to do. Never synced.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub accept_templates: bool,
 }
 
 impl Peers {

@@ -111,6 +111,17 @@ impl Templates {
         })
     }
 
+    /// Replaces the override `name` (a built-in template's name or `KEA_PATCH`) with `text`
+    /// already read and checked: a partner's, which `sync --accept` reads without following
+    /// symbolic links.
+    pub fn set(&mut self, name: &str, text: String) {
+        if name == KEA_PATCH {
+            self.kea_patch = Some(text);
+        } else {
+            self.overrides.insert(name.to_string(), text);
+        }
+    }
+
     /// The user's merge patch over Kea's configuration, if any.
     pub fn kea_patch(&self) -> Option<&str> {
         self.kea_patch.as_deref()

@@ -120,18 +120,6 @@ impl Drop for Sshd {
     }
 }
 
-fn member(ip: &str, partner: &str, role: &str) -> tempfile::TempDir {
-    let t = stage_debian();
-    // The common init, with this member's address.
-    let mut args: Vec<&str> = INIT
-        .iter()
-        .map(|a| if *a == "10.0.0.1" { ip } else { *a })
-        .collect();
-    args.extend(["--peer", partner, "--role", role]);
-    ok(&run(t.path(), &args));
-    t
-}
-
 /// Files sent, from sync's summary line.
 fn sent(out: &str) -> u64 {
     let l = out
@@ -177,8 +165,8 @@ fn sync_copies_once_checks_content_and_resends_what_the_partner_corrupted() {
     ) {
         return;
     }
-    let a = member("10.0.0.1", "10.0.0.2", "primary");
-    let b = member("10.0.0.2", "10.0.0.1", "secondary");
+    let a = pair_member("10.0.0.1", "10.0.0.2", "primary");
+    let b = pair_member("10.0.0.2", "10.0.0.1", "secondary");
     let (ra, rb) = (a.path(), b.path());
     let _inputs = add_fake_image(ra, &["--name", "live", "--default"]);
     ok(&run(

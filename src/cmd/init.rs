@@ -171,6 +171,7 @@ fn peers(a: &InitArgs, old: Option<Peers>) -> Result<Option<Peers>> {
                 mode: HaMode::default(),
                 mclt: Peers::default_mclt(),
                 ssh: None,
+                accept_templates: false,
             }
         }
         (None, None) => {

@@ -89,7 +89,7 @@ pub fn run(a: &SyncArgs, ctx: &Ctx) -> Result<Exit> {
     };
     // The partner's verdict; the converge it ran shows under -v.
     for l in o.stdout.lines() {
-        if l.starts_with("accepted ") || l.starts_with("refused: ") {
+        if l.starts_with("accepted ") || l.starts_with("refused: ") || l.starts_with("ignored: ") {
             ctx.out.say(format!("  {}: {l}", remote.target));
         } else {
             ctx.out.detail(format!("  {}: {l}", remote.target));

@@ -1,5 +1,6 @@
 //! Images: manifests (what was imported, with sizes and checksums), the boot entries every
 //! menu is rendered from, and (in the submodules) live media layouts, kernels and the import.
+pub mod check;
 pub mod import;
 pub mod kernel;
 pub mod layout;

@@ -762,3 +762,15 @@ pub fn stage_debian_selinux_firewalld() -> tempfile::TempDir {
     write(t.path(), "usr/bin/firewall-cmd", "");
     t
 }
+
+/// A staged Debian member of a failover pair: the common init with this member's address.
+pub fn pair_member(ip: &str, partner: &str, role: &str) -> tempfile::TempDir {
+    let t = stage_debian();
+    let mut args: Vec<&str> = INIT
+        .iter()
+        .map(|a| if *a == "10.0.0.1" { ip } else { *a })
+        .collect();
+    args.extend(["--peer", partner, "--role", role]);
+    ok(&run(t.path(), &args));
+    t
+}
