@@ -139,3 +139,25 @@ fn remove_image_under_a_broken_override_keeps_the_image() {
     assert_same(&before, &snapshot(r), "remove-image with a broken override");
     assert!(ok(&run(r, &["images"])).contains("second"));
 }
+
+#[test]
+fn remove_image_removes_only_the_images_own_directories() {
+    if skip(tools_missing()) {
+        return;
+    }
+    let (t, w) = server();
+    let r = t.path();
+    ok(&add_second(r, w.path(), &[]));
+    // A manifest on disk is input too: one edited (or left by a hostile partner) to name a
+    // system file among the image's files.
+    let mp = "var/lib/pxe-kit/images/second.yaml";
+    let text = read(r, mp).replacen("/srv/tftp/pxe-kit/second/vmlinuz", "/etc/os-release", 1);
+    assert!(text.contains("/etc/os-release"), "{text}");
+    write(r, mp, &text);
+    let os_release = read(r, "etc/os-release");
+    ok(&run(r, &["remove-image", "second"]));
+    assert_eq!(read(r, "etc/os-release"), os_release);
+    assert!(!r.join("srv/tftp/pxe-kit/second").exists());
+    assert!(!r.join("var/www/html/pxe-kit/second").exists());
+    assert!(!r.join(mp).exists());
+}

@@ -61,16 +61,14 @@ pub fn run(a: &RemoveImageArgs, ctx: &Ctx) -> Result<Exit> {
             .collect(),
     };
     apply::announce(ctx, "remove-image", &want.cfg);
-    let (tftp_dir, _) = profile.tftp_image_dir(&m.name);
     let commit = apply::Commit {
         first: None,
-        // Its files go once no menu names it, before any service is restarted.
+        // Its files go once no menu names it, before any service is restarted: its own two
+        // directories, derived from its name here, never paths its manifest names (a
+        // manifest on disk is input too).
         then: Some(Box::new(|| {
             ctx.root.remove(&image::manifest_path(&m.name))?;
-            for f in &m.files {
-                ctx.root.remove(&f.path)?;
-            }
-            for d in [tftp_dir, profile.http_image_dir(&m.name)] {
+            for d in image::check::image_dirs(&profile, &m.name) {
                 ctx.root.remove_dir_all(&d)?;
             }
             Ok(())
