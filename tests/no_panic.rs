@@ -267,6 +267,31 @@ fn hostlists_are_refused_before_they_are_built() {
     }
 }
 
+/// A manifest (a partner's, an edited one) whose files claim sizes that overflow a sum:
+/// `images` and `doctor` panicked adding them up.
+#[test]
+fn manifest_sizes_that_overflow_a_sum_do_not_panic() {
+    if skip(syslinux_missing()) {
+        return;
+    }
+    let t = stage_fedora();
+    let r = t.path();
+    ok(&run(r, INIT));
+    let max = u64::MAX;
+    write(
+        r,
+        "var/lib/pxe-kit/images/big.yaml",
+        &format!(
+            "name: big\nsource: {{name: x, size: {max}, layout: lorax}}\nroot_type: squashfs\ninitrd_from: iso\ncreated: x\nfiles:\n- {{role: kernel, path: /var/lib/tftpboot/pxe-kit/big/vmlinuz, size: {max}, sha256: x}}\n- {{role: initrd, path: /var/lib/tftpboot/pxe-kit/big/initrd.img, size: {max}, sha256: x}}\n"
+        ),
+    );
+    let out = ok(&run(r, &["images"]));
+    assert!(out.contains("big") && out.contains("missing"), "{out}");
+    let o = run(r, &["doctor", "--json"]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stderr(&o), stdout(&o));
+    assert!(stdout(&o).contains("vmlinuz is missing"), "{}", stdout(&o));
+}
+
 fn config(cases: u32) -> ProptestConfig {
     ProptestConfig {
         cases,
