@@ -292,6 +292,23 @@ mod tests {
         assert!(expand_hostlist("n[0-99999999]").is_err());
     }
 
+    /// Counted before built: the old code made 3.6 billion names for the first of these, and
+    /// names 65 536 characters long for the last.
+    #[test]
+    fn hostlists_are_bounded_before_they_are_built() {
+        for (bad, why) in [
+            ("a[1-60000]b[1-60000]", "more than 65536 names"),
+            ("a[1-40000],b[1-40000]", "more than 65536 names"),
+            ("a[1-40000,1-40000]", "more than 65536 numbers"),
+            (&format!("{}[1-2]", "n".repeat(70)), "longer than 63"),
+            (&format!("n[{}1-2]", "0".repeat(1 << 16)), "not a number"),
+        ] {
+            let e = expand_hostlist(bad).unwrap_err().to_string();
+            assert!(e.contains(why), "{e}");
+        }
+        assert_eq!(expand_hostlist("n[1-256]x[1-256]").unwrap().len(), 65_536);
+    }
+
     #[test]
     fn addresses_and_macs_count_up() {
         let a = addresses("10.0.1.254", 3).unwrap();

@@ -953,6 +953,59 @@ mod tests {
         good().validate().unwrap();
     }
 
+    /// A /0 and a /1 wrapped the subnet arithmetic (exit 101), a /7 went through.
+    #[test]
+    fn prefixes_outside_8_to_30_are_refused() {
+        for s in [
+            "0.0.0.0/0",
+            "0.0.0.0/1",
+            "10.0.0.0/7",
+            "10.0.0.0/31",
+            "10.0.0.1/32",
+        ] {
+            let e = parse_subnet(s).unwrap_err().to_string();
+            assert!(e.contains(s) && e.contains("/8 to /30"), "{e}");
+        }
+        assert!(parse_subnet("10.0.0.0/8").is_ok() && parse_subnet("10.0.0.0/30").is_ok());
+        let mut c = good();
+        c.subnet = "0.0.0.0/1".parse().unwrap();
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("/8 to /30"), "{e}");
+        // Unvalidated settings still count without wrapping.
+        c.subnet = "0.0.0.0/0".parse().unwrap();
+        assert_eq!(c.subnet_hosts(), u32::MAX - 1);
+        c.range = "0.0.0.0-255.255.255.255".parse().unwrap();
+        assert_eq!(c.machines(), u32::MAX);
+    }
+
+    #[test]
+    fn nfs_exports_of_system_directories_are_refused() {
+        let t = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink("/etc", t.path().join("etc")).unwrap();
+        let link = t.path().join("etc");
+        let up = format!("{}/../../../../../../../../usr", t.path().display());
+        for p in [
+            "/", "//", "/./", "/etc", "/etc/ssh", "/usr", "/usr/lib", "/var/lib", "/root/x",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .chain([link, PathBuf::from(up)])
+        {
+            let e = check_nfs_export(&p).unwrap_err().to_string();
+            assert!(e.contains("a system directory of this server"), "{e}");
+            assert!(e.contains(&p.display().to_string()), "{e}");
+        }
+        assert!(check_nfs_export(Path::new("relative/tree")).is_err());
+        for ok in [
+            "/srv/pxe-kit/terminal",
+            "/var/lib/pxe-kit/nfs/x",
+            "/usr/local/trees/a",
+        ] {
+            check_nfs_export(Path::new(ok)).unwrap();
+        }
+        check_nfs_export(t.path()).unwrap();
+    }
+
     #[test]
     fn subnet_with_host_bits_suggests_network() {
         let e = parse_subnet("10.0.0.5/24").unwrap_err().to_string();

@@ -482,6 +482,9 @@ mod tests {
         assert_eq!(http_workers(100_000), 1000);
         assert_eq!(neigh_thresholds(254), None);
         assert_eq!(neigh_thresholds(1022), Some([1022, 2044, 4088]));
+        // Unvalidated settings (a /0, a pool of every address) count without wrapping.
+        assert_eq!(http_workers(u32::MAX), 1000);
+        assert_eq!(neigh_thresholds(u32::MAX - 1).unwrap()[2], u32::MAX);
     }
 
     #[test]

@@ -189,6 +189,39 @@ mod tests {
         assert_eq!(parse_serve_log_line("garbage"), None);
     }
 
+    /// `nan` made `status` exit 101; so did any time `SystemTime` cannot hold.
+    #[test]
+    fn serve_log_lines_without_a_time_are_skipped() {
+        for t in ["nan", "-1", "inf", "1e400", "1e19", "18446744073709551616"] {
+            assert_eq!(
+                parse_serve_log_line(&format!("{t} tftpd| RRQ")),
+                None,
+                "{t}"
+            );
+        }
+        let far = r#"{"__REALTIME_TIMESTAMP":"18446744073709551615","SYSLOG_IDENTIFIER":"dhcpd","MESSAGE":"x"}"#;
+        assert!(
+            parse_journal_line(far).is_some(),
+            "u64 microseconds fit SystemTime"
+        );
+    }
+
+    /// `--since 500000000000y` made `status` exit 101.
+    #[test]
+    fn since_beyond_ten_years_is_refused_by_name() {
+        let now = SystemTime::now();
+        let e = since(now, Duration::from_secs(500_000_000_000 * 31_557_600))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("--since 500000000000years") && e.contains("10years"),
+            "{e}"
+        );
+        assert!(since(now, MAX_SINCE).is_ok());
+        assert!(since(now, MAX_SINCE + Duration::from_secs(1)).is_err());
+        assert!(since(UNIX_EPOCH, Duration::from_secs(3600)).is_ok());
+    }
+
     #[test]
     fn journal_json_lines_give_time_identifier_and_message() {
         let l = r#"{"__REALTIME_TIMESTAMP":"1800000000123456","SYSLOG_IDENTIFIER":"dhcpd","MESSAGE":"DHCPACK on 10.0.0.100 to 52:54:00:12:34:56 via ens4","_PID":"812"}"#;

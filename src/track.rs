@@ -719,6 +719,26 @@ mod tests {
         assert_eq!(m.stage, Stage::Dhcp, "a 404 is not a fetched root");
     }
 
+    /// A 400-digit start time (infinite as f64) made `status` exit 101; a 400-digit duration
+    /// made every later time of the machine infinite.
+    #[test]
+    fn access_lines_with_impossible_numbers_are_skipped() {
+        let d = "9".repeat(400);
+        let line = format!("{d}.0 10.0.0.5 \"GET /x HTTP/1.1\" 200 5 1");
+        assert_eq!(parse("httpd", &line, at(0)), None);
+        let line = format!("1.5 10.0.0.5 \"GET /x HTTP/1.1\" 200 5 {d}");
+        match parse("httpd", &line, at(0)).map(|s| s.what) {
+            Some(What::Http { start, secs, .. }) => {
+                assert_eq!(start, Some(UNIX_EPOCH + Duration::from_millis(1500)));
+                assert_eq!(secs, None);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(at_epoch(f64::NAN), None);
+        assert_eq!(at_epoch(-0.5), None);
+        assert_eq!(at_epoch(1.0), Some(UNIX_EPOCH + Duration::from_secs(1)));
+    }
+
     #[test]
     fn ganesha_client_records_are_mounts() {
         let p = |l| parse("nfs", l, at(0)).map(|s| s.what);
