@@ -292,6 +292,30 @@ fn manifest_sizes_that_overflow_a_sum_do_not_panic() {
     assert!(stdout(&o).contains("vmlinuz is missing"), "{}", stdout(&o));
 }
 
+/// `lab relay --delay-ms nan` (the helper `lab boot --latency` starts) panicked converting
+/// the delay before anything else ran.
+#[test]
+fn relay_delays_out_of_range_are_refused() {
+    let t = tempfile::tempdir().unwrap();
+    for d in ["nan", "-5", "inf", "1e300"] {
+        let o = run(
+            t.path(),
+            &[
+                "lab",
+                "relay",
+                "--tap",
+                "x",
+                "--listen",
+                "1",
+                "--qemu",
+                "2",
+                &format!("--delay-ms={d}"),
+            ],
+        );
+        refused(&o, &["--delay-ms", "between 0 and 10000"]);
+    }
+}
+
 fn config(cases: u32) -> ProptestConfig {
     ProptestConfig {
         cases,
