@@ -14,17 +14,27 @@ use crate::host::{Host, Mac};
 /// How many names one hostlist may expand to.
 pub const MAX_HOSTS: usize = 65_536;
 
+/// The longest name a hostlist may make: a host name's label (see `config::valid_hostname`).
+const MAX_NAME: usize = 63;
+
 /// Expands a hostlist into names, in order.
 pub fn expand_hostlist(s: &str) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for part in split_top(s)? {
         let mut names = vec![String::new()];
+        // The longest name so far: checked before names are built, like their count, so a
+        // hostile list is refused before it costs memory.
+        let mut longest = 0;
         let mut rest = part.as_str();
         while !rest.is_empty() {
             let (lit, after) = match rest.find('[') {
                 Some(i) => (&rest[..i], Some(&rest[i + 1..])),
                 None => (rest, None),
             };
+            longest += lit.len();
+            if longest > MAX_NAME {
+                bail!("hostlist {s:?} makes names longer than {MAX_NAME} characters");
+            }
             for n in &mut names {
                 n.push_str(lit);
             }
@@ -33,14 +43,22 @@ pub fn expand_hostlist(s: &str) -> Result<Vec<String>> {
                 .find(']')
                 .with_context(|| format!("hostlist {s:?}: a [ without its ]"))?;
             let items = range_items(s, &after[..close])?;
+            longest += items.iter().map(String::len).max().unwrap_or(0);
+            if longest > MAX_NAME {
+                bail!("hostlist {s:?} makes names longer than {MAX_NAME} characters");
+            }
+            // `a[1-60000]b[1-60000]` would make 3.6 billion names before a later check.
+            if names.len().saturating_mul(items.len()) > MAX_HOSTS {
+                bail!("hostlist {s:?} expands to more than {MAX_HOSTS} names");
+            }
             names = names
                 .iter()
                 .flat_map(|n| items.iter().map(move |i| format!("{n}{i}")))
                 .collect();
-            if names.len() > MAX_HOSTS {
-                bail!("hostlist {s:?} expands to more than {MAX_HOSTS} names");
-            }
             rest = &after[close + 1..];
+        }
+        if out.len() + names.len() > MAX_HOSTS {
+            bail!("hostlist {s:?} expands to more than {MAX_HOSTS} names");
         }
         out.extend(names);
     }
@@ -81,7 +99,10 @@ fn range_items(s: &str, body: &str) -> Result<Vec<String>> {
         let (a, b) = item.split_once('-').unwrap_or((item, item));
         let bad =
             || anyhow::anyhow!("hostlist {s:?}: {item:?} is not a number or a range like 001-100");
+        // Twenty digits hold any u64; more would only be zeros padding every name.
         if a.is_empty()
+            || a.len() > 20
+            || b.len() > 20
             || !a.chars().all(|c| c.is_ascii_digit())
             || !b.chars().all(|c| c.is_ascii_digit())
         {
@@ -91,8 +112,8 @@ fn range_items(s: &str, body: &str) -> Result<Vec<String>> {
         if hi < lo {
             bail!("hostlist {s:?}: range {item:?} runs backwards");
         }
-        if hi - lo >= MAX_HOSTS as u64 {
-            bail!("hostlist {s:?}: range {item:?} is longer than {MAX_HOSTS}");
+        if hi - lo >= (MAX_HOSTS - v.len()) as u64 {
+            bail!("hostlist {s:?}: one [ ] holds more than {MAX_HOSTS} numbers");
         }
         let width = if a.len() > 1 && a.starts_with('0') {
             a.len()
@@ -269,6 +290,23 @@ mod tests {
             assert!(expand_hostlist(bad).is_err(), "{bad}");
         }
         assert!(expand_hostlist("n[0-99999999]").is_err());
+    }
+
+    /// Counted before built: the old code made 3.6 billion names for the first of these, and
+    /// names 65 536 characters long for the last.
+    #[test]
+    fn hostlists_are_bounded_before_they_are_built() {
+        for (bad, why) in [
+            ("a[1-60000]b[1-60000]", "more than 65536 names"),
+            ("a[1-40000],b[1-40000]", "more than 65536 names"),
+            ("a[1-40000,1-40000]", "more than 65536 numbers"),
+            (&format!("{}[1-2]", "n".repeat(70)), "longer than 63"),
+            (&format!("n[{}1-2]", "0".repeat(1 << 16)), "not a number"),
+        ] {
+            let e = expand_hostlist(bad).unwrap_err().to_string();
+            assert!(e.contains(why), "{e}");
+        }
+        assert_eq!(expand_hostlist("n[1-256]x[1-256]").unwrap().len(), 65_536);
     }
 
     #[test]

@@ -444,7 +444,121 @@ pub fn parse_subnet(s: &str) -> Result<Ipv4Net> {
             net.prefix_len()
         );
     }
+    check_prefix(net)?;
     Ok(net)
+}
+
+/// The subnet prefixes pxe-kit serves: /8 to /30.
+pub const PREFIXES: std::ops::RangeInclusive<u8> = 8..=30;
+
+/// A provisioning subnet is /8 to /30: a /31 or /32 has no room for a server and a pool, and
+/// anything wider than a /8 is no broadcast domain a DHCP server could serve (its size also
+/// overflows the neighbour-table and pool arithmetic).
+pub fn check_prefix(net: Ipv4Net) -> Result<()> {
+    let p = net.prefix_len();
+    if p > *PREFIXES.end() {
+        bail!("subnet {net} is too small for a DHCP pool; use a prefix from /8 to /30");
+    }
+    if p < *PREFIXES.start() {
+        bail!(
+            "subnet {net} is too large for one provisioning network; use a prefix from /8 to /30"
+        );
+    }
+    Ok(())
+}
+
+/// Directories whose whole subtree belongs to the system: nothing below them is an image.
+const SYSTEM_TREES: &[&str] = &[
+    "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/root",
+    "/run", "/sbin", "/sys",
+];
+
+/// System directories refused themselves; below them (an image tree under /var/lib/…, /srv/…)
+/// is fine.
+const SYSTEM_DIRS: &[&str] = &[
+    "/",
+    "/home",
+    "/opt",
+    "/srv",
+    "/tmp",
+    "/usr",
+    "/usr/bin",
+    "/usr/include",
+    "/usr/lib",
+    "/usr/lib32",
+    "/usr/lib64",
+    "/usr/libexec",
+    "/usr/local",
+    "/usr/sbin",
+    "/usr/share",
+    "/usr/src",
+    "/var",
+    "/var/cache",
+    "/var/lib",
+    "/var/log",
+    "/var/mail",
+    "/var/spool",
+    "/var/tmp",
+    "/var/www",
+];
+
+/// The path with `.` and `..` taken out, without touching the filesystem.
+fn lexical(p: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in p.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::Normal(n) => out.push(n),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The system directory `p` is or lies in, if any.
+fn system_dir(p: &Path) -> Option<&'static str> {
+    SYSTEM_TREES
+        .iter()
+        .find(|t| p.starts_with(t))
+        .or_else(|| SYSTEM_DIRS.iter().find(|d| p == Path::new(d)))
+        .copied()
+}
+
+/// An NFS export directory is an image's root tree, never `/` or a system directory of this
+/// server (/etc, /usr, /var/lib …), also not by a symlink or `..` that resolves to one: the
+/// export is `no_root_squash` to the whole subnet. (Paths are resolved on this host's
+/// filesystem, where the NFS server runs.)
+pub fn check_nfs_export(path: &Path) -> Result<()> {
+    if !path.is_absolute() {
+        bail!(
+            "NFS export {:?} is not an absolute path; give the image's root tree as /srv/…",
+            path
+        );
+    }
+    let lex = lexical(path);
+    // A path that does not exist yet resolves to itself; the import refuses it later.
+    let real = std::fs::canonicalize(path).unwrap_or_else(|_| lex.clone());
+    for p in [&lex, &real] {
+        if let Some(sys) = system_dir(p) {
+            let via = if p.as_path() == path {
+                String::new()
+            } else {
+                format!(" (resolves to {})", p.display())
+            };
+            let is = if p.as_path() == Path::new(sys) {
+                "is"
+            } else {
+                "lies in"
+            };
+            bail!(
+                "NFS export {}{via} {is} {sys}, a system directory of this server: exporting it would hand it to every client of the subnet as root; give the image's own root tree, such as /srv/pxe-kit/NAME",
+                path.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Names pxe-kit places into config files and file names: labels, interfaces, images.
@@ -546,18 +660,22 @@ impl Config {
     /// How many machines may boot at once: every pool address and every fixed host outside
     /// it.
     pub fn machines(&self) -> u32 {
-        let pool = u32::from(self.range.end).saturating_sub(u32::from(self.range.start)) + 1;
+        // Saturating: called on settings that may not have been validated yet.
+        let pool = u32::from(self.range.end)
+            .saturating_sub(u32::from(self.range.start))
+            .saturating_add(1);
         let fixed = self
             .hosts
             .iter()
             .filter(|h| h.ip.is_some_and(|ip| !self.range.contains(ip)))
-            .count() as u32;
-        pool + fixed
+            .count();
+        pool.saturating_add(u32::try_from(fixed).unwrap_or(u32::MAX))
     }
 
-    /// Host addresses in the subnet.
+    /// Host addresses in the subnet (a /0 would need 33 bits: counted in 64, capped).
     pub fn subnet_hosts(&self) -> u32 {
-        (1u32 << (32 - u32::from(self.subnet.prefix_len()))).saturating_sub(2)
+        let all = 1u64 << (32 - u32::from(self.subnet.prefix_len()));
+        u32::try_from(all.saturating_sub(2)).unwrap_or(u32::MAX)
     }
 
     pub fn load(path: &Path, text: &str) -> Result<Config> {
@@ -600,9 +718,7 @@ impl Config {
                 net.prefix_len()
             );
         }
-        if net.prefix_len() > 30 {
-            bail!("subnet {net} is too small for a DHCP pool; use a /30 or larger");
-        }
+        check_prefix(net)?;
         let host = |what: &str, ip: Ipv4Addr| -> Result<()> {
             if !net.contains(&ip) {
                 bail!("{what} {ip} is outside subnet {net}; pick an address inside it");
@@ -873,6 +989,59 @@ mod tests {
             assert!(e.contains(needle), "{e} lacks {needle}");
         }
         good().validate().unwrap();
+    }
+
+    /// A /0 and a /1 wrapped the subnet arithmetic (exit 101), a /7 went through.
+    #[test]
+    fn prefixes_outside_8_to_30_are_refused() {
+        for s in [
+            "0.0.0.0/0",
+            "0.0.0.0/1",
+            "10.0.0.0/7",
+            "10.0.0.0/31",
+            "10.0.0.1/32",
+        ] {
+            let e = parse_subnet(s).unwrap_err().to_string();
+            assert!(e.contains(s) && e.contains("/8 to /30"), "{e}");
+        }
+        assert!(parse_subnet("10.0.0.0/8").is_ok() && parse_subnet("10.0.0.0/30").is_ok());
+        let mut c = good();
+        c.subnet = "0.0.0.0/1".parse().unwrap();
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("/8 to /30"), "{e}");
+        // Unvalidated settings still count without wrapping.
+        c.subnet = "0.0.0.0/0".parse().unwrap();
+        assert_eq!(c.subnet_hosts(), u32::MAX - 1);
+        c.range = "0.0.0.0-255.255.255.255".parse().unwrap();
+        assert_eq!(c.machines(), u32::MAX);
+    }
+
+    #[test]
+    fn nfs_exports_of_system_directories_are_refused() {
+        let t = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink("/etc", t.path().join("etc")).unwrap();
+        let link = t.path().join("etc");
+        let up = format!("{}/../../../../../../../../usr", t.path().display());
+        for p in [
+            "/", "//", "/./", "/etc", "/etc/ssh", "/usr", "/usr/lib", "/var/lib", "/root/x",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .chain([link, PathBuf::from(up)])
+        {
+            let e = check_nfs_export(&p).unwrap_err().to_string();
+            assert!(e.contains("a system directory of this server"), "{e}");
+            assert!(e.contains(&p.display().to_string()), "{e}");
+        }
+        assert!(check_nfs_export(Path::new("relative/tree")).is_err());
+        for ok in [
+            "/srv/pxe-kit/terminal",
+            "/var/lib/pxe-kit/nfs/x",
+            "/usr/local/trees/a",
+        ] {
+            check_nfs_export(Path::new(ok)).unwrap();
+        }
+        check_nfs_export(t.path()).unwrap();
     }
 
     #[test]

@@ -40,11 +40,14 @@ impl FromStr for Mac {
         if hex.len() != 12 {
             bail!("MAC address {s:?} must have 12 hex digits, e.g. 52:54:00:12:34:56");
         }
+        // Checked before slicing: twelve bytes of multi-byte characters would split one (a
+        // panic), and from_str_radix would take `+1` for a byte.
+        if !hex.bytes().all(|c| c.is_ascii_hexdigit()) {
+            bail!("MAC address {s:?} has a character that is not a hex digit");
+        }
         let mut b = [0u8; 6];
         for (i, byte) in b.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| {
-                anyhow::anyhow!("MAC address {s:?} has a character that is not a hex digit")
-            })?;
+            *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16)?;
         }
         if b == [0; 6] || b == [0xff; 6] {
             bail!("MAC address {s:?} is the null or broadcast address, not a network card's");
@@ -188,6 +191,11 @@ mod tests {
             ("5254.0012.345", "three groups"),
             ("52540012345", "12 hex digits"),
             ("", "12 hex digits"),
+            // Twelve bytes, not twelve digits: sliced in half a character, it panicked.
+            ("\u{10000}\u{10000}0A0A", "not a hex digit"),
+            ("éé:00:12:34:56", "six groups"),
+            ("éé.0012.3456", "not a hex digit"),
+            ("+1+1+1+1+1+1", "not a hex digit"),
         ] {
             let e = s.parse::<Mac>().unwrap_err().to_string();
             assert!(e.contains(why), "{s}: {e}");

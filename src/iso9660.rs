@@ -19,6 +19,10 @@ const MAX_ENTRIES: usize = 1_000_000;
 /// SUSP continuation areas are tiny in practice; the bounds keep a corrupt chain cheap.
 const MAX_CE_HOPS: usize = 32;
 const MAX_CE_LEN: u64 = 64 * 1024;
+/// Directory bytes one listing or lookup may read in all. Real images hold a few MiB of
+/// directories; without a total, many directory records pointing at one huge extent make a
+/// listing read the image over and over (time quadratic in its size).
+const MAX_DIR_BYTES: u64 = 256 * 1024 * 1024;
 /// Directories are read this many sectors at a time so a huge claimed length never
 /// turns into one huge allocation.
 const DIR_CHUNK_SECTORS: u64 = 32;
@@ -62,6 +66,8 @@ pub struct Iso<R: Read + Seek> {
     root: Extent,
     /// SUSP "SP" can ask for bytes at the start of every system use field to be ignored.
     susp_skip: usize,
+    /// What is left of `MAX_DIR_BYTES` for the listing or lookup under way.
+    dir_budget: u64,
 }
 
 /// Called with the signature and the whole entry (header included) of each SUSP entry.
@@ -256,6 +262,7 @@ impl<R: Read + Seek> Iso<R> {
             volume_id,
             root,
             susp_skip: 0,
+            dir_budget: MAX_DIR_BYTES,
         };
         if let Some(skip) = iso.detect_rock_ridge()? {
             iso.kind = NameKind::RockRidge;
@@ -295,6 +302,7 @@ impl<R: Read + Seek> Iso<R> {
         let mut out = Vec::new();
         let mut visited = HashSet::new();
         let root = self.root;
+        self.dir_budget = MAX_DIR_BYTES;
         self.walk(root, "/", 0, &mut visited, &mut out)?;
         Ok(out)
     }
@@ -351,6 +359,7 @@ impl<R: Read + Seek> Iso<R> {
     }
 
     fn lookup(&mut self, path: &str, ci: bool) -> Result<Option<Entry>> {
+        self.dir_budget = MAX_DIR_BYTES;
         let mut cur = self.root();
         for comp in path.split('/').filter(|c| !c.is_empty()) {
             if !cur.is_dir {
@@ -557,6 +566,11 @@ impl<R: Read + Seek> Iso<R> {
                 self.image_len,
             ));
         }
+        ensure!(
+            dir.len <= self.dir_budget,
+            "corrupt ISO image: its directories add up to more than {MAX_DIR_BYTES} bytes (at {path})"
+        );
+        self.dir_budget -= dir.len;
         let mut out = Vec::new();
         let chunk_max = DIR_CHUNK_SECTORS * SECTOR;
         let mut buf = Vec::new();
@@ -1465,6 +1479,33 @@ mod tests {
         assert!(err.contains("loop"), "{err}");
     }
 
+    /// Forty-five directory records pointing at distinct places of one 7 MiB run: each is
+    /// read whole, 315 MiB in all from an 8 MiB image (a larger image: hours).
+    #[test]
+    fn directories_read_over_and_over_are_bounded() {
+        let sectors = 4096u32;
+        let mut img = vec![0u8; sectors as usize * 2048];
+        let root = dr(18, 2048, FLAG_DIR, &[0], &[]);
+        img[16 * 2048..17 * 2048].copy_from_slice(&vd(1, &root, false, sectors));
+        img[17 * 2048] = 255;
+        img[17 * 2048 + 1..17 * 2048 + 6].copy_from_slice(b"CD001");
+        let mut recs = root.clone();
+        recs.extend(dr(18, 2048, FLAG_DIR, &[1], &[]));
+        for i in 0..45u32 {
+            recs.extend(dr(
+                20 + i,
+                7 << 20,
+                FLAG_DIR,
+                format!("D{i:02}").as_bytes(),
+                &[],
+            ));
+        }
+        assert!(recs.len() <= 2048, "test: the records fit one sector");
+        img[18 * 2048..18 * 2048 + recs.len()].copy_from_slice(&recs);
+        let err = open(img).unwrap().entries().unwrap_err().to_string();
+        assert!(err.contains("add up to more than"), "{err}");
+    }
+
     fn nested(depth: usize) -> Vec<Node> {
         let mut n = file("leaf", b"x");
         for i in (0..depth).rev() {
@@ -1525,6 +1566,7 @@ mod tests {
             volume_id: String::new(),
             root: e.extents[0],
             susp_skip: 0,
+            dir_budget: MAX_DIR_BYTES,
         };
         let mut v = Vec::new();
         let err = iso2.open_file(&e).unwrap().read_to_end(&mut v).unwrap_err();

@@ -472,8 +472,10 @@ const THREADS_PER_CHILD: u32 = 25;
 /// files one after the other), a step of 25 above that for doctor and people, within Apache's
 /// default 150 and xCAT's advice of 1000.
 pub fn http_workers(machines: u32) -> u32 {
-    let want = machines + THREADS_PER_CHILD;
-    let rounded = want.div_ceil(THREADS_PER_CHILD) * THREADS_PER_CHILD;
+    let want = machines.saturating_add(THREADS_PER_CHILD);
+    let rounded = want
+        .div_ceil(THREADS_PER_CHILD)
+        .saturating_mul(THREADS_PER_CHILD);
     rounded.clamp(150, 1000)
 }
 
@@ -481,7 +483,8 @@ pub fn http_workers(machines: u32) -> u32 {
 /// than 1024 (gc_thresh3): a subnet with more hosts than that needs room for all of them, or
 /// a booting rack's ARP entries push each other out and packets wait for fresh resolutions.
 pub fn neigh_thresholds(subnet_hosts: u32) -> Option<[u32; 3]> {
-    (subnet_hosts > 512).then(|| [subnet_hosts, subnet_hosts * 2, subnet_hosts * 4])
+    let h = subnet_hosts;
+    (h > 512).then(|| [h, h.saturating_mul(2), h.saturating_mul(4)])
 }
 
 #[cfg(test)]
@@ -495,6 +498,9 @@ mod tests {
         assert_eq!(http_workers(100_000), 1000);
         assert_eq!(neigh_thresholds(254), None);
         assert_eq!(neigh_thresholds(1022), Some([1022, 2044, 4088]));
+        // Unvalidated settings (a /0, a pool of every address) count without wrapping.
+        assert_eq!(http_workers(u32::MAX), 1000);
+        assert_eq!(neigh_thresholds(u32::MAX - 1).unwrap()[2], u32::MAX);
     }
 
     #[test]

@@ -9,13 +9,42 @@ use anyhow::Result;
 
 use crate::ctx::Ctx;
 use crate::runner::{Cmd, Kind};
-use crate::track::Tracker;
+use crate::track::{at_epoch, Tracker};
 
 /// The log `serve` keeps of every daemon's lines: `EPOCH.MS WHO| TEXT`.
 pub const SERVE_LOG: &str = "/var/log/pxe-kit/serve.log";
 
 /// The syslog identifiers whose journal lines the tracker reads.
 const JOURNAL_IDS: &[&str] = &["dhcpd", "in.tftpd", "kea-dhcp4"];
+
+/// The furthest back `status --since` reads: ten of humantime's years (`10y`), beyond any log
+/// a server keeps; a longer span only overflows the clock arithmetic.
+pub const MAX_SINCE: Duration = Duration::from_secs(315_576_000);
+
+/// When `status --since BACK` starts reading, counted back from `now`; a span beyond
+/// `MAX_SINCE` is refused by name.
+pub fn since(now: SystemTime, back: Duration) -> Result<SystemTime> {
+    let refuse = || {
+        anyhow::anyhow!(
+            "--since {} is out of range: give a duration from 0s to {} (such as 30m, 2h or 7days)",
+            humantime::format_duration(back),
+            humantime::format_duration(MAX_SINCE)
+        )
+    };
+    if back > MAX_SINCE {
+        return Err(refuse());
+    }
+    now.checked_sub(back).ok_or_else(refuse)
+}
+
+/// A log read whole, its bytes that are not UTF-8 replaced: a daemon may log a client's file
+/// name as it came, and one such line must not hide the others.
+fn read_log(ctx: &Ctx, path: &Path) -> Result<Option<String>> {
+    Ok(ctx
+        .root
+        .read_opt(path)?
+        .map(|b| String::from_utf8_lossy(&b).into_owned()))
+}
 
 /// One line of serve's log.
 pub fn serve_log_line(at: SystemTime, who: &str, text: &str) -> String {
@@ -30,12 +59,7 @@ pub fn serve_log_line(at: SystemTime, who: &str, text: &str) -> String {
 pub fn parse_serve_log_line(line: &str) -> Option<(SystemTime, &str, &str)> {
     let (t, rest) = line.split_once(' ')?;
     let (who, text) = rest.split_once("| ")?;
-    let secs: f64 = t.parse().ok()?;
-    Some((
-        UNIX_EPOCH + Duration::from_secs_f64(secs),
-        who.trim(),
-        text.trim_end(),
-    ))
+    Some((at_epoch(t.parse().ok()?)?, who.trim(), text.trim_end()))
 }
 
 /// A line of `journalctl -o json`: when, the syslog identifier, the message. Messages that are
@@ -55,7 +79,11 @@ pub fn parse_journal_line(line: &str) -> Option<(SystemTime, String, String)> {
         }
         _ => return None,
     };
-    Some((UNIX_EPOCH + Duration::from_micros(us), who, text))
+    Some((
+        UNIX_EPOCH.checked_add(Duration::from_micros(us))?,
+        who,
+        text,
+    ))
 }
 
 /// Where the lines came from, for the report.
@@ -99,7 +127,7 @@ pub fn collect(ctx: &Ctx, since: SystemTime) -> Result<(Tracker, Sources)> {
         }
         let profile = ctx.profile(ctx.load_config()?.as_ref());
         if let Some(log) = &profile.httpd_access_log {
-            match ctx.root.read_string_opt(log)? {
+            match read_log(ctx, log)? {
                 Some(text) => {
                     // Each line carries its own start time: older ones are left out.
                     for l in text.lines() {
@@ -120,7 +148,7 @@ pub fn collect(ctx: &Ctx, since: SystemTime) -> Result<(Tracker, Sources)> {
             }
         }
     } else {
-        match ctx.root.read_string_opt(Path::new(SERVE_LOG))? {
+        match read_log(ctx, Path::new(SERVE_LOG))? {
             Some(text) => {
                 for l in text.lines() {
                     if let Some((at, who, text)) = parse_serve_log_line(l) {
@@ -159,6 +187,39 @@ mod tests {
             (at, "tftpd", "RRQ from 10.0.0.5 filename pxelinux.0")
         );
         assert_eq!(parse_serve_log_line("garbage"), None);
+    }
+
+    /// `nan` made `status` exit 101; so did any time `SystemTime` cannot hold.
+    #[test]
+    fn serve_log_lines_without_a_time_are_skipped() {
+        for t in ["nan", "-1", "inf", "1e400", "1e19", "18446744073709551616"] {
+            assert_eq!(
+                parse_serve_log_line(&format!("{t} tftpd| RRQ")),
+                None,
+                "{t}"
+            );
+        }
+        let far = r#"{"__REALTIME_TIMESTAMP":"18446744073709551615","SYSLOG_IDENTIFIER":"dhcpd","MESSAGE":"x"}"#;
+        assert!(
+            parse_journal_line(far).is_some(),
+            "u64 microseconds fit SystemTime"
+        );
+    }
+
+    /// `--since 500000000000y` made `status` exit 101.
+    #[test]
+    fn since_beyond_ten_years_is_refused_by_name() {
+        let now = SystemTime::now();
+        let e = since(now, Duration::from_secs(500_000_000_000 * 31_557_600))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("--since 500000000000years") && e.contains("10years"),
+            "{e}"
+        );
+        assert!(since(now, MAX_SINCE).is_ok());
+        assert!(since(now, MAX_SINCE + Duration::from_secs(1)).is_err());
+        assert!(since(UNIX_EPOCH, Duration::from_secs(3600)).is_ok());
     }
 
     #[test]

@@ -210,6 +210,16 @@ static COMBINED: LazyLock<Regex> = LazyLock::new(|| {
         .expect("regex")
 });
 
+/// The time `secs` seconds after the Unix epoch, if it is one: a log line's number may be
+/// anything (`nan`, `-1`, `1e400`, twenty digits), and `Duration::from_secs_f64` and
+/// `SystemTime + Duration` panic where this says `None`.
+pub fn at_epoch(secs: f64) -> Option<SystemTime> {
+    if !secs.is_finite() || secs < 0.0 {
+        return None;
+    }
+    UNIX_EPOCH.checked_add(Duration::try_from_secs_f64(secs).ok()?)
+}
+
 /// Reads one line of a daemon (`who`) that arrived (or was logged) at `at`.
 pub fn parse(who: &str, text: &str, at: SystemTime) -> Option<Seen> {
     let text = text.trim();
@@ -275,15 +285,18 @@ pub fn parse(who: &str, text: &str, at: SystemTime) -> Option<Seen> {
         }
         "http" => {
             if let Some(c) = ACCESS.captures(text) {
-                let start: f64 = c[1].parse().ok()?;
                 What::Http {
                     ip: c[2].parse().ok()?,
                     method: c[3].to_string(),
                     path: c[4].to_string(),
                     status: c[5].parse().ok()?,
                     bytes: c[6].parse().ok(),
-                    start: Some(UNIX_EPOCH + Duration::from_secs_f64(start)),
-                    secs: c[7].parse::<f64>().ok().map(|us| us / 1e6),
+                    start: Some(at_epoch(c[1].parse().ok()?)?),
+                    secs: c[7]
+                        .parse::<f64>()
+                        .ok()
+                        .map(|us| us / 1e6)
+                        .filter(|s| s.is_finite()),
                 }
             } else if let Some(c) = COMBINED.captures(text) {
                 What::Http {
@@ -704,6 +717,26 @@ mod tests {
             Some("HTTP /pxe-kit/x/squashfs.img: 404")
         );
         assert_eq!(m.stage, Stage::Dhcp, "a 404 is not a fetched root");
+    }
+
+    /// A 400-digit start time (infinite as f64) made `status` exit 101; a 400-digit duration
+    /// made every later time of the machine infinite.
+    #[test]
+    fn access_lines_with_impossible_numbers_are_skipped() {
+        let d = "9".repeat(400);
+        let line = format!("{d}.0 10.0.0.5 \"GET /x HTTP/1.1\" 200 5 1");
+        assert_eq!(parse("httpd", &line, at(0)), None);
+        let line = format!("1.5 10.0.0.5 \"GET /x HTTP/1.1\" 200 5 {d}");
+        match parse("httpd", &line, at(0)).map(|s| s.what) {
+            Some(What::Http { start, secs, .. }) => {
+                assert_eq!(start, Some(UNIX_EPOCH + Duration::from_millis(1500)));
+                assert_eq!(secs, None);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(at_epoch(f64::NAN), None);
+        assert_eq!(at_epoch(-0.5), None);
+        assert_eq!(at_epoch(1.0), Some(UNIX_EPOCH + Duration::from_secs(1)));
     }
 
     #[test]

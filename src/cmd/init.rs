@@ -88,6 +88,8 @@ fn settings(a: &InitArgs, old: Option<&Config>, ctx: &Ctx) -> Result<Config> {
             "--subnet is required (e.g. 10.0.0.0/24): it cannot be read from interface {interface}"
         ),
     };
+    // Also a subnet read from the interface: the default pool below counts its addresses.
+    crate::config::check_prefix(subnet)?;
     let range = match (&a.range, old) {
         (Some(r), _) => r.parse::<Pool>()?,
         (None, Some(o)) => o.range,

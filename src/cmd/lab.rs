@@ -96,6 +96,13 @@ pub fn run(args: &LabArgs, g: &GlobalArgs) -> Result<Exit> {
             Ok(Exit::Ok)
         }
         LabCommand::Relay(a) => {
+            // The same range as `lab boot --latency`; `nan` or a negative panicked below.
+            if !(0.0..=10_000.0).contains(&a.delay_ms) {
+                bail!(
+                    "--delay-ms {} is out of range; give milliseconds between 0 and 10000",
+                    a.delay_ms
+                );
+            }
             crate::lab::relay::run(
                 &a.tap,
                 a.listen,

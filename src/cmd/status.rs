@@ -33,7 +33,7 @@ pub fn run(a: &StatusArgs, ctx: &Ctx) -> Result<Exit> {
         })
     };
     loop {
-        let since = SystemTime::now() - Duration::from(a.since);
+        let since = status::since(SystemTime::now(), a.since.into())?;
         let (tracker, src) = status::collect(ctx, since)?;
         if a.json {
             let rows: Vec<Row> = tracker

@@ -80,7 +80,11 @@ fn integrity(env: &Env) -> Finding {
         return Finding::ok("no images imported yet");
     }
     let root = &env.ctx.root;
-    let total: u64 = images.iter().flat_map(|m| &m.files).map(|f| f.size).sum();
+    // Saturating: a manifest (a partner's, an edited one) may claim any sizes.
+    let total = images
+        .iter()
+        .flat_map(|m| &m.files)
+        .fold(0u64, |a, f| a.saturating_add(f.size));
     // Progress only for --deep: it is the one slow thing doctor does.
     let bar = if env.deep {
         Progress::bytes(env.ctx.out, total, "hashing images")

@@ -78,6 +78,7 @@ impl Input {
     /// An NFS root tree and its kernel (`want` names a version or a path when the tree holds
     /// several).
     pub fn nfs(dir: &Path, want: Option<&Path>) -> Result<Input> {
+        crate::config::check_nfs_export(dir)?;
         let m = std::fs::metadata(dir).map_err(|e| {
             anyhow::anyhow!(
                 "NFS root {}: {e}; give the root tree to export",
