@@ -670,6 +670,14 @@ fn render(
     // changed subnet reaches them and `doctor --fix` can put a deleted one back.
     for m in &want.images {
         if let Some(export) = &m.nfs_export {
+            // A manifest is input too (edited by hand, or an older release's): `/` or a
+            // system directory is never exported, whatever it says.
+            crate::config::check_nfs_export(export).with_context(|| {
+                format!(
+                    "image {}: its manifest; remove the image with `pxe-kit remove-image {}`",
+                    m.name, m.name
+                )
+            })?;
             files.push(plan::exports_file(
                 &want.cfg, profile, &templates, &m.name, export,
             )?);

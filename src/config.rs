@@ -570,12 +570,9 @@ pub fn valid_name(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
-/// Names pxe-kit uses itself where an image's name goes: the `local` menu entry, the iPXE
-/// script's `menu` label, the `ipxe` directory beside the images' HTTP directories. Names
-/// ending `-partner` are the iPXE script's fallback labels of a failover pair.
-pub const RESERVED_NAMES: &[&str] = &["local", "menu", "ipxe"];
-
-/// Why `s` cannot name an image or a host: it is pxe-kit's own.
+/// Why `s` cannot name an image or a host: it is pxe-kit's own. The `local` menu entry, the
+/// iPXE script's `menu` label, the `ipxe` directory beside the images' HTTP directories, and
+/// the iPXE script's fallback labels of a failover pair (`NAME-partner`).
 pub fn reserved_name(s: &str) -> Option<&'static str> {
     let l = s.to_ascii_lowercase();
     match l.as_str() {

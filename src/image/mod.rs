@@ -131,7 +131,7 @@ impl Manifest {
 
     /// One line for people: root type, kernel, initramfs origin, total size.
     pub fn summary(&self) -> String {
-        let total: u64 = self.files.iter().map(|f| f.size).sum();
+        let total = self.files.iter().fold(0u64, |a, f| a.saturating_add(f.size));
         format!(
             "{} root, kernel {}, initrd from {}, {:.1} MiB",
             match self.root_type {

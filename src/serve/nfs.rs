@@ -26,12 +26,15 @@ pub struct Export {
     pub path: PathBuf,
 }
 
-/// The NFS-root images among the manifests, as exports in name order.
+/// The NFS-root images among the manifests, as exports in name order; an export of `/` or a
+/// system directory (a manifest edited by hand) is left out.
 pub fn exports(images: &[Manifest]) -> Vec<Export> {
     images
         .iter()
         .filter_map(|m| {
-            m.nfs_export.as_ref().map(|p| Export {
+            let p = m.nfs_export.as_ref()?;
+            crate::config::check_nfs_export(p).ok()?;
+            Some(Export {
                 image: m.name.clone(),
                 path: p.clone(),
             })
