@@ -796,6 +796,9 @@ impl Config {
                 b.title
             );
         }
+        if let Some(why) = crate::bootline::title_problem(&b.title) {
+            bail!("boot.title {:?} {why}", b.title);
+        }
         if b.default != "local" && check_image_name(&b.default).is_err() {
             bail!("boot.default {:?} is not an image name; use `local` or an image from `pxe-kit images`", b.default);
         }

@@ -1,6 +1,7 @@
 //! pxe-kit: prepare and keep healthy a PXE boot server for diskless, stateless machines.
 
 pub mod apply;
+pub mod bootline;
 pub mod bulk;
 pub mod cli;
 pub mod cmd;

@@ -164,6 +164,14 @@ impl Templates {
         env.add_filter("one_line", one_line);
         env.add_filter("apache_quote", apache_quote);
         env.add_filter("grub_quote", grub_quote);
+        env.add_filter("kernel_args", kernel_args);
+        env.add_filter("grub_args", grub_args);
+        env.add_filter("menu_text", menu_text);
+        env.add_filter("boot_path", boot_path);
+        env.add_filter("menu_label", menu_label);
+        // A template (an override above all) that loops for ever or renders without end
+        // stops with an error instead of holding the command and the lock.
+        env.set_fuel(Some(FUEL));
         let origin = if self.is_override(name) {
             format!("{TEMPLATE_DIR}/{name}")
         } else {
@@ -177,9 +185,15 @@ impl Templates {
         );
         let tmpl = env.get_template(name).expect("template was just added");
         tmpl.render(minijinja::context! { header => header, ..vars })
-            .map_err(|e| anyhow::anyhow!("rendering {origin}: {e:#}"))
+            // `{e}`, not `{e:#}`: minijinja's alternate form adds the template's source and
+            // variables over many lines; the error names the template and line in one.
+            .map_err(|e| anyhow::anyhow!("rendering {origin}: {e}"))
     }
 }
+
+/// Template instructions one render may run: the built-in menus for 20 000 machines take a
+/// few million (see the test); an override far past that is looping.
+pub const FUEL: u64 = 200_000_000;
 
 fn bad(msg: String) -> Error {
     Error::new(ErrorKind::InvalidOperation, msg)
@@ -213,6 +227,53 @@ fn grub_quote(v: String) -> Result<String, Error> {
         return Err(bad(format!("{v:?} has a control character or newline")));
     }
     Ok(format!("'{}'", v.replace('\'', r"'\''")))
+}
+
+/// A kernel command line in the one form pxelinux, GRUB and iPXE all pass unchanged and
+/// whose words neither iPXE's nor pxelinux's syntax reads (`bootline`).
+fn kernel_args(v: String) -> Result<String, Error> {
+    crate::bootline::check_canonical(&v).map_err(bad)?;
+    Ok(v)
+}
+
+/// A kernel command line as words of GRUB's `linux` command, which joins them back into the
+/// same line.
+fn grub_args(v: String) -> Result<String, Error> {
+    crate::bootline::grub_words(&v).map_err(bad)
+}
+
+/// Menu text (titles) every loader shows as text only: for iPXE, which has no quoting, no
+/// comment, command separator or setting can start inside it.
+fn menu_text(v: String) -> Result<String, Error> {
+    match crate::bootline::title_problem(&v) {
+        Some(why) => Err(bad(format!("menu text {v:?} {why}"))),
+        None => Ok(v),
+    }
+}
+
+/// A menu entry's label (an image name, or `local`): one word in every loader's syntax.
+fn menu_label(v: String) -> Result<String, Error> {
+    if v != "local" && !crate::config::valid_name(&v) {
+        return Err(bad(format!(
+            "menu label {v:?} is not an image name (letters, digits and -_.)"
+        )));
+    }
+    Ok(v)
+}
+
+/// A path a loader fetches: letters, digits and `._/+-` only, so it is one word in every
+/// loader's syntax.
+fn boot_path(v: String) -> Result<String, Error> {
+    if v.is_empty()
+        || !v
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._/+-".contains(c))
+    {
+        return Err(bad(format!(
+            "boot file path {v:?} may hold only letters, digits and ._/+-"
+        )));
+    }
+    Ok(v)
 }
 
 /// A double-quoted Apache argument.
@@ -501,6 +562,50 @@ mod tests {
         // Unvalidated settings (a /0, a pool of every address) count without wrapping.
         assert_eq!(http_workers(u32::MAX), 1000);
         assert_eq!(neigh_thresholds(u32::MAX - 1).unwrap()[2], u32::MAX);
+    }
+
+    /// The built-in menus for far more machines than a subnet pxe-kit serves holds stay well
+    /// inside the fuel limit, so the limit only ever stops a runaway override.
+    #[test]
+    fn fuel_suffices_for_the_largest_menus() {
+        let t = tempfile::tempdir().unwrap();
+        let root = Root::new(t.path(), false, crate::root::Out::default()).unwrap();
+        let cfg: Config = serde_yaml::from_str(
+            "interface: ens4\nserver_ip: 10.0.0.1\nsubnet: 10.0.0.0/24\nrange: 10.0.0.100-10.0.0.200\n",
+        )
+        .unwrap();
+        let profile = Profile::new(crate::distro::Distro::Debian, Some(&cfg), &root);
+        let entries: Vec<BootEntry> = (0..200)
+            .map(|i| BootEntry {
+                label: format!("img{i}"),
+                title: format!("img{i} (some-live-image-{i}.iso)"),
+                kernel: format!("pxe-kit/img{i}/vmlinuz"),
+                initrd: format!("pxe-kit/img{i}/initrd.img"),
+                args: format!("root=live:http://10.0.0.1/pxe-kit/img{i}/squashfs.img rd.live.image rd.neednet=1 ip=dhcp console=tty0 console=ttyS0,115200"),
+                comment: None,
+            })
+            .collect();
+        let mut vars = Vars::new(&cfg, &profile, entries.clone());
+        vars.machines = (0..40_000u32)
+            .map(|i| HostVars {
+                id: format!("m{i}"),
+                name: format!("m{i}"),
+                mac: format!(
+                    "52:54:00:{:02x}:{:02x}:{:02x}",
+                    i >> 16,
+                    (i >> 8) & 255,
+                    i & 255
+                ),
+                ip: String::new(),
+                hostname: None,
+                image: format!("img{}", i % 200),
+                entry: None,
+            })
+            .collect();
+        for name in ["grub.cfg.j2", "boot.ipxe.j2", "pxelinux.cfg.j2"] {
+            let out = Templates::builtin().render(name, &vars).unwrap();
+            assert!(out.contains("img199"), "{name}");
+        }
     }
 
     #[test]

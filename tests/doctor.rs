@@ -684,6 +684,8 @@ fn staged_root_exit_codes_schema_and_list() {
         "protocols.http",
         "menu.syslinux",
         "menu.livenet",
+        "menu.grub",
+        "menu.ipxe",
         "images.integrity",
         "images.space",
         "selinux.labels",

@@ -1,6 +1,8 @@
 //! Boot menu checks: every kernel, initrd, module and root image the pxelinux.cfg files name
 //! exists on disk; pxelinux.0 and ldlinux.c32 come from one syslinux build; each live image's
-//! initramfs carries dracut's livenet module, each NFS-root image's dracut's nfs module.
+//! initramfs carries dracut's livenet module, each NFS-root image's dracut's nfs module;
+//! GRUB's own parser accepts grub.cfg and the iPXE scripts hold together (a template override
+//! renders without drift, so only these see a menu it broke).
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -30,6 +32,16 @@ pub fn checks() -> Vec<Check> {
             id: "menu.nfs",
             title: "NFS-root images' initramfs has dracut's nfs module (entries boot selinux=0)",
             run: nfs,
+        },
+        Check {
+            id: "menu.grub",
+            title: "GRUB accepts grub.cfg (grub-script-check)",
+            run: grub,
+        },
+        Check {
+            id: "menu.ipxe",
+            title: "the iPXE scripts run only iPXE commands and jump only to their own labels",
+            run: ipxe,
         },
     ]
 }
@@ -574,6 +586,285 @@ pub fn judge_nfs_initrds(results: &[Verdict], pk: &str) -> Finding {
     Finding::fail(summary, fix).with_evidence(ev)
 }
 
+/// `grub-script-check` on each grub.cfg the UEFI loader reads.
+fn grub(env: &Env) -> Finding {
+    let cfg = need!(env.cfg());
+    if cfg.boot.uefi != crate::config::UefiLoader::ShimGrub {
+        return Finding::skip("UEFI clients get syslinux.efi (settings: boot.uefi): no grub.cfg");
+    }
+    let Some(bin) = crate::runner::find_program("grub-script-check") else {
+        return Finding::skip(
+            "grub-script-check is not installed on this host (package grub-common or grub2-tools)",
+        );
+    };
+    let mut ev = Vec::new();
+    for rel in &env.profile.efi.config {
+        let p = env.profile.tftp_root.join(rel);
+        let host = env.ctx.root.path(&p);
+        if !host.is_file() {
+            return Finding::fail(
+                format!("{} is missing", p.display()),
+                vec![format!("{} init", env.pxe_kit())],
+            );
+        }
+        let hs = host.display().to_string();
+        let cmd = Cmd::new(Kind::Check, "checking grub.cfg", &[bin.as_str(), &hs]);
+        match env.ctx.runner.query(&cmd) {
+            Ok(Some(o)) if o.success => {
+                ev.push(format!("{}: grub-script-check passes", p.display()))
+            }
+            Ok(Some(o)) => {
+                let said: Vec<String> = o
+                    .stderr
+                    .lines()
+                    .chain(o.stdout.lines())
+                    .filter(|l| !l.trim().is_empty())
+                    .map(|l| l.replace(&hs, &p.display().to_string()))
+                    .collect();
+                let line = said
+                    .iter()
+                    .find(|l| l.contains(" line "))
+                    .or(said.first())
+                    .cloned()
+                    .unwrap_or_else(|| format!("exit {:?}", o.code));
+                return Finding::fail(
+                    format!("GRUB cannot parse {}: {line}", p.display()),
+                    menu_fix(env, "grub.cfg.j2"),
+                )
+                .with_evidence(said);
+            }
+            Ok(None) => return Finding::skip("grub-script-check did not run"),
+            Err(e) => return Finding::skip(format!("grub-script-check could not run: {e:#}")),
+        }
+    }
+    Finding::ok(ev.join("; ")).with_evidence(ev)
+}
+
+/// The repair for a menu a loader cannot read: an override is the usual cause (the built-in
+/// templates refuse any value that would break one).
+fn menu_fix(env: &Env, template: &str) -> Vec<String> {
+    let over = std::path::Path::new(crate::distro::TEMPLATE_DIR).join(template);
+    let mut fix = Vec::new();
+    if env.ctx.root.path(&over).is_file() {
+        fix.push(format!(
+            "correct or remove the override {}, then run {} init",
+            over.display(),
+            env.pxe_kit()
+        ));
+    }
+    fix.push(format!(
+        "{} doctor --fix   (puts back the rendered file)",
+        env.pxe_kit()
+    ));
+    fix
+}
+
+/// Every iPXE script pxe-kit serves (boot.ipxe and the per-machine ones), checked as iPXE
+/// reads it.
+fn ipxe(env: &Env) -> Finding {
+    let cfg = need!(env.cfg());
+    if !cfg.boot.ipxe {
+        return Finding::skip("settings: boot.ipxe is off, no iPXE script is served");
+    }
+    let dir = crate::plan::ipxe_dir(&env.profile);
+    let main = dir.join("boot.ipxe");
+    let mut files = vec![main.clone()];
+    let hosts = dir.join("hosts");
+    if let Ok(names) = env.ctx.root.list_dir(&hosts) {
+        files.extend(
+            names
+                .iter()
+                .filter(|n| n.ends_with(".ipxe"))
+                .map(|n| hosts.join(n)),
+        );
+    }
+    let mut problems = Vec::new();
+    for f in &files {
+        match env.ctx.root.read_string_opt(f) {
+            Ok(Some(text)) => problems.extend(
+                ipxe_problems(&text)
+                    .into_iter()
+                    .map(|p| format!("{}: {p}", f.display())),
+            ),
+            Ok(None) if *f == main => {
+                return Finding::fail(
+                    format!("{} is missing", main.display()),
+                    vec![format!("{} init", env.pxe_kit())],
+                )
+            }
+            Ok(None) => {}
+            Err(e) => problems.push(format!("{}: {e:#}", f.display())),
+        }
+    }
+    if problems.is_empty() {
+        return Finding::ok(format!(
+            "{} iPXE script(s) run only iPXE commands and jump only to their own labels",
+            files.len()
+        ));
+    }
+    Finding::fail(
+        format!("an iPXE script does not hold together: {}", problems[0]),
+        menu_fix(env, "boot.ipxe.j2"),
+    )
+    .with_evidence(problems)
+}
+
+/// The label of `item [--menu M] [--key K] [--default] [--gap] [LABEL [TEXT]]`, if any.
+fn item_label<'a>(args: &[&'a str]) -> Option<&'a str> {
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match *a {
+            "--menu" | "--key" | "-m" | "-k" => {
+                it.next();
+            }
+            "--gap" | "-g" => return None,
+            x if x.starts_with('-') => {}
+            x => return Some(x),
+        }
+    }
+    None
+}
+
+/// iPXE's commands (its documentation's command list): anything else is a typo or text that
+/// ended up where a command is read.
+const IPXE_COMMANDS: &[&str] = &[
+    "autoboot",
+    "boot",
+    "certfree",
+    "certstat",
+    "certstore",
+    "chain",
+    "choose",
+    "clear",
+    "colour",
+    "console",
+    "cpair",
+    "cpuid",
+    "dhcp",
+    "echo",
+    "exit",
+    "fcels",
+    "fcstat",
+    "form",
+    "goto",
+    "ibstat",
+    "ifclose",
+    "ifconf",
+    "ifopen",
+    "ifstat",
+    "imgargs",
+    "imgexec",
+    "imgextract",
+    "imgfetch",
+    "imgfree",
+    "imginfo",
+    "imgload",
+    "imgselect",
+    "imgstat",
+    "imgtrust",
+    "imgverify",
+    "initrd",
+    "inc",
+    "ipstat",
+    "iseq",
+    "isset",
+    "item",
+    "kernel",
+    "login",
+    "lotest",
+    "menu",
+    "module",
+    "nslookup",
+    "nstat",
+    "ntp",
+    "param",
+    "params",
+    "pciscan",
+    "ping",
+    "poweroff",
+    "prompt",
+    "pxebs",
+    "read",
+    "reboot",
+    "route",
+    "sanboot",
+    "sanhook",
+    "sanunhook",
+    "set",
+    "shell",
+    "show",
+    "sleep",
+    "sync",
+    "time",
+    "vcreate",
+    "vdestroy",
+];
+
+/// What is wrong with an iPXE script as iPXE reads it (pure; `core/exec.c`): each line split
+/// at whitespace, a word starting with `#` ending it, `||`, `&&` and `;` separating commands.
+/// Problems: no `#!ipxe` first line, a command iPXE does not have, a comment starting after
+/// a command's words (iPXE drops the rest of that line, a `|| goto` fallback with it), and a
+/// `goto`, `choose --default` or menu `item` naming a label the script does not have.
+pub fn ipxe_problems(text: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    if !text.starts_with("#!ipxe") {
+        problems.push("the first line is not #!ipxe".to_string());
+    }
+    let mut labels = std::collections::BTreeSet::new();
+    let mut targets = Vec::new();
+    for (n, line) in text.lines().enumerate().map(|(i, l)| (i + 1, l)) {
+        let l = line.trim_start();
+        if let Some(label) = l.strip_prefix(':') {
+            labels.insert(label.trim().to_string());
+            continue;
+        }
+        let words: Vec<&str> = l.split_whitespace().collect();
+        let end = words
+            .iter()
+            .position(|w| w.starts_with('#'))
+            .unwrap_or(words.len());
+        if end == 0 {
+            // Blank, or a comment line.
+            continue;
+        }
+        if end < words.len() {
+            problems.push(format!(
+                "line {n}: iPXE ignores everything from {:?} on (a word starting with #): {l}",
+                words[end]
+            ));
+        }
+        for cmd in words[..end].split(|w| ["||", "&&", ";"].contains(w)) {
+            let Some(name) = cmd.first() else {
+                problems.push(format!("line {n}: an empty command: {l}"));
+                continue;
+            };
+            if !IPXE_COMMANDS.contains(name) {
+                problems.push(format!("line {n}: iPXE has no command {name:?}: {l}"));
+                continue;
+            }
+            let args: Vec<&str> = cmd[1..].to_vec();
+            let label = match *name {
+                "goto" => args.first().copied(),
+                "choose" => args
+                    .iter()
+                    .position(|a| *a == "--default")
+                    .and_then(|i| args.get(i + 1).copied()),
+                "item" => item_label(&args),
+                _ => None,
+            };
+            if let Some(t) = label.filter(|t| !t.contains("${")) {
+                targets.push((n, t.to_string()));
+            }
+        }
+    }
+    for (n, t) in targets {
+        if !labels.contains(&t) {
+            problems.push(format!("line {n}: no label :{t} in the script"));
+        }
+    }
+    problems
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -735,5 +1026,19 @@ mod tests {
             "{:?}",
             bad.fix
         );
+    }
+
+    #[test]
+    fn ipxe_scripts_are_read_as_ipxe_reads_them() {
+        let good = "#!ipxe\n# comment\nchain --autofree http://x/hosts/${mac}.ipxe || goto menu\n:menu\nmenu Lab 3 || goto f42\nitem local Boot\nitem --key f f42 f42 (x.iso)\nitem --gap Other\nchoose --default f42 --timeout 5000 target || goto f42\ngoto ${target}\n:local\nexit\n:f42\nkernel http://x/vmlinuz a&b \"acpi_osi=!Windows 2012\"\nboot\n";
+        assert_eq!(ipxe_problems(good), Vec::<String>::new());
+        let bad = |s: &str| ipxe_problems(&good.replace("menu Lab 3 || goto f42", s));
+        assert!(bad("menu Lab #3 || goto f42")[0]
+            .contains("line 5: iPXE ignores everything from \"#3\""));
+        assert!(bad("menu Lab ; poweroff2")[0].contains("no command \"poweroff2\""));
+        assert!(bad("menu Lab || goto f43")[0].contains("no label :f43"));
+        assert!(bad("menu Lab || || goto f42")[0].contains("empty command"));
+        assert!(ipxe_problems(&good.replace(":f42\n", ":f4\n")).len() >= 3);
+        assert!(ipxe_problems(&good.replace("#!ipxe", "#!gpxe"))[0].contains("#!ipxe"));
     }
 }

@@ -131,7 +131,10 @@ impl Manifest {
 
     /// One line for people: root type, kernel, initramfs origin, total size.
     pub fn summary(&self) -> String {
-        let total = self.files.iter().fold(0u64, |a, f| a.saturating_add(f.size));
+        let total = self
+            .files
+            .iter()
+            .fold(0u64, |a, f| a.saturating_add(f.size));
         format!(
             "{} root, kernel {}, initrd from {}, {:.1} MiB",
             match self.root_type {
@@ -249,7 +252,9 @@ fn finish_args(cfg: &Config, m: &Manifest, mut args: Vec<String>) -> String {
         args.push(format!("console=ttyS{},{}", s.port, s.baud));
     }
     if !m.append.is_empty() {
-        args.push(m.append.clone());
+        // The form every loader passes alike; a value that has none (a manifest not written
+        // by add-image) goes as it is, for the menus' filters to refuse by name.
+        args.push(crate::bootline::canonical(&m.append).unwrap_or_else(|_| m.append.clone()));
     }
     args.join(" ")
 }
@@ -281,7 +286,12 @@ pub fn boot_entries(cfg: &Config, profile: &Profile, images: &[Manifest]) -> Vec
             };
             BootEntry {
                 label: m.name.clone(),
-                title: format!("{} ({})", m.name, m.source.name),
+                // The source is a file name as a download gave it: shown, never syntax.
+                title: format!(
+                    "{} ({})",
+                    m.name,
+                    crate::bootline::inert_text(&m.source.name)
+                ),
                 kernel: format!("{rel}/{}", fname(Role::Kernel)),
                 initrd: format!("{rel}/{}", fname(Role::Initrd)),
                 args: live_args(cfg, profile, m),
@@ -291,15 +301,20 @@ pub fn boot_entries(cfg: &Config, profile: &Profile, images: &[Manifest]) -> Vec
         .collect()
 }
 
-/// Kernel arguments a user adds: one line, printable, no boot-loader directives.
+/// Kernel arguments a user adds: at most 1024 bytes, no initrd= or root= (pxe-kit writes
+/// them), and in words every loader hands the kernel alike, none of which a loader's menu
+/// syntax reads (see `bootline`).
 pub fn validate_append(s: &str) -> Result<()> {
     if s.len() > 1024 {
         bail!("--append is {} bytes; the kernel command line allows about 2 KiB in all, keep it under 1024", s.len());
     }
-    if s.chars().any(|c| c.is_control()) {
-        bail!("--append {s:?} contains a control character or newline; give the arguments on one line");
-    }
-    if s.split_whitespace()
+    let words = crate::bootline::kernel_words(s)
+        .and_then(|w| crate::bootline::canonical(s).map(|_| w))
+        .map_err(|e| {
+            anyhow::anyhow!("--append {s:?} cannot be passed by every boot loader: {e}")
+        })?;
+    if words
+        .iter()
         .any(|w| w.starts_with("initrd=") || w.starts_with("root="))
     {
         bail!("--append {s:?} sets initrd= or root=, which pxe-kit writes itself; leave them out");
@@ -328,5 +343,8 @@ mod tests {
         assert!(validate_append("quiet splash").is_ok());
         assert!(validate_append("quiet\nLABEL evil").is_err());
         assert!(validate_append("root=/dev/sda1").is_err());
+        assert!(validate_append("\"root=/dev/sda1\"").is_err());
+        assert!(validate_append("quiet ; poweroff").is_err());
+        assert!(validate_append("acpi_osi=\"!Windows 2012\" a&b").is_ok());
     }
 }
