@@ -274,7 +274,9 @@ pub struct AddImageArgs {
     /// Make this image the menu default.
     #[arg(long)]
     pub default: bool,
-    /// Extra kernel arguments.
+    /// Extra kernel arguments, as the kernel reads them (`quiet acpi_osi="!Windows 2012"`).
+    /// Words every loader (pxelinux, GRUB, iPXE) passes alike; `;`, `||`, `&&`, `#…`, `${`,
+    /// `'`, `\` and non-ASCII are refused.
     #[arg(long, value_name = "ARGS", allow_hyphen_values = true)]
     pub append: Option<String>,
     /// Build the initramfs with dracut even when the ISO's own can boot over the network.
@@ -307,7 +309,7 @@ pub struct GenerateDocsArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct StatusArgs {
-    /// How far back to read the logs (e.g. 30m, 2h, 1day).
+    /// How far back to read the logs (e.g. 30m, 2h, 1day; at most 10 years).
     #[arg(long, default_value = "1h", value_name = "DURATION")]
     pub since: humantime::Duration,
     /// Redraw every 2 seconds until interrupted.

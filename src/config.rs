@@ -781,6 +781,13 @@ impl Config {
                         p
                     );
                 }
+                // Served to every client and written into by pxe-kit: never a system tree.
+                if let Some(sys) = system_dir(&lexical(p)) {
+                    bail!(
+                        "{what} {} is or lies in {sys}, a system directory of this server, which pxe-kit would write into and serve to every client; give a directory of its own, such as /srv/tftp or /var/www/html/pxe-kit",
+                        p.display()
+                    );
+                }
             }
         }
         let b = &self.boot;
@@ -932,6 +939,28 @@ mod tests {
             "10.0.0.0/24".parse().unwrap(),
             "10.0.0.100-10.0.0.200".parse().unwrap(),
         )
+    }
+
+    #[test]
+    fn served_directories_are_never_system_trees() {
+        for (dir, ok) in [
+            ("/srv/tftp", true),
+            ("/var/lib/tftpboot", true),
+            ("/var/www/html/pxe-kit", true),
+            ("/etc", false),
+            ("/etc/pxe-kit", false),
+            ("/usr/lib", false),
+            ("/var/lib", false),
+            ("/srv/../etc/x", false),
+        ] {
+            let mut c = good();
+            c.http_dir = Some(dir.into());
+            assert_eq!(c.validate().is_ok(), ok, "http_dir {dir}");
+            let mut c = good();
+            c.tftp_root = Some(dir.into());
+            let r = c.validate();
+            assert_eq!(r.is_ok(), ok, "tftp_root {dir}: {r:?}");
+        }
     }
 
     #[test]

@@ -532,3 +532,54 @@ fn erofs_root_is_recognised_by_magic() {
     assert!(out.contains("image f42: EROFS root"), "{out}");
     assert!(read(t.path(), "var/lib/pxe-kit/images/f42.yaml").contains("root_type: erofs"));
 }
+
+/// An ISO file name as a download may give it, imported by the real reader without --name:
+/// the image name is made of its safe characters, the name shown in the menus stays inert
+/// text, grub.cfg passes the real `grub-script-check` and no iPXE line gains a command.
+#[test]
+fn a_hostile_iso_file_name_stays_inside_the_menu_text() {
+    if skip(tools_missing().or_else(|| missing(false, &["grub-script-check"], &[]))) {
+        return;
+    }
+    let t = stage_debian();
+    let r = t.path();
+    ok(&run(r, INIT));
+    let work = tempfile::tempdir().unwrap();
+    let (iso, _) = make_iso(work.path(), "Fedora ; poweroff ; ", &LORAX, &[], true, true);
+    assert!(
+        iso.ends_with("Fedora ; poweroff ; .iso"),
+        "{}",
+        iso.display()
+    );
+    let out = ok(&run(r, &["add-image", iso.to_str().unwrap()]));
+    let name = out
+        .lines()
+        .find_map(|l| l.strip_prefix("image ")?.split(':').next())
+        .expect("add-image names the image")
+        .to_string();
+    assert!(
+        name.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)),
+        "{name}"
+    );
+    if let Err(e) = grub_accepts(&r.join("srv/tftp/grub/grub.cfg")) {
+        panic!("{e}\n{}", read(r, "srv/tftp/grub/grub.cfg"));
+    }
+    let ipxe = read(r, "var/www/html/pxe-kit/ipxe/boot.ipxe");
+    for line in ipxe.lines() {
+        // iPXE splits a line into commands at `;`, `||` and `&&` words: only pxe-kit's own
+        // fallbacks (`|| goto …`) may follow a command.
+        let words: Vec<&str> = line.split_whitespace().collect();
+        for (i, w) in words.iter().enumerate() {
+            if matches!(*w, ";" | "||" | "&&") {
+                assert_eq!(words.get(i + 1), Some(&"goto"), "{line}");
+            }
+        }
+        // The title is text only on an `item` line (or a comment); nowhere else is it a word.
+        if !(line.starts_with("item ") || line.starts_with('#')) {
+            assert!(!words.contains(&"poweroff"), "{line}");
+        }
+    }
+    let menu = read(r, "srv/tftp/pxelinux.cfg/default");
+    assert!(menu.contains(&format!("LABEL {name}")), "{menu}");
+}

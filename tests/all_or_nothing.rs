@@ -23,24 +23,7 @@ fn server() -> (tempfile::TempDir, tempfile::TempDir) {
 
 /// add-image of the fake image's files under another name.
 fn add_second(root: &Path, w: &Path, extra: &[&str]) -> std::process::Output {
-    let (k, i, img) = (
-        w.join("vmlinuz"),
-        w.join("initrd.img"),
-        w.join("root.squashfs"),
-    );
-    let mut argv = vec![
-        "add-image",
-        "--name",
-        "second",
-        "--kernel",
-        k.to_str().unwrap(),
-        "--rootfs",
-        img.to_str().unwrap(),
-        "--initrd",
-        i.to_str().unwrap(),
-    ];
-    argv.extend_from_slice(extra);
-    run(root, &argv)
+    add_image_from(root, w, "second", extra)
 }
 
 #[track_caller]

@@ -103,17 +103,7 @@ fn grub_script_check(text: &str) -> Option<String> {
     }
     let t = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(t.path(), text).unwrap();
-    let o = std::process::Command::new("grub-script-check")
-        .arg(t.path())
-        .output()
-        .unwrap();
-    (!o.status.success()).then(|| {
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        )
-    })
+    common::grub_accepts(t.path()).err()
 }
 
 /// Compares `got` with the golden file at `path` (a diff into `failures` when they differ),

@@ -79,23 +79,6 @@ fn assert_refused(root: &Path, what: &str, o: &Output, needle: &str, before: &Sn
     );
 }
 
-/// `grub-script-check` on a file: Ok, or its complaint.
-fn grub_script_check(f: &Path) -> Result<(), String> {
-    let o = std::process::Command::new("grub-script-check")
-        .arg(f)
-        .output()
-        .unwrap();
-    if o.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        ))
-    }
-}
-
 /// Every command of an iPXE script as iPXE runs it: a line split at whitespace, cut at the
 /// first word starting with `#`, divided at `||`, `&&` and `;` words. `:label` lines are
 /// labels. Returns (labels, commands).
@@ -272,7 +255,7 @@ fn grub_cmdline(cfg: &str, name: &str) -> String {
 /// that command line is returned.
 #[track_caller]
 fn same_cmdline_everywhere(r: &Path, name: &str) -> String {
-    if let Err(e) = grub_script_check(&r.join(GRUB)) {
+    if let Err(e) = grub_accepts(&r.join(GRUB)) {
         panic!("grub-script-check rejects grub.cfg: {e}\n{}", read(r, GRUB));
     }
     let ipxe = read(r, IPXE);

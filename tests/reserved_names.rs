@@ -35,27 +35,9 @@ fn reserved_names_are_refused_and_nothing_changes() {
         r,
         &["add-host", "52:54:00:00:00:01", "--image", "compute"],
     ));
-    let (k, i, img) = (
-        w.path().join("vmlinuz"),
-        w.path().join("initrd.img"),
-        w.path().join("root.squashfs"),
-    );
     let before = snapshot(r);
     for name in ["ipxe", "IPXE", "menu", "local", "compute-partner"] {
-        let o = run(
-            r,
-            &[
-                "add-image",
-                "--name",
-                name,
-                "--kernel",
-                k.to_str().unwrap(),
-                "--rootfs",
-                img.to_str().unwrap(),
-                "--initrd",
-                i.to_str().unwrap(),
-            ],
-        );
+        let o = add_image_from(r, w.path(), name, &[]);
         refused(&o, &["--name", name, "reserved"]);
         assert_same(&before, &snapshot(r), name);
     }

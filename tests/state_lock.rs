@@ -168,26 +168,9 @@ fn a_command_waits_for_the_holder_and_neither_change_is_lost() {
         line.contains("waiting for") && line.contains("52:54:00:00:00:01"),
         "{line}"
     );
-    let (k, i, img) = (
-        w.path().join("vmlinuz"),
-        w.path().join("initrd.img"),
-        w.path().join("root.squashfs"),
-    );
-    let mut import = spawn(
-        r,
-        &[
-            "add-image",
-            "--name",
-            "second",
-            "--kernel",
-            k.to_str().unwrap(),
-            "--rootfs",
-            img.to_str().unwrap(),
-            "--initrd",
-            i.to_str().unwrap(),
-        ],
-        None,
-    );
+    let argv = fake_image_argv(w.path(), "second");
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let mut import = spawn(r, &argv, None);
     let line = waiting_line(&mut import);
     assert!(line.contains("waiting for"), "{line}");
     assert!(

@@ -405,6 +405,16 @@ fn nfs_exports_and_bad_kernel_arguments_are_refused() {
     assert!(out.contains("refused: live: its append:"), "{out}");
     let menu = std::fs::read_to_string(p.b().join("srv/tftp/pxelinux.cfg/default")).unwrap();
     assert!(!menu.contains("evil"), "{menu}");
+
+    // One line that every iPXE client would run as a second command.
+    p.send();
+    p.restage_manifest("live", &|m| m["append"] = "quiet ; poweroff".into());
+    let (code, out) = outcome(&p.accept());
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("refused: live: its append:"), "{out}");
+    let ipxe = std::fs::read_to_string(p.b().join("var/www/html/pxe-kit/ipxe/boot.ipxe"))
+        .unwrap_or_default();
+    assert!(!ipxe.contains("poweroff"), "{ipxe}");
 }
 
 #[test]
@@ -435,8 +445,8 @@ fn the_partners_settings_cannot_move_the_receivers_files_or_firewall() {
     let sp = p.inc("var/lib/pxe-kit/sync/from-primary.yaml");
     let mut v: serde_yaml::Value =
         serde_yaml::from_str(&std::fs::read_to_string(&sp).unwrap()).unwrap();
-    v["tftp_root"] = "/etc/evil-tftp".into();
-    v["http_dir"] = "/etc/evil-http".into();
+    v["tftp_root"] = "/srv/evil-tftp".into();
+    v["http_dir"] = "/srv/evil-http".into();
     v["firewall"] = serde_yaml::from_str("services: [telnet]").unwrap();
     std::fs::write(&sp, serde_yaml::to_string(&v).unwrap()).unwrap();
     let (code, out) = outcome(&p.accept());
@@ -446,8 +456,27 @@ fn the_partners_settings_cannot_move_the_receivers_files_or_firewall() {
         !settings.contains("evil") && !settings.contains("telnet"),
         "{settings}"
     );
-    assert!(!p.b().join("etc/evil-tftp").exists() && !p.b().join("etc/evil-http").exists());
+    assert!(!p.b().join("srv/evil-tftp").exists() && !p.b().join("srv/evil-http").exists());
     assert!(p.b().join(KERNEL).is_file());
+
+    // A system directory is refused outright, as in this server's own settings.
+    p.send();
+    let mut v: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(&sp).unwrap()).unwrap();
+    v["http_dir"] = "/etc/apache2".into();
+    std::fs::write(&sp, serde_yaml::to_string(&v).unwrap()).unwrap();
+    let before = tree(p.b());
+    let o = p.accept();
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("http_dir /etc/apache2"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        tree(p.b()) == before,
+        "settings naming /etc changed the receiver"
+    );
 }
 
 #[test]

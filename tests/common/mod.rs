@@ -401,6 +401,23 @@ pub fn dhcpd_accepts(file: &Path) -> Result<(), String> {
     }
 }
 
+/// `grub-script-check FILE`, GRUB's own parser: Ok, or its complaint.
+pub fn grub_accepts(file: &Path) -> Result<(), String> {
+    let o = Command::new("grub-script-check")
+        .arg(file)
+        .output()
+        .map_err(|e| format!("running grub-script-check: {e}"))?;
+    if o.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ))
+    }
+}
+
 /// `kea-dhcp4 -t FILE`, the real Kea parser, on the file as it is: inside a network namespace
 /// of its own that has the interface the file names (`iface`, a veth), because Kea refuses a
 /// configuration whose interface is missing. Needs root.
@@ -507,6 +524,31 @@ pub fn add_fake_image(root: &Path, args: &[&str]) -> tempfile::TempDir {
     argv.extend_from_slice(args);
     ok(&run(root, &argv));
     w
+}
+
+/// The arguments of `add-image --name NAME` of the kernel, initrd and root image
+/// `add_fake_image` left in `w`.
+pub fn fake_image_argv(w: &Path, name: &str) -> Vec<String> {
+    let p = |f: &str| w.join(f).display().to_string();
+    vec![
+        "add-image".into(),
+        "--name".into(),
+        name.into(),
+        "--kernel".into(),
+        p("vmlinuz"),
+        "--rootfs".into(),
+        p("root.squashfs"),
+        "--initrd".into(),
+        p("initrd.img"),
+    ]
+}
+
+/// `add-image` of those files (see `fake_image_argv`) plus `extra`: the outcome, whatever it is.
+pub fn add_image_from(root: &Path, w: &Path, name: &str, extra: &[&str]) -> Output {
+    let mut argv = fake_image_argv(w, name);
+    argv.extend(extra.iter().map(|s| s.to_string()));
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    run(root, &argv)
 }
 
 /// What every VM test needs besides its own extras: root (namespaces) and QEMU.
