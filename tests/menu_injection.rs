@@ -31,25 +31,10 @@ fn staged() -> tempfile::TempDir {
 /// `rootfs` (the image's source name, shown in menu titles), plus `extra` flags.
 fn add_image(root: &Path, name: &str, rootfs: &str, extra: &[&str]) -> Output {
     let w = tempfile::tempdir().unwrap();
-    fake_kernel(&w.path().join("vmlinuz"), "6.9.0-test");
-    fake_initrd(&w.path().join("initrd.img"), true);
-    let img = w.path().join(rootfs);
-    let mut head = b"hsqs".to_vec();
-    head.resize(4096, 7);
-    std::fs::write(&img, head).unwrap();
-    let (k, i) = (w.path().join("vmlinuz"), w.path().join("initrd.img"));
-    let mut argv = vec![
-        "add-image",
-        "--name",
-        name,
-        "--kernel",
-        k.to_str().unwrap(),
-        "--initrd",
-        i.to_str().unwrap(),
-        "--rootfs",
-        img.to_str().unwrap(),
-    ];
-    argv.extend_from_slice(extra);
+    fake_image_files(w.path(), rootfs);
+    let mut argv = fake_image_argv(w.path(), name, rootfs);
+    argv.extend(extra.iter().map(|s| s.to_string()));
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
     run(root, &argv)
 }
 

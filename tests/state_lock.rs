@@ -168,7 +168,7 @@ fn a_command_waits_for_the_holder_and_neither_change_is_lost() {
         line.contains("waiting for") && line.contains("52:54:00:00:00:01"),
         "{line}"
     );
-    let argv = fake_image_argv(w.path(), "second");
+    let argv = fake_image_argv(w.path(), "second", "root.squashfs");
     let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
     let mut import = spawn(r, &argv, None);
     let line = waiting_line(&mut import);

@@ -501,51 +501,53 @@ pub fn fake_initrd(p: &Path, live: bool) {
     assert!(c.wait().unwrap().success());
 }
 
-/// Adds a live image by the kernel + root image form: a fake kernel, an initrd with dracut's
-/// livenet markers and a squashfs-magic root image, made in a temp dir that is returned
-/// (tests put more inputs there). `args` adds to the command line (`--name`, `--default`).
-pub fn add_fake_image(root: &Path, args: &[&str]) -> tempfile::TempDir {
-    let w = tempfile::tempdir().unwrap();
-    fake_kernel(&w.path().join("vmlinuz"), "6.9.0-test");
-    fake_initrd(&w.path().join("initrd.img"), true);
-    let img = w.path().join("root.squashfs");
+/// A fake kernel, an initrd with dracut's livenet markers and a squashfs-magic root image
+/// named `rootfs` in `w`: what `add-image --kernel --initrd --rootfs` takes.
+pub fn fake_image_files(w: &Path, rootfs: &str) {
+    fake_kernel(&w.join("vmlinuz"), "6.9.0-test");
+    fake_initrd(&w.join("initrd.img"), true);
     let mut head = b"hsqs".to_vec();
     head.resize(4096, 7);
-    std::fs::write(&img, head).unwrap();
-    let (k, i) = (w.path().join("vmlinuz"), w.path().join("initrd.img"));
-    let mut argv = vec![
-        "add-image",
-        "--kernel",
-        k.to_str().unwrap(),
-        "--rootfs",
-        img.to_str().unwrap(),
-    ];
-    argv.extend(["--initrd", i.to_str().unwrap()]);
-    argv.extend_from_slice(args);
-    ok(&run(root, &argv));
-    w
+    std::fs::write(w.join(rootfs), head).unwrap();
 }
 
-/// The arguments of `add-image --name NAME` of the kernel, initrd and root image
-/// `add_fake_image` left in `w`.
-pub fn fake_image_argv(w: &Path, name: &str) -> Vec<String> {
+/// The arguments of `add-image --name NAME` of the files `fake_image_files` left in `w`.
+pub fn fake_image_argv(w: &Path, name: &str, rootfs: &str) -> Vec<String> {
+    let mut v = fake_files_argv(w, rootfs);
+    v.extend(["--name".into(), name.into()]);
+    v
+}
+
+/// `add-image` of the files `fake_image_files` left in `w`, unnamed.
+fn fake_files_argv(w: &Path, rootfs: &str) -> Vec<String> {
     let p = |f: &str| w.join(f).display().to_string();
     vec![
         "add-image".into(),
-        "--name".into(),
-        name.into(),
         "--kernel".into(),
         p("vmlinuz"),
         "--rootfs".into(),
-        p("root.squashfs"),
+        p(rootfs),
         "--initrd".into(),
         p("initrd.img"),
     ]
 }
 
+/// Adds a live image by the kernel + root image form from fake files made in a temp dir that
+/// is returned (tests put more inputs there). `args` adds to the command line (`--name`,
+/// `--default`).
+pub fn add_fake_image(root: &Path, args: &[&str]) -> tempfile::TempDir {
+    let w = tempfile::tempdir().unwrap();
+    fake_image_files(w.path(), "root.squashfs");
+    let mut argv = fake_files_argv(w.path(), "root.squashfs");
+    argv.extend(args.iter().map(|s| s.to_string()));
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    ok(&run(root, &argv));
+    w
+}
+
 /// `add-image` of those files (see `fake_image_argv`) plus `extra`: the outcome, whatever it is.
 pub fn add_image_from(root: &Path, w: &Path, name: &str, extra: &[&str]) -> Output {
-    let mut argv = fake_image_argv(w, name);
+    let mut argv = fake_image_argv(w, name, "root.squashfs");
     argv.extend(extra.iter().map(|s| s.to_string()));
     let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
     run(root, &argv)
