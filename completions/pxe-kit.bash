@@ -185,7 +185,7 @@ _pxe__kit() {
 
     case "${cmd}" in
         pxe__kit)
-            opts="-v -q -h -V --root --config --dry-run --distro --verbose --quiet --help --version init add-image images remove-image add-host hosts remove-host status serve lab sync doctor generate-docs help"
+            opts="-v -q -h -V --root --config --dry-run --distro --verbose --quiet --lock-wait --help --version init add-image images remove-image add-host hosts remove-host status serve lab sync doctor generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -203,6 +203,10 @@ _pxe__kit() {
                     COMPREPLY=($(compgen -W "fedora rhel debian" -- "${cur}"))
                     return 0
                     ;;
+                --lock-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -211,7 +215,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__add__subcmd__host)
-            opts="-v -q -h --image --csv --names --ips --macs --ip --hostname --root --config --dry-run --distro --verbose --quiet --help"
+            opts="-v -q -h --image --csv --names --ips --macs --ip --hostname --root --config --dry-run --distro --verbose --quiet --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -257,6 +261,10 @@ _pxe__kit() {
                     COMPREPLY=($(compgen -W "fedora rhel debian" -- "${cur}"))
                     return 0
                     ;;
+                --lock-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -265,7 +273,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__add__subcmd__image)
-            opts="-v -q -h --kernel --nfs --rootfs --initrd --name --default --append --dracut --root --config --dry-run --distro --verbose --quiet --help"
+            opts="-v -q -h --kernel --nfs --rootfs --initrd --name --default --append --dracut --root --config --dry-run --distro --verbose --quiet --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -307,6 +315,10 @@ _pxe__kit() {
                     COMPREPLY=($(compgen -W "fedora rhel debian" -- "${cur}"))
                     return 0
                     ;;
+                --lock-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -315,7 +327,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__doctor)
-            opts="-v -q -h --json --fix --deep --list --root --config --dry-run --distro --verbose --quiet --help"
+            opts="-v -q -h --json --fix --deep --list --root --config --dry-run --distro --verbose --quiet --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -333,6 +345,10 @@ _pxe__kit() {
                     COMPREPLY=($(compgen -W "fedora rhel debian" -- "${cur}"))
                     return 0
                     ;;
+                --lock-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -341,7 +357,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__generate__subcmd__docs)
-            opts="-v -q -h --out --root --config --dry-run --distro --verbose --quiet --help"
+            opts="-v -q -h --out --root --config --dry-run --distro --verbose --quiet --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -361,6 +377,10 @@ _pxe__kit() {
                     ;;
                 --distro)
                     COMPREPLY=($(compgen -W "fedora rhel debian" -- "${cur}"))
+                    return 0
+                    ;;
+                --lock-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -693,7 +713,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__hosts)
-            opts="-v -q -h --json --root --config --dry-run --distro --verbose --quiet --help"
+            opts="-v -q -h --json --root --config --dry-run --distro --verbose --quiet --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -709,6 +729,10 @@ _pxe__kit() {
                     ;;
                 --distro)
                     COMPREPLY=($(compgen -W "fedora rhel debian" -- "${cur}"))
+                    return 0
+                    ;;
+                --lock-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -719,7 +743,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__images)
-            opts="-v -q -h --json --root --config --dry-run --distro --verbose --quiet --help"
+            opts="-v -q -h --json --root --config --dry-run --distro --verbose --quiet --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -737,6 +761,10 @@ _pxe__kit() {
                     COMPREPLY=($(compgen -W "fedora rhel debian" -- "${cur}"))
                     return 0
                     ;;
+                --lock-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -745,7 +773,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__init)
-            opts="-v -q -h --interface --server-ip --subnet --range --router --dns --domain-search --time-offset --tftp-launcher --dhcp-server --serial --peer --role --ha-mode --firewall-takeover --root --config --dry-run --distro --verbose --quiet --help"
+            opts="-v -q -h --interface --server-ip --subnet --range --router --dns --domain-search --time-offset --tftp-launcher --dhcp-server --serial --peer --role --ha-mode --firewall-takeover --root --config --dry-run --distro --verbose --quiet --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -819,6 +847,10 @@ _pxe__kit() {
                     COMPREPLY=($(compgen -W "fedora rhel debian" -- "${cur}"))
                     return 0
                     ;;
+                --lock-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -827,7 +859,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__lab)
-            opts="-v -q -h --root --config --dry-run --distro --verbose --quiet --help boot demo libvirt-network libvirt-vm relay storm storm-clients server help"
+            opts="-v -q -h --root --config --dry-run --distro --verbose --quiet --lock-wait --help boot demo libvirt-network libvirt-vm relay storm storm-clients server help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -845,6 +877,10 @@ _pxe__kit() {
                     COMPREPLY=($(compgen -W "fedora rhel debian" -- "${cur}"))
                     return 0
                     ;;
+                --lock-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -853,7 +889,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__lab__subcmd__boot)
-            opts="-v -q -h --image --pattern --timeout --keep --mac --memory --uefi --secure-boot --no-ipxe-rom --latency --direct --root --config --dry-run --distro --verbose --quiet --help"
+            opts="-v -q -h --image --pattern --timeout --keep --mac --memory --uefi --secure-boot --no-ipxe-rom --latency --direct --root --config --dry-run --distro --verbose --quiet --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -895,6 +931,10 @@ _pxe__kit() {
                     COMPREPLY=($(compgen -W "fedora rhel debian" -- "${cur}"))
                     return 0
                     ;;
+                --lock-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -903,7 +943,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__lab__subcmd__demo)
-            opts="-v -q -h --image --pattern --timeout --keep --mac --memory --uefi --secure-boot --no-ipxe-rom --latency --direct --no-boot --dhcp-server --nfs --root --config --dry-run --distro --verbose --quiet --help"
+            opts="-v -q -h --image --pattern --timeout --keep --mac --memory --uefi --secure-boot --no-ipxe-rom --latency --direct --no-boot --dhcp-server --nfs --root --config --dry-run --distro --verbose --quiet --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -947,6 +987,10 @@ _pxe__kit() {
                     ;;
                 --distro)
                     COMPREPLY=($(compgen -W "fedora rhel debian" -- "${cur}"))
+                    return 0
+                    ;;
+                --lock-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1097,7 +1141,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__lab__subcmd__libvirt__subcmd__network)
-            opts="-v -q -h --name --bridge --root --config --dry-run --distro --verbose --quiet --help"
+            opts="-v -q -h --name --bridge --root --config --dry-run --distro --verbose --quiet --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1123,6 +1167,10 @@ _pxe__kit() {
                     COMPREPLY=($(compgen -W "fedora rhel debian" -- "${cur}"))
                     return 0
                     ;;
+                --lock-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1131,7 +1179,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__lab__subcmd__libvirt__subcmd__vm)
-            opts="-v -q -h --mac --name --memory --network --kernel --initrd --cmdline --root --config --dry-run --distro --verbose --quiet --help"
+            opts="-v -q -h --mac --name --memory --network --kernel --initrd --cmdline --root --config --dry-run --distro --verbose --quiet --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1177,6 +1225,10 @@ _pxe__kit() {
                     COMPREPLY=($(compgen -W "fedora rhel debian" -- "${cur}"))
                     return 0
                     ;;
+                --lock-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1185,7 +1237,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__lab__subcmd__relay)
-            opts="-v -q -h --tap --listen --qemu --delay-ms --root --config --dry-run --distro --verbose --quiet --help"
+            opts="-v -q -h --tap --listen --qemu --delay-ms --root --config --dry-run --distro --verbose --quiet --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1219,6 +1271,10 @@ _pxe__kit() {
                     COMPREPLY=($(compgen -W "fedora rhel debian" -- "${cur}"))
                     return 0
                     ;;
+                --lock-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1227,7 +1283,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__lab__subcmd__server)
-            opts="-v -q -h --deb --cache --mirror --rebuild --image-only --timeout --client-timeout --memory --keep --json --root --config --dry-run --distro --verbose --quiet --help"
+            opts="-v -q -h --deb --cache --mirror --rebuild --image-only --timeout --client-timeout --memory --keep --json --root --config --dry-run --distro --verbose --quiet --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1269,6 +1325,10 @@ _pxe__kit() {
                     COMPREPLY=($(compgen -W "fedora rhel debian" -- "${cur}"))
                     return 0
                     ;;
+                --lock-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1277,7 +1337,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__lab__subcmd__storm)
-            opts="-v -q -h --clients --rate --link --image --uefi --sizes --timeout --json --keep --dhcp-server --pair --ha-mode --kill-after --kill-at-transfer --root --config --dry-run --distro --verbose --quiet --help"
+            opts="-v -q -h --clients --rate --link --image --uefi --sizes --timeout --json --keep --dhcp-server --pair --ha-mode --kill-after --kill-at-transfer --root --config --dry-run --distro --verbose --quiet --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1339,6 +1399,10 @@ _pxe__kit() {
                     COMPREPLY=($(compgen -W "fedora rhel debian" -- "${cur}"))
                     return 0
                     ;;
+                --lock-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1347,7 +1411,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__lab__subcmd__storm__subcmd__clients)
-            opts="-v -q -h --plan --out --root --config --dry-run --distro --verbose --quiet --help"
+            opts="-v -q -h --plan --out --root --config --dry-run --distro --verbose --quiet --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1373,6 +1437,10 @@ _pxe__kit() {
                     COMPREPLY=($(compgen -W "fedora rhel debian" -- "${cur}"))
                     return 0
                     ;;
+                --lock-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1381,7 +1449,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__remove__subcmd__host)
-            opts="-v -q -h --root --config --dry-run --distro --verbose --quiet --help"
+            opts="-v -q -h --root --config --dry-run --distro --verbose --quiet --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1397,6 +1465,10 @@ _pxe__kit() {
                     ;;
                 --distro)
                     COMPREPLY=($(compgen -W "fedora rhel debian" -- "${cur}"))
+                    return 0
+                    ;;
+                --lock-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1407,7 +1479,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__remove__subcmd__image)
-            opts="-v -q -h --force --root --config --dry-run --distro --verbose --quiet --help"
+            opts="-v -q -h --force --root --config --dry-run --distro --verbose --quiet --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1425,6 +1497,10 @@ _pxe__kit() {
                     COMPREPLY=($(compgen -W "fedora rhel debian" -- "${cur}"))
                     return 0
                     ;;
+                --lock-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1433,7 +1509,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__serve)
-            opts="-v -q -h --run-dir --root --config --dry-run --distro --verbose --quiet --help"
+            opts="-v -q -h --run-dir --root --config --dry-run --distro --verbose --quiet --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1455,6 +1531,10 @@ _pxe__kit() {
                     COMPREPLY=($(compgen -W "fedora rhel debian" -- "${cur}"))
                     return 0
                     ;;
+                --lock-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1463,7 +1543,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__status)
-            opts="-v -q -h --since --watch --json --root --config --dry-run --distro --verbose --quiet --help"
+            opts="-v -q -h --since --watch --json --root --config --dry-run --distro --verbose --quiet --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1485,6 +1565,10 @@ _pxe__kit() {
                     COMPREPLY=($(compgen -W "fedora rhel debian" -- "${cur}"))
                     return 0
                     ;;
+                --lock-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1493,7 +1577,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__sync)
-            opts="-v -q -h --ssh-command --remote-pxe-kit --remote-root --accept --print-index --root --config --dry-run --distro --verbose --quiet --help"
+            opts="-v -q -h --ssh-command --remote-pxe-kit --remote-root --accept --print-index --root --config --dry-run --distro --verbose --quiet --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1525,6 +1609,10 @@ _pxe__kit() {
                     ;;
                 --distro)
                     COMPREPLY=($(compgen -W "fedora rhel debian" -- "${cur}"))
+                    return 0
+                    ;;
+                --lock-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

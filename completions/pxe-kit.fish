@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_pxe_kit_global_optspecs
-    string join \n root= config= dry-run distro= v/verbose q/quiet h/help V/version
+    string join \n root= config= dry-run distro= v/verbose q/quiet lock-wait= h/help V/version
 end
 
 function __fish_pxe_kit_needs_command
@@ -29,6 +29,7 @@ complete -c pxe-kit -n "__fish_pxe_kit_needs_command" -l config -d 'Settings fil
 complete -c pxe-kit -n "__fish_pxe_kit_needs_command" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
 rhel\t''
 debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_needs_command" -l lock-wait -d 'How long a command that changes the server waits for another one to finish (they take turns on a lock); 0 refuses at once' -r
 complete -c pxe-kit -n "__fish_pxe_kit_needs_command" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
 complete -c pxe-kit -n "__fish_pxe_kit_needs_command" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
 complete -c pxe-kit -n "__fish_pxe_kit_needs_command" -s q -l quiet -d 'Print errors only'
@@ -72,6 +73,7 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l config -d 'Sett
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
 rhel\t''
 debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l lock-wait -d 'How long a command that changes the server waits for another one to finish (they take turns on a lock); 0 refuses at once' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l firewall-takeover -d 'Move the provisioning interface into firewalld\'s pxe-kit zone even when its current zone allows more than services and ports (an accepting target, rich rules, forwarding), which then no longer apply there. Services and ports are always kept'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
@@ -82,12 +84,13 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-image" -l nfs -d 'Ex
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-image" -l rootfs -d 'Root tree (a directory, squashed with mksquashfs) or an existing squashfs/EROFS image' -r -F
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-image" -l initrd -d 'Existing initramfs to use instead of building one with dracut' -r -F
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-image" -l name -d 'Image name (menu label) [default: derived from the ISO or root tree name]' -r
-complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-image" -l append -d 'Extra kernel arguments' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-image" -l append -d 'Extra kernel arguments, as the kernel reads them (`quiet acpi_osi="!Windows 2012"`). Words every loader (pxelinux, GRUB, iPXE) passes alike; `;`, `||`, `&&`, `#…`, `${`, `\'`, `\\` and non-ASCII are refused' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-image" -l root -d 'Act on DIR as if it were /: files are read and written under DIR and commands that would change the live system are listed, not run' -r -F
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-image" -l config -d 'Settings file [default: <root>/etc/pxe-kit/pxe-kit.yaml]' -r -F
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-image" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
 rhel\t''
 debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-image" -l lock-wait -d 'How long a command that changes the server waits for another one to finish (they take turns on a lock); 0 refuses at once' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-image" -l default -d 'Make this image the menu default'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-image" -l dracut -d 'Build the initramfs with dracut even when the ISO\'s own can boot over the network'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-image" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
@@ -99,6 +102,7 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand images" -l config -d 'Se
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand images" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
 rhel\t''
 debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand images" -l lock-wait -d 'How long a command that changes the server waits for another one to finish (they take turns on a lock); 0 refuses at once' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand images" -l json -d 'Machine-readable output'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand images" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand images" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
@@ -109,6 +113,7 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand remove-image" -l config 
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand remove-image" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
 rhel\t''
 debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand remove-image" -l lock-wait -d 'How long a command that changes the server waits for another one to finish (they take turns on a lock); 0 refuses at once' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand remove-image" -l force -d 'Remove it even though hosts boot it (their entries go too)'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand remove-image" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand remove-image" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
@@ -126,6 +131,7 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-host" -l config -d '
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-host" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
 rhel\t''
 debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-host" -l lock-wait -d 'How long a command that changes the server waits for another one to finish (they take turns on a lock); 0 refuses at once' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-host" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-host" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand add-host" -s q -l quiet -d 'Print errors only'
@@ -135,6 +141,7 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand hosts" -l config -d 'Set
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand hosts" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
 rhel\t''
 debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand hosts" -l lock-wait -d 'How long a command that changes the server waits for another one to finish (they take turns on a lock); 0 refuses at once' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand hosts" -l json -d 'Machine-readable output'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand hosts" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand hosts" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
@@ -145,16 +152,18 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand remove-host" -l config -
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand remove-host" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
 rhel\t''
 debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand remove-host" -l lock-wait -d 'How long a command that changes the server waits for another one to finish (they take turns on a lock); 0 refuses at once' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand remove-host" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand remove-host" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand remove-host" -s q -l quiet -d 'Print errors only'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand remove-host" -s h -l help -d 'Print help'
-complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand status" -l since -d 'How far back to read the logs (e.g. 30m, 2h, 1day)' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand status" -l since -d 'How far back to read the logs (e.g. 30m, 2h, 1day; at most 10 years)' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand status" -l root -d 'Act on DIR as if it were /: files are read and written under DIR and commands that would change the live system are listed, not run' -r -F
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand status" -l config -d 'Settings file [default: <root>/etc/pxe-kit/pxe-kit.yaml]' -r -F
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand status" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
 rhel\t''
 debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand status" -l lock-wait -d 'How long a command that changes the server waits for another one to finish (they take turns on a lock); 0 refuses at once' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand status" -l watch -d 'Redraw every 2 seconds until interrupted'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand status" -l json -d 'Machine-readable output'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand status" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
@@ -167,6 +176,7 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand serve" -l config -d 'Set
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand serve" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
 rhel\t''
 debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand serve" -l lock-wait -d 'How long a command that changes the server waits for another one to finish (they take turns on a lock); 0 refuses at once' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand serve" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand serve" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand serve" -s q -l quiet -d 'Print errors only'
@@ -176,6 +186,7 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay storm storm-clients server help" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
 rhel\t''
 debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay storm storm-clients server help" -l lock-wait -d 'How long a command that changes the server waits for another one to finish (they take turns on a lock); 0 refuses at once' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay storm storm-clients server help" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay storm storm-clients server help" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and not __fish_seen_subcommand_from boot demo libvirt-network libvirt-vm relay storm storm-clients server help" -s q -l quiet -d 'Print errors only'
@@ -200,6 +211,7 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_sub
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
 rhel\t''
 debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l lock-wait -d 'How long a command that changes the server waits for another one to finish (they take turns on a lock); 0 refuses at once' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l keep -d 'Keep the lab\'s work directory (logs, serial console) and print where it is'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l uefi -d 'UEFI firmware (OVMF, no Secure Boot) instead of BIOS (SeaBIOS)'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l secure-boot -d 'UEFI with Secure Boot enforced (OVMF\'s secboot build, Microsoft\'s keys enrolled); implies --uefi and --no-ipxe-rom (shim cannot verify GRUB fetched through iPXE)'
@@ -222,6 +234,7 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_sub
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
 rhel\t''
 debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l lock-wait -d 'How long a command that changes the server waits for another one to finish (they take turns on a lock); 0 refuses at once' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l keep -d 'Keep the lab\'s work directory (logs, serial console) and print where it is'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l uefi -d 'UEFI firmware (OVMF, no Secure Boot) instead of BIOS (SeaBIOS)'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l secure-boot -d 'UEFI with Secure Boot enforced (OVMF\'s secboot build, Microsoft\'s keys enrolled); implies --uefi and --no-ipxe-rom (shim cannot verify GRUB fetched through iPXE)'
@@ -240,6 +253,7 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_sub
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-network" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
 rhel\t''
 debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-network" -l lock-wait -d 'How long a command that changes the server waits for another one to finish (they take turns on a lock); 0 refuses at once' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-network" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-network" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-network" -s q -l quiet -d 'Print errors only'
@@ -256,6 +270,7 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_sub
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-vm" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
 rhel\t''
 debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-vm" -l lock-wait -d 'How long a command that changes the server waits for another one to finish (they take turns on a lock); 0 refuses at once' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-vm" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-vm" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from libvirt-vm" -s q -l quiet -d 'Print errors only'
@@ -269,6 +284,7 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_sub
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from relay" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
 rhel\t''
 debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from relay" -l lock-wait -d 'How long a command that changes the server waits for another one to finish (they take turns on a lock); 0 refuses at once' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from relay" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from relay" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from relay" -s q -l quiet -d 'Print errors only'
@@ -291,6 +307,7 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_sub
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
 rhel\t''
 debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -l lock-wait -d 'How long a command that changes the server waits for another one to finish (they take turns on a lock); 0 refuses at once' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -l json -d 'Machine-readable report'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -l keep -d 'Keep the storm\'s work directory (logs, the machines\' results) and print where it is'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -l pair -d 'Storm a failover pair: two servers (primary 10.78.0.1, secondary 10.78.0.2), each with its own link, the primary\'s daemons killed mid-storm; machines it breaks power on again and must finish on the survivor'
@@ -305,6 +322,7 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_sub
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm-clients" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
 rhel\t''
 debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm-clients" -l lock-wait -d 'How long a command that changes the server waits for another one to finish (they take turns on a lock); 0 refuses at once' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm-clients" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm-clients" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm-clients" -s q -l quiet -d 'Print errors only'
@@ -320,6 +338,7 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_sub
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from server" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
 rhel\t''
 debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from server" -l lock-wait -d 'How long a command that changes the server waits for another one to finish (they take turns on a lock); 0 refuses at once' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from server" -l rebuild -d 'Build the image again even when the cache has one for the current key'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from server" -l image-only -d 'Only make sure the cached image is there (build it when missing), then stop'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from server" -l keep -d 'Keep the work directory (the guest\'s logs, journal, audit log, serial consoles, the disk overlay) and print where it is; it is always kept, without the overlay, when a check fails'
@@ -347,6 +366,7 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand sync" -l config -d 'Sett
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand sync" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
 rhel\t''
 debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand sync" -l lock-wait -d 'How long a command that changes the server waits for another one to finish (they take turns on a lock); 0 refuses at once' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand sync" -l print-index -d 'Print this server\'s image list (names and manifest checksums) as JSON, for the partner\'s doctor'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand sync" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand sync" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
@@ -357,6 +377,7 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand doctor" -l config -d 'Se
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand doctor" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
 rhel\t''
 debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand doctor" -l lock-wait -d 'How long a command that changes the server waits for another one to finish (they take turns on a lock); 0 refuses at once' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand doctor" -l json -d 'Machine-readable report (schema in docs/doctor-json.md)'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand doctor" -l fix -d 'Repair what can be repaired (rendered files, labels, firewall, services), then check again and report before and after'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand doctor" -l deep -d 'Also hash every image in full: root images over HTTP and on disk, kernels and initrds over TFTP (slow on large images)'
@@ -371,6 +392,7 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand generate-docs" -l config
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand generate-docs" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
 rhel\t''
 debian\t''"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand generate-docs" -l lock-wait -d 'How long a command that changes the server waits for another one to finish (they take turns on a lock); 0 refuses at once' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand generate-docs" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand generate-docs" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand generate-docs" -s q -l quiet -d 'Print errors only'
