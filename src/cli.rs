@@ -3,7 +3,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::{DhcpServer, HaMode, Launcher, Role};
+use crate::config::{DhcpMode, DhcpServer, HaMode, Launcher, Role};
 use crate::ctx::Options;
 use crate::distro::Distro;
 use crate::root::Out;
@@ -126,6 +126,23 @@ impl From<DhcpServerArg> for DhcpServer {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DhcpModeArg {
+    /// pxe-kit's DHCP server gives addresses and boot files.
+    Server,
+    /// The network's DHCP server gives addresses; pxe-kit's dnsmasq answers PXE clients.
+    Proxy,
+}
+
+impl From<DhcpModeArg> for DhcpMode {
+    fn from(a: DhcpModeArg) -> DhcpMode {
+        match a {
+            DhcpModeArg::Server => DhcpMode::Server,
+            DhcpModeArg::Proxy => DhcpMode::Proxy,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Set up (or re-apply) the boot server: packages, configs, boot loader, labels,
@@ -195,6 +212,15 @@ pub struct InitArgs {
     /// setting, else ISC dhcpd where the release ships it, Kea on RHEL-family 10 and later].
     #[arg(long, value_enum, value_name = "SERVER")]
     pub dhcp_server: Option<DhcpServerArg>,
+    /// `server`: pxe-kit's DHCP server gives addresses; `proxy`: the network's own DHCP
+    /// server does and pxe-kit answers PXE clients only (proxyDHCP, dnsmasq) [default: the
+    /// saved setting, else server].
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub dhcp_mode: Option<DhcpModeArg>,
+    /// Serve addresses even though another DHCP server answers on the interface (a segment
+    /// split some other way); saved in the settings (`dhcp.allow_other_dhcp`).
+    #[arg(long)]
+    pub allow_other_dhcp: bool,
     /// Serial console for the boot menu and kernels, PORT,BAUD (e.g. 0,115200).
     #[arg(long, value_name = "PORT,BAUD")]
     pub serial: Option<String>,
@@ -431,6 +457,15 @@ pub struct LabStormArgs {
     /// The synthetic servers' DHCP server [default: the release's].
     #[arg(long, value_enum, value_name = "SERVER")]
     pub dhcp_server: Option<DhcpServerArg>,
+    /// `server`: pxe-kit's DHCP server gives addresses; `proxy`: the network's own DHCP
+    /// server does and pxe-kit answers PXE clients only (proxyDHCP, dnsmasq) [default: the
+    /// saved setting, else server].
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub dhcp_mode: Option<DhcpModeArg>,
+    /// Serve addresses even though another DHCP server answers on the interface (a segment
+    /// split some other way); saved in the settings (`dhcp.allow_other_dhcp`).
+    #[arg(long)]
+    pub allow_other_dhcp: bool,
     /// Storm a failover pair: two servers (primary 10.78.0.1, secondary 10.78.0.2), each with
     /// its own link, the primary's daemons killed mid-storm; machines it breaks power on
     /// again and must finish on the survivor.
@@ -559,6 +594,15 @@ pub struct LabDemoArgs {
     /// The staged server's DHCP server [default: isc].
     #[arg(long, value_enum, value_name = "SERVER")]
     pub dhcp_server: Option<DhcpServerArg>,
+    /// `server`: pxe-kit's DHCP server gives addresses; `proxy`: the network's own DHCP
+    /// server does and pxe-kit answers PXE clients only (proxyDHCP, dnsmasq) [default: the
+    /// saved setting, else server].
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub dhcp_mode: Option<DhcpModeArg>,
+    /// Serve addresses even though another DHCP server answers on the interface (a segment
+    /// split some other way); saved in the settings (`dhcp.allow_other_dhcp`).
+    #[arg(long)]
+    pub allow_other_dhcp: bool,
     /// Demo the NFS-root and per-machine paths instead: an NFS root tree served by
     /// nfs-ganesha, added as image `terminal` for --mac only (add-host, fixed address), the
     /// menu default left at `local`.

@@ -215,11 +215,47 @@ pub struct Dhcp {
     /// of TFTP and HTTP transfers get the CPU. 0 or more also drops the unit's raised CPUWeight.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nice: Option<i32>,
+    /// `server` (left out): pxe-kit's DHCP server gives addresses and boot files. `proxy`:
+    /// the network's own DHCP server gives addresses and pxe-kit's dnsmasq, a proxyDHCP
+    /// server, gives PXE clients their boot files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<DhcpMode>,
+    /// Serve addresses (server mode) even where another DHCP server answers on the
+    /// provisioning interface: for a segment split some other way (the other server's
+    /// pool excludes these machines, or it ignores them).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_other_dhcp: bool,
+}
+
+/// Who gives the provisioning network its addresses (see `Dhcp::mode`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DhcpMode {
+    #[default]
+    Server,
+    Proxy,
+}
+
+impl DhcpMode {
+    pub fn key(self) -> &'static str {
+        match self {
+            DhcpMode::Server => "server",
+            DhcpMode::Proxy => "proxy",
+        }
+    }
 }
 
 impl Dhcp {
     fn is_unset(&self) -> bool {
-        self.server.is_none() && self.nice.is_none()
+        self.server.is_none()
+            && self.nice.is_none()
+            && self.mode.is_none()
+            && !self.allow_other_dhcp
+    }
+
+    /// Server or proxy.
+    pub fn mode(&self) -> DhcpMode {
+        self.mode.unwrap_or_default()
     }
 
     /// The nice value the DHCP daemon runs at.
@@ -694,6 +730,10 @@ impl Config {
     }
 
     pub fn validate(&self) -> Result<()> {
+        // Until the proxyDHCP mode (dnsmasq) is built, say so rather than half-serve it.
+        if self.dhcp.mode() == DhcpMode::Proxy {
+            bail!("dhcp.mode proxy is not available in this release yet; use server (and --allow-other-dhcp where another server answers)");
+        }
         if !valid_interface(&self.interface) {
             bail!(
                 "interface {:?} is not a valid interface name; use letters, digits and -_.: (at most 15)",

@@ -140,6 +140,12 @@ fn settings(a: &InitArgs, old: Option<&Config>, ctx: &Ctx) -> Result<Config> {
         Some(s) => s.into(),
         None => ctx.profile(Some(&cfg)).dhcp.server,
     });
+    if let Some(m) = a.dhcp_mode {
+        cfg.dhcp.mode = Some(m.into());
+    }
+    if a.allow_other_dhcp {
+        cfg.dhcp.allow_other_dhcp = true;
+    }
     if let Some(s) = &a.serial {
         cfg.boot.serial = Some(s.parse::<Serial>()?);
     }
