@@ -29,6 +29,12 @@ pub struct Config {
     pub dns: Vec<Ipv4Addr>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub domain_search: Vec<String>,
+    /// Subnets behind DHCP relays (routers forwarding their clients' DHCP to this server):
+    /// each with its own pool, router and options, served by the same DHCP server and boot
+    /// files. The top-level `subnet`, `range`, `router`, `dns` and `domain_search` stay the
+    /// provisioning interface's own subnet.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subnets: Vec<Relayed>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_offset: Option<i32>,
     /// Seconds; dhcpd's max-lease-time is twice this.
@@ -116,6 +122,39 @@ impl Peers {
             .clone()
             .unwrap_or_else(|| format!("root@{}", self.partner))
     }
+}
+
+/// One subnet behind a DHCP relay (`subnets:`). Its clients' requests arrive relayed (the
+/// relay's address in `giaddr` picks the subnet), and they reach this server's TFTP and HTTP
+/// through `router`. Left out, `dns` and `domain_search` are the top-level ones: a site's
+/// name servers seldom differ per subnet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Relayed {
+    /// The subnet, in CIDR form (`10.1.0.0/24`).
+    pub network: Ipv4Net,
+    /// Its dynamic pool, `FIRST-LAST`.
+    pub range: Pool,
+    /// Its router: required, since the relay is usually the router and a relayed client
+    /// reaches this server only through it.
+    pub router: Ipv4Addr,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<Ipv4Addr>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub domain_search: Vec<String>,
+}
+
+impl Relayed {
+    /// Host addresses in the pool (saturating: unvalidated settings count too).
+    fn pool_size(&self) -> u32 {
+        pool_size(&self.range)
+    }
+}
+
+fn pool_size(r: &Pool) -> u32 {
+    u32::from(r.end)
+        .saturating_sub(u32::from(r.start))
+        .saturating_add(1)
 }
 
 /// A member's part in the pair.
@@ -676,6 +715,7 @@ impl Config {
             router: None,
             dns: Vec::new(),
             domain_search: Vec::new(),
+            subnets: Vec::new(),
             time_offset: None,
             lease_time: default_lease_time(),
             ping_check: false,
@@ -690,19 +730,32 @@ impl Config {
         }
     }
 
-    /// How many machines may boot at once: every pool address and every fixed host outside
-    /// it.
+    /// How many machines may boot at once: every pool address (relayed subnets' too: their
+    /// machines fetch from this server's httpd like the others) and every fixed host outside
+    /// the pools.
     pub fn machines(&self) -> u32 {
         // Saturating: called on settings that may not have been validated yet.
-        let pool = u32::from(self.range.end)
-            .saturating_sub(u32::from(self.range.start))
-            .saturating_add(1);
+        let pool = self.subnets.iter().fold(pool_size(&self.range), |n, s| {
+            n.saturating_add(s.pool_size())
+        });
         let fixed = self
             .hosts
             .iter()
-            .filter(|h| h.ip.is_some_and(|ip| !self.range.contains(ip)))
+            .filter(|h| h.ip.is_some_and(|ip| !self.in_a_pool(ip)))
             .count();
         pool.saturating_add(u32::try_from(fixed).unwrap_or(u32::MAX))
+    }
+
+    /// Whether `ip` is in the provisioning pool or a relayed subnet's.
+    fn in_a_pool(&self, ip: Ipv4Addr) -> bool {
+        self.range.contains(ip) || self.subnets.iter().any(|s| s.range.contains(ip))
+    }
+
+    /// Every subnet served: the provisioning interface's, then the relayed ones.
+    pub fn all_subnets(&self) -> Vec<Ipv4Net> {
+        std::iter::once(self.subnet)
+            .chain(self.subnets.iter().map(|s| s.network))
+            .collect()
     }
 
     /// Host addresses in the subnet (a /0 would need 33 bits: counted in 64, capped).
@@ -849,6 +902,7 @@ impl Config {
         if b.default != "local" && check_image_name(&b.default).is_err() {
             bail!("boot.default {:?} is not an image name; use `local` or an image from `pxe-kit images`", b.default);
         }
+        self.validate_relayed()?;
         self.validate_hosts()?;
         self.validate_peers()?;
         if let Some(s) = b.serial {
@@ -910,7 +964,74 @@ impl Config {
         Ok(())
     }
 
-    /// Fixed addresses inside the subnet, outside the pool, unique; MACs unique.
+    /// Each relayed subnet as the provisioning one: a /8-/30 network address of a unicast
+    /// range, its pool and router host addresses inside it (the router outside the pool),
+    /// usable options; and no two subnets (the provisioning one included) overlapping, so
+    /// the server's own address and every relay's pick one subnet.
+    fn validate_relayed(&self) -> Result<()> {
+        for (i, s) in self.subnets.iter().enumerate() {
+            let net = s.network;
+            let at = format!("subnets[{i}] ({net})");
+            if net.addr() != net.network() {
+                bail!(
+                    "{at}: network has host bits set; use {}/{}",
+                    net.network(),
+                    net.prefix_len()
+                );
+            }
+            check_prefix(net).with_context(|| at.clone())?;
+            let first = net.network().octets()[0];
+            if first == 0 || first == 127 || first >= 224 {
+                bail!("{at}: not a unicast network a relay can serve; give the relayed subnet's own network");
+            }
+            for (j, other) in self.all_subnets().iter().enumerate() {
+                if j != i + 1 && (other.contains(&net.network()) || net.contains(&other.network()))
+                {
+                    let what = if j == 0 {
+                        format!("the provisioning subnet {other}")
+                    } else {
+                        format!("subnets[{}] ({other})", j - 1)
+                    };
+                    bail!("{at} overlaps {what}; every subnet needs its own addresses");
+                }
+            }
+            let host = |what: &str, ip: Ipv4Addr| -> Result<()> {
+                if !net.contains(&ip) || ip == net.network() || ip == net.broadcast() {
+                    bail!("{at}: {what} {ip} is not a host address of {net}; pick one inside it");
+                }
+                Ok(())
+            };
+            host("range start", s.range.start)?;
+            host("range end", s.range.end)?;
+            if s.range.start > s.range.end {
+                bail!(
+                    "{at}: range {} is reversed; write the lower address first",
+                    s.range
+                );
+            }
+            host("router", s.router)?;
+            if s.range.contains(s.router) {
+                bail!(
+                    "{at}: router {} is inside the range {}; move the range",
+                    s.router,
+                    s.range
+                );
+            }
+            for d in &s.dns {
+                if d.is_unspecified() || d.is_broadcast() || d.is_multicast() {
+                    bail!("{at}: DNS server {d} is not a usable unicast address");
+                }
+            }
+            for d in &s.domain_search {
+                if !valid_domain(d) {
+                    bail!("{at}: search domain {d:?} is not a valid DNS name; use labels of letters, digits and -");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Fixed addresses inside a subnet served, outside every pool, unique; MACs unique.
     fn validate_hosts(&self) -> Result<()> {
         let net = self.subnet;
         let mut macs = std::collections::BTreeMap::new();
@@ -940,13 +1061,21 @@ impl Config {
                 }
             }
             if let Some(ip) = h.ip {
+                let relayed = self.subnets.iter().find(|s| s.network.contains(&ip));
+                let (net, range, router) = match relayed {
+                    Some(s) => (s.network, s.range, Some(s.router)),
+                    None => (net, self.range, self.router),
+                };
                 if !net.contains(&ip) || ip == net.network() || ip == net.broadcast() {
-                    bail!("host {id}: fixed address {ip} is outside subnet {net}; pick a host address inside it");
+                    if self.subnets.is_empty() {
+                        bail!("host {id}: fixed address {ip} is outside subnet {net}; pick a host address inside it");
+                    }
+                    bail!("host {id}: fixed address {ip} is outside every subnet served ({}); pick a host address inside one", self.all_subnets().iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", "));
                 }
-                if self.range.contains(ip) {
-                    bail!("host {id}: fixed address {ip} is inside the dynamic pool {}; pick one outside it", self.range);
+                if range.contains(ip) {
+                    bail!("host {id}: fixed address {ip} is inside the dynamic pool {range}; pick one outside it");
                 }
-                if ip == self.server_ip || Some(ip) == self.router {
+                if ip == self.server_ip || Some(ip) == router {
                     bail!("host {id}: fixed address {ip} is the server's or the router's; pick another");
                 }
                 if let Some(other) = ips.insert(ip, id.clone()) {
@@ -1111,6 +1240,152 @@ mod tests {
             check_nfs_export(Path::new(ok)).unwrap();
         }
         check_nfs_export(t.path()).unwrap();
+    }
+
+    fn relayed(net: &str, range: &str, router: &str) -> Relayed {
+        Relayed {
+            network: net.parse().unwrap(),
+            range: range.parse().unwrap(),
+            router: router.parse().unwrap(),
+            dns: Vec::new(),
+            domain_search: Vec::new(),
+        }
+    }
+
+    fn with_relayed() -> Config {
+        let mut c = good();
+        c.subnets = vec![relayed("10.1.0.0/24", "10.1.0.100-10.1.0.200", "10.1.0.1")];
+        c
+    }
+
+    /// `subnets:` in the settings file: parsed, validated, written back; and each way a
+    /// relayed subnet can be wrong is refused on one line naming the entry and the fix.
+    #[test]
+    fn relayed_subnets_are_read_and_validated() {
+        let y = good().to_yaml()
+            + "subnets:\n- network: 10.1.0.0/24\n  range: 10.1.0.100-10.1.0.200\n  router: 10.1.0.1\n  dns: [10.1.0.53]\n";
+        let c = Config::load(Path::new("x.yaml"), &y).unwrap();
+        assert_eq!(
+            c.subnets[0].dns,
+            vec!["10.1.0.53".parse::<Ipv4Addr>().unwrap()]
+        );
+        assert_eq!(Config::load(Path::new("x.yaml"), &c.to_yaml()).unwrap(), c);
+        assert!(
+            !good().to_yaml().contains("subnets"),
+            "unchanged files without relays"
+        );
+        // A relayed subnet without its router, or with an unknown key, is refused.
+        for bad in [
+            "subnets:\n- network: 10.1.0.0/24\n  range: 10.1.0.100-10.1.0.200\n",
+            "subnets:\n- network: 10.1.0.0/24\n  range: 10.1.0.100-10.1.0.200\n  router: 10.1.0.1\n  next_server: 1.2.3.4\n",
+        ] {
+            let e = Config::load(Path::new("x.yaml"), &(good().to_yaml() + bad)).unwrap_err();
+            assert!(!format!("{e:#}").contains('\n'), "{e:#}");
+        }
+        type Case = (fn(&mut Config), &'static str);
+        let cases: Vec<Case> = vec![
+            (
+                |c| c.subnets[0].network = "10.1.0.5/24".parse().unwrap(),
+                "host bits set; use 10.1.0.0/24",
+            ),
+            (
+                |c| c.subnets[0].network = "10.1.0.0/31".parse().unwrap(),
+                "too small",
+            ),
+            (
+                |c| c.subnets[0].network = "10.0.0.0/16".parse().unwrap(),
+                "overlaps the provisioning subnet 10.0.0.0/24",
+            ),
+            (
+                |c| c.subnets[0].network = "10.0.0.128/25".parse().unwrap(),
+                "overlaps the provisioning subnet",
+            ),
+            (
+                |c| {
+                    c.subnets
+                        .push(relayed("10.1.0.0/16", "10.1.1.1-10.1.1.9", "10.1.2.1"))
+                },
+                "subnets[0] (10.1.0.0/24) overlaps subnets[1] (10.1.0.0/16)",
+            ),
+            (
+                |c| c.subnets[0].network = "127.0.0.0/8".parse().unwrap(),
+                "not a unicast network",
+            ),
+            (
+                |c| c.subnets[0].network = "224.1.0.0/24".parse().unwrap(),
+                "not a unicast network",
+            ),
+            (
+                |c| c.subnets[0].range = "10.1.1.100-10.1.1.200".parse().unwrap(),
+                "range start 10.1.1.100 is not a host address of 10.1.0.0/24",
+            ),
+            (
+                |c| c.subnets[0].range = "10.1.0.100-10.1.0.255".parse().unwrap(),
+                "range end 10.1.0.255",
+            ),
+            (
+                |c| c.subnets[0].range = "10.1.0.200-10.1.0.100".parse().unwrap(),
+                "reversed",
+            ),
+            (
+                |c| c.subnets[0].router = "10.0.0.1".parse().unwrap(),
+                "router 10.0.0.1 is not a host address of 10.1.0.0/24",
+            ),
+            (
+                |c| c.subnets[0].router = "10.1.0.150".parse().unwrap(),
+                "router 10.1.0.150 is inside the range",
+            ),
+            (
+                |c| c.subnets[0].dns = vec![Ipv4Addr::BROADCAST],
+                "DNS server 255.255.255.255",
+            ),
+            (
+                |c| c.subnets[0].domain_search = vec!["a b".into()],
+                "search domain \"a b\"",
+            ),
+        ];
+        for (f, needle) in cases {
+            let mut c = with_relayed();
+            f(&mut c);
+            let e = format!("{:#}", c.validate().unwrap_err());
+            assert!(e.contains(needle), "{e} lacks {needle}");
+            assert!(e.contains("subnets[0]"), "{e} does not name the entry");
+        }
+        with_relayed().validate().unwrap();
+    }
+
+    /// Fixed addresses may sit in a relayed subnet, but never in its pool, on its router or
+    /// outside every subnet served.
+    #[test]
+    fn fixed_hosts_in_relayed_subnets() {
+        let host = |ip: &str| Host {
+            mac: Some("52:54:00:00:00:01".parse().unwrap()),
+            ip: Some(ip.parse().unwrap()),
+            hostname: None,
+            image: "f42".into(),
+        };
+        let mut c = with_relayed();
+        c.hosts = vec![host("10.1.0.20")];
+        c.validate().unwrap();
+        for (ip, needle) in [
+            (
+                "10.1.0.150",
+                "inside the dynamic pool 10.1.0.100-10.1.0.200",
+            ),
+            ("10.1.0.1", "the server's or the router's"),
+            (
+                "10.2.0.5",
+                "outside every subnet served (10.0.0.0/24, 10.1.0.0/24)",
+            ),
+            ("10.1.0.255", "outside every subnet"),
+        ] {
+            c.hosts = vec![host(ip)];
+            let e = c.validate().unwrap_err().to_string();
+            assert!(e.contains(needle), "{ip}: {e}");
+        }
+        // Counted as machines: both pools and the fixed host outside them.
+        c.hosts = vec![host("10.1.0.20")];
+        assert_eq!(c.machines(), 101 + 101 + 1);
     }
 
     #[test]

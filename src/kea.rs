@@ -118,7 +118,10 @@ struct ClientClass {
 struct Subnet4 {
     id: u32,
     subnet: String,
-    interface: String,
+    /// The provisioning interface's own subnet only: a relayed subnet is picked by the
+    /// relay's address (giaddr), whatever interface the request came in on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    interface: Option<String>,
     authoritative: bool,
     pools: Vec<PoolRange>,
     option_data: Vec<OptionData>,
@@ -253,46 +256,58 @@ fn domain(d: &str) -> Result<String> {
     Ok(d.to_string())
 }
 
-fn option_data(v: &Vars) -> Result<Vec<OptionData>> {
-    let mut o = vec![OptionData {
+/// A subnet's options: the provisioning one's from the top-level settings, a relayed one's
+/// from its own entry.
+struct SubnetOptions<'a> {
+    broadcast: &'a str,
+    router: Option<&'a str>,
+    dns: &'a [String],
+    domain_search: &'a [String],
+}
+
+fn option_data(o: &SubnetOptions, time_offset: Option<i32>) -> Result<Vec<OptionData>> {
+    let mut out = vec![OptionData {
         name: "broadcast-address",
-        data: v.broadcast.clone(),
+        data: o.broadcast.to_string(),
     }];
-    if let Some(r) = &v.router {
-        o.push(OptionData {
+    if let Some(r) = o.router {
+        out.push(OptionData {
             name: "routers",
-            data: r.clone(),
+            data: r.to_string(),
         });
     }
-    if !v.dns.is_empty() {
-        o.push(OptionData {
+    if !o.dns.is_empty() {
+        out.push(OptionData {
             name: "domain-name-servers",
-            data: v.dns.join(", "),
+            data: o.dns.join(", "),
         });
     }
-    if !v.domain_search.is_empty() {
-        let d: Vec<String> = v
+    if !o.domain_search.is_empty() {
+        let d: Vec<String> = o
             .domain_search
             .iter()
             .map(|d| domain(d))
             .collect::<Result<_>>()?;
-        o.push(OptionData {
+        out.push(OptionData {
             name: "domain-search",
             data: d.join(", "),
         });
     }
-    if let Some(t) = v.time_offset {
-        o.push(OptionData {
+    if let Some(t) = time_offset {
+        out.push(OptionData {
             name: "time-offset",
             data: t.to_string(),
         });
     }
-    Ok(o)
+    Ok(out)
 }
 
-fn reservations(v: &Vars) -> Result<Vec<Reservation>> {
+/// The reservations of one subnet: Kea looks a client's reservation up in the subnet it
+/// selected, so each fixed address goes into the subnet that holds it (`in_subnet`).
+fn reservations(v: &Vars, in_subnet: impl Fn(&str) -> bool) -> Result<Vec<Reservation>> {
     v.hosts
         .iter()
+        .filter(|h| in_subnet(&h.ip))
         .map(|h| {
             if let Some(n) = &h.hostname {
                 if !label(n) {
@@ -367,30 +382,21 @@ fn ha_hooks(v: &Vars) -> Result<Vec<Value>> {
 
 /// The dynamic pool; halved by HA scope for a load-balancing pair (Kea's own advice: the
 /// partners share lease updates, not an allocator).
-fn pools(v: &Vars) -> Result<Vec<PoolRange>> {
+fn pools(v: &Vars, start: &str, end: &str) -> Result<Vec<PoolRange>> {
     let whole = PoolRange {
-        pool: format!("{} - {}", v.range_start, v.range_end),
+        pool: format!("{start} - {end}"),
         client_class: None,
     };
     let Some(f) = v.failover.as_ref().filter(|f| f.mode == "load-balancing") else {
         return Ok(vec![whole]);
     };
-    let (Ok(a), Ok(b)) = (
-        v.range_start.parse::<Ipv4Addr>(),
-        v.range_end.parse::<Ipv4Addr>(),
-    ) else {
-        bail!(
-            "range {} - {} is not two addresses",
-            v.range_start,
-            v.range_end
-        );
+    let (Ok(a), Ok(b)) = (start.parse::<Ipv4Addr>(), end.parse::<Ipv4Addr>()) else {
+        bail!("range {start} - {end} is not two addresses");
     };
     let (a, b) = (u32::from(a), u32::from(b));
     if b <= a {
         bail!(
-            "range {}-{} has one address; a load-balancing pair needs two or more to split ({} cannot share one)",
-            v.range_start,
-            v.range_end,
+            "range {start}-{end} has one address; a load-balancing pair needs two or more to split ({} cannot share one)",
             f.mode
         );
     }
@@ -405,6 +411,65 @@ fn pools(v: &Vars) -> Result<Vec<PoolRange>> {
             client_class: Some(format!("HA_{HA_SECONDARY}")),
         },
     ])
+}
+
+/// `subnet4`: the provisioning interface's subnet (id 1), then each relayed one. A fixed
+/// address inside a relayed subnet is reserved there; any other in the provisioning subnet.
+fn subnets(v: &Vars) -> Result<Vec<Subnet4>> {
+    // Fixed addresses are placed by the networks themselves, so each must be one.
+    let nets = v
+        .relayed
+        .iter()
+        .map(|r| {
+            r.subnet_cidr.parse::<ipnet::Ipv4Net>().map_err(|_| {
+                anyhow::anyhow!(
+                    "relayed subnet {:?} is not in CIDR form; write it like 10.1.0.0/24",
+                    r.subnet_cidr
+                )
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let relayed_net = |ip: &str| -> Option<usize> {
+        let ip: Ipv4Addr = ip.parse().ok()?;
+        nets.iter().position(|n| n.contains(&ip))
+    };
+    let mut out = vec![Subnet4 {
+        id: 1,
+        subnet: v.subnet_cidr.clone(),
+        interface: Some(v.interface.clone()),
+        authoritative: true,
+        pools: pools(v, &v.range_start, &v.range_end)?,
+        option_data: option_data(
+            &SubnetOptions {
+                broadcast: &v.broadcast,
+                router: v.router.as_deref(),
+                dns: &v.dns,
+                domain_search: &v.domain_search,
+            },
+            v.time_offset,
+        )?,
+        reservations: reservations(v, |ip| relayed_net(ip).is_none())?,
+    }];
+    for (i, r) in v.relayed.iter().enumerate() {
+        out.push(Subnet4 {
+            id: r.kea_id,
+            subnet: r.subnet_cidr.clone(),
+            interface: None,
+            authoritative: true,
+            pools: pools(v, &r.range_start, &r.range_end)?,
+            option_data: option_data(
+                &SubnetOptions {
+                    broadcast: &r.broadcast,
+                    router: Some(&r.router),
+                    dns: &r.dns,
+                    domain_search: &r.domain_search,
+                },
+                v.time_offset,
+            )?,
+            reservations: reservations(v, |ip| relayed_net(ip) == Some(i))?,
+        });
+    }
+    Ok(out)
 }
 
 /// The header every rendered file starts with, for Kea inside `Dhcp4.comment`.
@@ -456,15 +521,7 @@ pub fn render(
             authoritative: false,
             match_client_id: false,
             client_classes: classes(v)?,
-            subnet4: vec![Subnet4 {
-                id: 1,
-                subnet: v.subnet_cidr.clone(),
-                interface: v.interface.clone(),
-                authoritative: true,
-                pools: pools(v)?,
-                option_data: option_data(v)?,
-                reservations: reservations(v)?,
-            }],
+            subnet4: subnets(v)?,
             loggers: vec![stdout_logger()],
             multi_threading: v
                 .failover

@@ -354,6 +354,55 @@ pub struct Vars {
     pub export_path: String,
     /// The failover pair this server is a member of (settings: peers).
     pub failover: Option<Failover>,
+    /// Subnets behind DHCP relays (settings: subnets), each with its own pool and options.
+    pub relayed: Vec<RelayedVars>,
+}
+
+/// A relayed subnet as the DHCP configurations see it: its options already resolved (the
+/// top-level DNS servers and search domains where it names none).
+#[derive(Debug, Clone, Serialize)]
+pub struct RelayedVars {
+    pub subnet: String,
+    pub subnet_cidr: String,
+    pub netmask: String,
+    pub broadcast: String,
+    pub range_start: String,
+    pub range_end: String,
+    pub router: String,
+    pub dns: Vec<String>,
+    pub domain_search: Vec<String>,
+    /// Kea's subnet id: the network address as a number, so reordering or removing entries
+    /// of `subnets:` never hands one subnet's leases to another (the provisioning subnet is
+    /// 1; a relayed network starts at 1.0.0.0 or above, so ids never collide).
+    pub kea_id: u32,
+}
+
+impl RelayedVars {
+    pub fn new(cfg: &Config, s: &crate::config::Relayed) -> RelayedVars {
+        let net = s.network;
+        let or_top = |own: &Vec<String>, top: Vec<String>| {
+            if own.is_empty() {
+                top
+            } else {
+                own.clone()
+            }
+        };
+        RelayedVars {
+            subnet: net.network().to_string(),
+            subnet_cidr: net.to_string(),
+            netmask: net.netmask().to_string(),
+            broadcast: net.broadcast().to_string(),
+            range_start: s.range.start.to_string(),
+            range_end: s.range.end.to_string(),
+            router: s.router.to_string(),
+            dns: or_top(
+                &s.dns.iter().map(|d| d.to_string()).collect(),
+                cfg.dns.iter().map(|d| d.to_string()).collect(),
+            ),
+            domain_search: or_top(&s.domain_search, cfg.domain_search.clone()),
+            kea_id: u32::from(net.network()),
+        }
+    }
 }
 
 /// A failover pair as the DHCP configurations and the iPXE script see it.
@@ -503,6 +552,8 @@ impl Vars {
             machine_count: cfg.machines(),
             http_workers: http_workers(cfg.machines()),
             http_server_limit: http_workers(cfg.machines()) / THREADS_PER_CHILD,
+            // The provisioning subnet only: relayed machines sit behind their router, whose one
+            // neighbour entry carries them all.
             neigh: neigh_thresholds(cfg.subnet_hosts()),
             menu: Menu {
                 title: cfg.boot.title.clone(),
@@ -522,6 +573,11 @@ impl Vars {
             image: String::new(),
             export_path: String::new(),
             failover: Failover::new(cfg, profile),
+            relayed: cfg
+                .subnets
+                .iter()
+                .map(|s| RelayedVars::new(cfg, s))
+                .collect(),
         }
     }
 }

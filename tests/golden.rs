@@ -420,7 +420,8 @@ fn strings(v: &serde_json::Value) -> Vec<String> {
 fn hostile_strings_never_change_the_kea_json_structure() {
     let t = tempfile::tempdir().unwrap();
     let root = Root::new(t.path(), false, Out::default()).unwrap();
-    let mut cfg = config();
+    // With a relayed subnet: its values reach the JSON too.
+    let mut cfg = relayed_config();
     cfg.dhcp.server = Some(DhcpServer::Kea);
     let profile = Profile::new(Distro::Debian, Some(&cfg), &root);
     let clean = Vars::new(&cfg, &profile, vec![entry()]);
@@ -469,6 +470,16 @@ fn hostile_strings_never_change_the_kea_json_structure() {
         ("host mac", |v, s| v.hosts[0].mac = s.into()),
         ("host ip", |v, s| v.hosts[0].ip = s.into()),
         ("hostname", |v, s| v.hosts[0].hostname = Some(s.into())),
+        ("relayed subnet", |v, s| v.relayed[0].subnet_cidr = s.into()),
+        ("relayed range", |v, s| v.relayed[0].range_end = s.into()),
+        ("relayed router", |v, s| v.relayed[0].router = s.into()),
+        ("relayed dns", |v, s| v.relayed[0].dns = vec![s.into()]),
+        ("relayed domain", |v, s| {
+            v.relayed[0].domain_search = vec![s.into()]
+        }),
+        ("relayed broadcast", |v, s| {
+            v.relayed[0].broadcast = s.into()
+        }),
     ];
     let (mut refused, mut carried) = (0, 0);
     for (name, set) in fields {
@@ -653,6 +664,192 @@ fn pair_configs_pass_the_real_config_tests() {
         .output()
         .unwrap();
     assert!(!o.status.success());
+}
+
+/// The settings of a server with two relayed subnets (settings: subnets): one with its own
+/// name server and search domain, a /22 inheriting the top-level ones, and a fixed host
+/// behind the relay besides the provisioning subnet's.
+fn relayed_config() -> Config {
+    let mut c = config();
+    c.subnets = serde_yaml::from_str(
+        "- network: 10.1.0.0/24\n  range: 10.1.0.100-10.1.0.200\n  router: 10.1.0.1\n  dns: [10.1.0.53]\n  domain_search: [branch.example]\n\
+         - network: 172.16.8.0/22\n  range: 172.16.8.10-172.16.11.250\n  router: 172.16.8.1\n",
+    )
+    .unwrap();
+    c.hosts.push(Host {
+        mac: Some("52:54:00:12:34:99".parse().unwrap()),
+        ip: Some("10.1.0.20".parse().unwrap()),
+        hostname: Some("branch01".into()),
+        image: "f42".into(),
+    });
+    c.validate().unwrap();
+    c
+}
+
+/// The relayed-subnet variants: alone (`debian-relayed`) and as the primary of a
+/// load-balancing pair (`debian-relayed-pair`).
+fn relayed_variants() -> Vec<(&'static str, Config)> {
+    let mut pair = relayed_config();
+    pair.peers = Some(serde_yaml::from_str("partner: 10.0.0.2\nrole: primary\n").unwrap());
+    pair.validate().unwrap();
+    vec![
+        ("debian-relayed", relayed_config()),
+        ("debian-relayed-pair", pair),
+    ]
+}
+
+/// dhcpd.conf and kea-dhcp4.conf with relayed subnets: one subnet block (with its pool's
+/// failover statement in a pair) and one `subnet4` entry per subnet, each fixed address in
+/// the subnet that holds it.
+#[test]
+fn relayed_subnet_configs_match_their_golden_files() {
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let t = tempfile::tempdir().unwrap();
+    let root = Root::new(t.path(), false, Out::default()).unwrap();
+    let mut failures = Vec::new();
+    for (dir, cfg) in relayed_variants() {
+        let profile = Profile::new(Distro::Debian, Some(&cfg), &root);
+        let dhcpd = Templates::builtin()
+            .render("dhcpd.conf.j2", &Vars::new(&cfg, &profile, vec![entry()]))
+            .unwrap();
+        let mut kea_cfg = cfg.clone();
+        kea_cfg.dhcp.server = Some(DhcpServer::Kea);
+        let kp = Profile::new(Distro::Debian, Some(&kea_cfg), &root);
+        let kea = pxe_kit::kea::render(
+            &Vars::new(&kea_cfg, &kp, vec![entry()]),
+            &kp.dhcp.leases,
+            kp.dhcp.control_socket.as_deref().unwrap(),
+            None,
+        )
+        .unwrap();
+        for (name, got) in [("dhcpd.conf", dhcpd), ("kea-dhcp4.conf", kea)] {
+            check_golden(
+                &golden_dir().join(dir).join(name),
+                &got,
+                update,
+                &mut failures,
+            );
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let g = |d: &str, f: &str| std::fs::read_to_string(golden_dir().join(d).join(f)).unwrap();
+    let d = g("debian-relayed", "dhcpd.conf");
+    for want in [
+        "subnet 10.1.0.0 netmask 255.255.255.0 {",
+        "range 10.1.0.100 10.1.0.200;",
+        "option routers 10.1.0.1;",
+        "option domain-name-servers 10.1.0.53;",
+        "option domain-search \"branch.example\";",
+        "subnet 172.16.8.0 netmask 255.255.252.0 {",
+        "option broadcast-address 172.16.11.255;",
+        // The /22 names no DNS of its own: the top-level servers.
+        "option domain-name-servers 10.0.0.1, 10.0.0.2;",
+        "fixed-address 10.1.0.20;",
+    ] {
+        assert!(
+            d.contains(want),
+            "debian-relayed dhcpd.conf lacks {want:?}:\n{d}"
+        );
+    }
+    let p = g("debian-relayed-pair", "dhcpd.conf");
+    assert_eq!(p.matches("failover peer \"pxe-kit\";").count(), 3, "{p}");
+    let k: serde_json::Value =
+        serde_json::from_str(&g("debian-relayed", "kea-dhcp4.conf")).unwrap();
+    let s = k["Dhcp4"]["subnet4"].as_array().unwrap();
+    assert_eq!(s.len(), 3);
+    assert_eq!(s[0]["interface"], "ens4");
+    assert_eq!(s[1]["subnet"], "10.1.0.0/24");
+    assert_eq!(s[1]["id"], u32::from(std::net::Ipv4Addr::new(10, 1, 0, 0)));
+    assert!(s[1].get("interface").is_none() && s[2].get("interface").is_none());
+    assert_eq!(s[1]["reservations"][0]["ip-address"], "10.1.0.20");
+    assert_eq!(s[0]["reservations"].as_array().unwrap().len(), 1);
+    assert!(s[2].get("reservations").is_none());
+    let kp: serde_json::Value =
+        serde_json::from_str(&g("debian-relayed-pair", "kea-dhcp4.conf")).unwrap();
+    for sn in kp["Dhcp4"]["subnet4"].as_array().unwrap() {
+        assert_eq!(
+            sn["pools"].as_array().unwrap().len(),
+            2,
+            "each pool split by HA scope: {sn}"
+        );
+    }
+}
+
+/// The relayed goldens pass the real daemons: `dhcpd -t`, and `kea-dhcp4 -t` inside a
+/// namespace of the test's own that has `ens4` and without interface names (the pair's with
+/// the HA hook loaded).
+#[test]
+fn relayed_subnet_configs_pass_the_real_config_tests() {
+    if common::skip(common::missing(true, &["dhcpd", "kea-dhcp4", "ip"], &[])) {
+        return;
+    }
+    let ns = common::Netns::new("kea-relay");
+    ns.ip(&[
+        "link", "add", "ens4", "type", "veth", "peer", "name", "ens4p",
+    ]);
+    ns.ip(&["link", "set", "ens4", "up"]);
+    for (dir, _) in relayed_variants() {
+        let o = std::process::Command::new("dhcpd")
+            .args(["-t", "-4", "-cf"])
+            .arg(golden_dir().join(dir).join("dhcpd.conf"))
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{dir}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let f = golden_dir().join(dir).join("kea-dhcp4.conf");
+        let o = std::process::Command::new("ip")
+            .args(["netns", "exec", &ns.name, "kea-dhcp4", "-t"])
+            .arg(&f)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{dir}: {}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+        let o = kea_test_without_interfaces(&f);
+        assert!(
+            o.status.success(),
+            "{dir} without interfaces: {}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+    }
+    // The tests bite: two subnets with one id, and a relayed pool outside its subnet, are
+    // refused by the daemons themselves.
+    let kea = std::fs::read_to_string(golden_dir().join("debian-relayed/kea-dhcp4.conf")).unwrap();
+    let dup = kea.replace(
+        &format!(
+            "\"id\": {}",
+            u32::from(std::net::Ipv4Addr::new(10, 1, 0, 0))
+        ),
+        "\"id\": 1",
+    );
+    assert_ne!(dup, kea);
+    let t = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(t.path(), dup).unwrap();
+    assert!(
+        !kea_test_without_interfaces(t.path()).status.success(),
+        "a duplicate subnet id passed"
+    );
+    let d = std::fs::read_to_string(golden_dir().join("debian-relayed/dhcpd.conf"))
+        .unwrap()
+        .replace(
+            "range 10.1.0.100 10.1.0.200;",
+            "range 10.2.0.100 10.2.0.200;",
+        );
+    std::fs::write(t.path(), d).unwrap();
+    let o = std::process::Command::new("dhcpd")
+        .args(["-t", "-4", "-cf"])
+        .arg(t.path())
+        .output()
+        .unwrap();
+    assert!(
+        !o.status.success(),
+        "a pool outside its subnet passed dhcpd -t"
+    );
 }
 
 /// Every DHCP unit gets pxe-kit's drop-in: the priority from `dhcp.nice` (a raised CPU weight
