@@ -162,9 +162,74 @@ pub fn read_net(name: &str) -> Vec<Sock> {
     v
 }
 
+/// One route of the kernel's IPv4 main table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub dest: Ipv4Net,
+    /// `None` for a directly connected network.
+    pub gateway: Option<Ipv4Addr>,
+    pub iface: String,
+}
+
+/// Parses /proc/net/route (pure): addresses and masks in the kernel's byte order, as hex.
+pub fn parse_proc_route(text: &str) -> Vec<Route> {
+    let ip = |h: &str| {
+        u32::from_str_radix(h, 16)
+            .ok()
+            .map(|n| Ipv4Addr::from(n.to_le_bytes()))
+    };
+    text.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let (iface, dest, gw, mask) =
+                (f.first()?, ip(f.get(1)?)?, ip(f.get(2)?)?, ip(f.get(7)?)?);
+            let prefix = u32::from(mask).count_ones() as u8;
+            Some(Route {
+                dest: Ipv4Net::new(dest, prefix).ok()?.trunc(),
+                gateway: (!gw.is_unspecified()).then_some(gw),
+                iface: iface.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// The route the kernel picks for `ip` (longest prefix; pure).
+pub fn route_to(routes: &[Route], ip: Ipv4Addr) -> Option<&Route> {
+    routes
+        .iter()
+        .filter(|r| r.dest.contains(&ip))
+        .max_by_key(|r| r.dest.prefix_len())
+}
+
+/// This network namespace's IPv4 main routing table.
+pub fn read_routes() -> Vec<Route> {
+    std::fs::read_to_string("/proc/net/route")
+        .map(|t| parse_proc_route(&t))
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn routes_parse_and_pick_the_longest_prefix() {
+        let t =
+            "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
+                 eth0\t00000000\t0101A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n\
+                 ens4\t0000000A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n\
+                 ens4\t0000010A\tFE00000A\t0003\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
+        let r = parse_proc_route(t);
+        assert_eq!(r.len(), 3);
+        assert_eq!(r[2].dest, "10.1.0.0/24".parse::<Ipv4Net>().unwrap());
+        assert_eq!(r[2].gateway, Some("10.0.0.254".parse().unwrap()));
+        assert_eq!(r[1].gateway, None);
+        let pick = |ip: &str| route_to(&r, ip.parse().unwrap()).unwrap().iface.clone();
+        assert_eq!(pick("10.1.0.1"), "ens4");
+        assert_eq!(pick("10.2.0.1"), "eth0");
+        assert!(route_to(&r[1..], "10.2.0.1".parse().unwrap()).is_none());
+    }
 
     const UDP: &str = "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n\
   1: 00000000:0043 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 1 2 0000000000000000 0\n\

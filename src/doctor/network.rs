@@ -28,6 +28,11 @@ pub fn checks() -> Vec<Check> {
             title: "Kea answers on the provisioning interface only",
             run: kea_scope,
         },
+        Check {
+            id: "network.relays",
+            title: "each relayed subnet is routed through the provisioning interface",
+            run: relays,
+        },
     ]
 }
 
@@ -120,6 +125,71 @@ fn interface(env: &Env) -> Finding {
         cfg.subnet,
         &if_state(&cfg.interface),
     )
+}
+
+fn relays(env: &Env) -> Finding {
+    let cfg = need!(env.cfg());
+    if cfg.subnets.is_empty() {
+        return Finding::skip("no relayed subnets in the settings (subnets:)");
+    }
+    need!(env.live());
+    judge_relays(cfg, &crate::netinfo::read_routes())
+}
+
+/// Judges the routes to the relayed subnets (pure). Their requests reach the DHCP server only
+/// on the provisioning interface (it listens there alone), and the answers, the TFTP and HTTP
+/// replies go back by this route: one that leaves another way, or none, strands the subnet.
+pub fn judge_relays(cfg: &crate::config::Config, routes: &[crate::netinfo::Route]) -> Finding {
+    let iface = &cfg.interface;
+    let mut ev = Vec::new();
+    let mut bad = Vec::new();
+    let mut fix = Vec::new();
+    for s in &cfg.subnets {
+        let net = s.network;
+        match crate::netinfo::route_to(routes, s.router) {
+            Some(r) if r.iface == *iface && r.gateway.is_some() => ev.push(format!(
+                "{net}: via {} dev {iface}",
+                r.gateway.map(|g| g.to_string()).unwrap_or_default()
+            )),
+            Some(r) if r.iface == *iface => {
+                bad.push(format!("{net} is taken as directly on {iface} (route {} without a gateway), but it is behind a relay", r.dest));
+                fix.push(format!(
+                    "ip route replace {net} via RELAY-ADDRESS-IN-{} dev {iface}",
+                    cfg.subnet
+                ));
+            }
+            Some(r) => {
+                bad.push(format!(
+                    "{net} is routed via {} dev {}, not the provisioning interface {iface}",
+                    r.gateway.map_or("(direct)".to_string(), |g| g.to_string()),
+                    r.iface
+                ));
+                fix.push(format!(
+                    "ip route add {net} via RELAY-ADDRESS-IN-{} dev {iface}",
+                    cfg.subnet
+                ));
+            }
+            None => {
+                bad.push(format!(
+                    "{net} has no route: the answers to its relay go nowhere"
+                ));
+                fix.push(format!(
+                    "ip route add {net} via RELAY-ADDRESS-IN-{} dev {iface}",
+                    cfg.subnet
+                ));
+            }
+        }
+    }
+    if bad.is_empty() {
+        return Finding::ok(format!(
+            "{} relayed subnet(s) routed through {iface}",
+            cfg.subnets.len()
+        ))
+        .with_evidence(ev);
+    }
+    fix.push("make the route permanent in the system's network configuration".into());
+    ev.extend(bad.iter().cloned());
+    Finding::fail(bad.join("; "), fix).with_evidence(ev)
 }
 
 /// Interface names a dhcpd command line serves (trailing non-option words); empty = all.
@@ -419,6 +489,57 @@ mod tests {
 
     fn v(s: &str) -> Vec<String> {
         s.split_whitespace().map(String::from).collect()
+    }
+
+    /// A relayed subnet routed through the provisioning interface via a gateway passes; one
+    /// routed out another interface, taken as on-link, or not routed at all fails and is named.
+    #[test]
+    fn relayed_subnets_must_be_routed_through_the_interface() {
+        use crate::netinfo::Route;
+        let cfg: crate::config::Config = serde_yaml::from_str(
+            "interface: ens4\nserver_ip: 10.0.0.1\nsubnet: 10.0.0.0/24\nrange: 10.0.0.100-10.0.0.200\n\
+             subnets:\n- network: 10.1.0.0/24\n  range: 10.1.0.100-10.1.0.200\n  router: 10.1.0.1\n",
+        )
+        .unwrap();
+        let route = |dest: &str, gw: Option<&str>, iface: &str| Route {
+            dest: dest.parse().unwrap(),
+            gateway: gw.map(|g| g.parse().unwrap()),
+            iface: iface.into(),
+        };
+        let on_link = route("10.0.0.0/24", None, "ens4");
+        let good = [
+            on_link.clone(),
+            route("10.1.0.0/24", Some("10.0.0.254"), "ens4"),
+        ];
+        let f = judge_relays(&cfg, &good);
+        assert_eq!(f.status, super::super::Status::Ok, "{f:?}");
+        assert!(
+            f.evidence[0].contains("10.1.0.0/24: via 10.0.0.254 dev ens4"),
+            "{f:?}"
+        );
+        for (routes, needle) in [
+            (vec![on_link.clone()], "10.1.0.0/24 has no route"),
+            (
+                vec![
+                    on_link.clone(),
+                    route("0.0.0.0/0", Some("192.168.1.1"), "eth0"),
+                ],
+                "routed via 192.168.1.1 dev eth0, not the provisioning interface ens4",
+            ),
+            (
+                vec![on_link.clone(), route("10.1.0.0/24", None, "ens4")],
+                "directly on ens4",
+            ),
+        ] {
+            let f = judge_relays(&cfg, &routes);
+            assert_eq!(f.status, super::super::Status::Fail, "{f:?}");
+            assert!(f.summary.contains(needle), "{}", f.summary);
+            assert!(
+                f.fix[0].contains("10.1.0.0/24 via RELAY-ADDRESS-IN-10.0.0.0/24 dev ens4"),
+                "{:?}",
+                f.fix
+            );
+        }
     }
 
     #[test]

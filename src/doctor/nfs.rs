@@ -183,8 +183,23 @@ pub fn parse_exports(text: &str) -> Vec<ExportEntry> {
     out
 }
 
-/// Whether an export client is inside the subnet: `Err` says why not (pure).
-pub fn client_in_subnet(client: &str, subnet: Ipv4Net) -> Result<(), String> {
+/// How messages name the subnets NFS roots go to: the provisioning subnet alone, or every
+/// subnet served (relayed ones boot NFS roots through their router too).
+fn subnets_named(subnets: &[Ipv4Net]) -> String {
+    match subnets {
+        [one] => format!("the provisioning subnet {one}"),
+        all => format!(
+            "the subnets served ({})",
+            all.iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// Whether an export client is inside one of the subnets served: `Err` says why not (pure).
+pub fn client_in_subnet(client: &str, subnets: &[Ipv4Net]) -> Result<(), String> {
     if client == "*" {
         return Err("every host (`*`)".into());
     }
@@ -193,12 +208,11 @@ pub fn client_in_subnet(client: &str, subnet: Ipv4Net) -> Result<(), String> {
         .ok()
         .or_else(|| client.parse::<Ipv4Addr>().ok().map(Ipv4Net::from));
     match net {
-        Some(n) if subnet.contains(&n) => Ok(()),
-        Some(n) => Err(format!(
-            "{n}, which is beyond the provisioning subnet {subnet}"
-        )),
+        Some(n) if subnets.iter().any(|s| s.contains(&n)) => Ok(()),
+        Some(n) => Err(format!("{n}, which is beyond {}", subnets_named(subnets))),
         None => Err(format!(
-            "{client}, a name or pattern not provably inside {subnet}"
+            "{client}, a name or pattern not provably inside {}",
+            subnets_named(subnets)
         )),
     }
 }
@@ -221,7 +235,7 @@ fn same_path(a: &str, b: &Path) -> bool {
 pub fn judge_export(
     entries: &[ExportEntry],
     export: &Path,
-    subnet: Ipv4Net,
+    subnets: &[Ipv4Net],
 ) -> (bool, Vec<String>, Vec<String>) {
     let mut seen = Vec::new();
     let mut risks = Vec::new();
@@ -230,7 +244,7 @@ pub fn judge_export(
         if !e.read_only() {
             risks.push(format!("{} is exported read-write to {}", e.path, e.client));
         }
-        if let Err(why) = client_in_subnet(&e.client, subnet) {
+        if let Err(why) = client_in_subnet(&e.client, subnets) {
             risks.push(format!("{} is exported to {why}", e.path));
         }
     }
@@ -286,7 +300,7 @@ fn exports(env: &Env) -> Finding {
         let (found, seen, r) = judge_export(
             &parse_exports(&String::from_utf8_lossy(&disk)),
             export,
-            cfg.subnet,
+            &cfg.all_subnets(),
         );
         if !found {
             broken.push(format!("{shown}: does not export {}", export.display()));
@@ -412,7 +426,13 @@ fn exported(env: &Env) -> Finding {
                 .collect(),
         );
     };
-    judge_exported(&parse_exports(&text), &source, &imgs, cfg.subnet, &pk)
+    judge_exported(
+        &parse_exports(&text),
+        &source,
+        &imgs,
+        &cfg.all_subnets(),
+        &pk,
+    )
 }
 
 /// The verdict of `nfs.exported` from the export table (pure).
@@ -420,14 +440,14 @@ pub fn judge_exported(
     table: &[ExportEntry],
     source: &str,
     imgs: &[(&str, &Path)],
-    subnet: Ipv4Net,
+    subnets: &[Ipv4Net],
     pk: &str,
 ) -> Finding {
     let mut ev = Vec::new();
     let mut missing = Vec::new();
     let mut risks = Vec::new();
     for (name, export) in imgs {
-        let (found, seen, r) = judge_export(table, export, subnet);
+        let (found, seen, r) = judge_export(table, export, subnets);
         if found {
             ev.extend(seen.into_iter().map(|s| format!("{source}: {s}")));
         } else {
@@ -463,8 +483,13 @@ pub fn judge_exported(
         .with_evidence(ev);
     }
     Finding::ok(format!(
-        "{} NFS-root tree(s) exported read-only to {subnet}",
-        imgs.len()
+        "{} NFS-root tree(s) exported read-only to {}",
+        imgs.len(),
+        subnets
+            .iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(" and ")
     ))
     .with_evidence(ev)
 }
@@ -571,8 +596,8 @@ mod tests {
     const EXPORTFS_V: &str = "/srv/nfs/terminal\n\t\t10.0.0.0/24(sync,wdelay,hide,no_subtree_check,sec=sys,ro,secure,no_root_squash,no_all_squash)\n/srv\t\t<world>(sync,wdelay,hide,no_subtree_check,sec=sys,rw,secure,root_squash,no_all_squash)\n";
     const ETAB: &str = "/srv/nfs/my\\040tree\t10.0.0.0/25(ro,sync,wdelay,hide,nocrossmnt,secure,no_root_squash,no_all_squash,no_subtree_check,secure_locks,acl,no_pnfs,anonuid=65534,anongid=65534,sec=sys,ro,no_root_squash,no_all_squash)\n";
 
-    fn net() -> Ipv4Net {
-        NET.parse().unwrap()
+    fn net() -> [Ipv4Net; 1] {
+        [NET.parse().unwrap()]
     }
 
     #[test]
@@ -603,30 +628,70 @@ mod tests {
         assert!(parse_exports("# only a comment\n\n").is_empty());
     }
 
+    /// Relayed subnets' machines mount NFS roots too: the exports file names each subnet
+    /// served, and doctor takes those exports as inside, while anything beyond them stays a
+    /// risk.
+    #[test]
+    fn exports_reach_relayed_subnets_and_doctor_accepts_them() {
+        let t = tempfile::tempdir().unwrap();
+        let root = crate::root::Root::new(t.path(), false, crate::root::Out::default()).unwrap();
+        let mut cfg: crate::config::Config = serde_yaml::from_str(
+            "interface: ens4\nserver_ip: 10.0.0.1\nsubnet: 10.0.0.0/24\nrange: 10.0.0.100-10.0.0.200\n\
+             subnets:\n- network: 10.1.0.0/24\n  range: 10.1.0.100-10.1.0.200\n  router: 10.1.0.1\n",
+        )
+        .unwrap();
+        cfg.validate().unwrap();
+        let profile = crate::distro::Profile::new(crate::distro::Distro::Debian, Some(&cfg), &root);
+        let tree = Path::new("/srv/nfs/terminal");
+        let spec =
+            plan::exports_file(&cfg, &profile, &Templates::builtin(), "terminal", tree).unwrap();
+        let text = String::from_utf8(spec.content).unwrap();
+        let entries = parse_exports(&text);
+        let clients: Vec<&str> = entries.iter().map(|e| e.client.as_str()).collect();
+        assert_eq!(clients, ["10.0.0.0/24", "10.1.0.0/24"], "{text}");
+        assert!(entries.iter().all(|e| e.read_only()));
+        let (found, _, risks) = judge_export(&entries, tree, &cfg.all_subnets());
+        assert!(found && risks.is_empty(), "{risks:?}");
+        let wide = parse_exports("/srv/nfs/terminal 10.2.0.0/24(ro)\n");
+        let (_, _, risks) = judge_export(&wide, tree, &cfg.all_subnets());
+        assert!(
+            risks[0].contains("beyond the subnets served (10.0.0.0/24, 10.1.0.0/24)"),
+            "{risks:?}"
+        );
+        // Without relays the file is what it always was.
+        cfg.subnets.clear();
+        let one =
+            plan::exports_file(&cfg, &profile, &Templates::builtin(), "terminal", tree).unwrap();
+        assert_eq!(
+            parse_exports(&String::from_utf8(one.content).unwrap()).len(),
+            1
+        );
+    }
+
     #[test]
     fn clients_must_be_inside_the_subnet() {
-        assert!(client_in_subnet("10.0.0.0/24", net()).is_ok());
-        assert!(client_in_subnet("10.0.0.0/25", net()).is_ok());
-        assert!(client_in_subnet("10.0.0.7", net()).is_ok());
-        assert!(client_in_subnet("*", net())
+        assert!(client_in_subnet("10.0.0.0/24", &net()).is_ok());
+        assert!(client_in_subnet("10.0.0.0/25", &net()).is_ok());
+        assert!(client_in_subnet("10.0.0.7", &net()).is_ok());
+        assert!(client_in_subnet("*", &net())
             .unwrap_err()
             .contains("every host"));
-        assert!(client_in_subnet("10.0.0.0/8", net())
+        assert!(client_in_subnet("10.0.0.0/8", &net())
             .unwrap_err()
             .contains("beyond"));
-        assert!(client_in_subnet("*.example.com", net()).is_err());
+        assert!(client_in_subnet("*.example.com", &net()).is_err());
     }
 
     #[test]
     fn exports_files_judged_good_and_broken() {
         let p = Path::new("/srv/nfs/terminal");
-        let (found, _, risks) = judge_export(&parse_exports(OURS), p, net());
+        let (found, _, risks) = judge_export(&parse_exports(OURS), p, &net());
         assert!(found && risks.is_empty());
         let f = judge_exports_files(1, vec![], risks, &[], "pxe-kit");
         assert_eq!(f.status, Status::Ok, "{f:?}");
 
         let rw = OURS.replace("(ro,", "(rw,").replace("10.0.0.0/24", "*");
-        let (found, _, risks) = judge_export(&parse_exports(&rw), p, net());
+        let (found, _, risks) = judge_export(&parse_exports(&rw), p, &net());
         assert!(found);
         assert_eq!(risks.len(), 2, "{risks:?}");
         let f = judge_exports_files(1, vec![], risks, &[], "pxe-kit");
@@ -660,13 +725,13 @@ mod tests {
     fn export_table_judged_good_missing_and_wide() {
         let imgs = [("terminal", Path::new("/srv/nfs/terminal"))];
         let table = parse_exports(EXPORTFS_V);
-        let ok = judge_exported(&table[..1], "exportfs -v", &imgs, net(), "pxe-kit");
+        let ok = judge_exported(&table[..1], "exportfs -v", &imgs, &net(), "pxe-kit");
         assert_eq!(ok.status, Status::Ok, "{ok:?}");
-        let missing = judge_exported(&[], "exportfs -v", &imgs, net(), "pxe-kit");
+        let missing = judge_exported(&[], "exportfs -v", &imgs, &net(), "pxe-kit");
         assert_eq!(missing.status, Status::Fail);
         assert!(missing.fix[0].starts_with("exportfs -r"));
         let wide = parse_exports("/srv/nfs/terminal 10.0.0.0/24(ro) *(rw)\n");
-        let f = judge_exported(&wide, "exportfs -v", &imgs, net(), "pxe-kit");
+        let f = judge_exported(&wide, "exportfs -v", &imgs, &net(), "pxe-kit");
         assert_eq!(f.status, Status::Warn, "{f:?}");
     }
 
