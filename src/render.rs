@@ -356,6 +356,9 @@ pub struct Vars {
     pub failover: Option<Failover>,
     /// Subnets behind DHCP relays (settings: subnets), each with its own pool and options.
     pub relayed: Vec<RelayedVars>,
+    /// Every subnet whose machines fetch boot files (httpd lets them in): the provisioning
+    /// subnet, then the relayed ones, in CIDR form.
+    pub client_subnets: Vec<String>,
 }
 
 /// A relayed subnet as the DHCP configurations see it: its options already resolved (the
@@ -578,6 +581,7 @@ impl Vars {
                 .iter()
                 .map(|s| RelayedVars::new(cfg, s))
                 .collect(),
+            client_subnets: cfg.all_subnets().iter().map(|n| n.to_string()).collect(),
         }
     }
 }

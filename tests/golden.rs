@@ -722,7 +722,14 @@ fn relayed_subnet_configs_match_their_golden_files() {
             None,
         )
         .unwrap();
-        for (name, got) in [("dhcpd.conf", dhcpd), ("kea-dhcp4.conf", kea)] {
+        let httpd = Templates::builtin()
+            .render("httpd.conf.j2", &Vars::new(&cfg, &profile, vec![entry()]))
+            .unwrap();
+        for (name, got) in [
+            ("dhcpd.conf", dhcpd),
+            ("kea-dhcp4.conf", kea),
+            ("httpd.conf", httpd),
+        ] {
             check_golden(
                 &golden_dir().join(dir).join(name),
                 &got,
@@ -751,6 +758,14 @@ fn relayed_subnet_configs_match_their_golden_files() {
             "debian-relayed dhcpd.conf lacks {want:?}:\n{d}"
         );
     }
+    // Relayed machines fetch their kernels and roots over HTTP too: httpd lets them in.
+    let h = g("debian-relayed", "httpd.conf");
+    assert_eq!(
+        h.matches("Require ip 10.0.0.0/24 10.1.0.0/24 172.16.8.0/22\n")
+            .count(),
+        2,
+        "{h}"
+    );
     let p = g("debian-relayed-pair", "dhcpd.conf");
     assert_eq!(p.matches("failover peer \"pxe-kit\";").count(), 3, "{p}");
     let k: serde_json::Value =
