@@ -582,6 +582,10 @@ pub struct LabBootArgs {
     /// loader before the kernel: the floor for boot-time comparisons.
     #[arg(long, conflicts_with_all = ["uefi", "secure_boot", "no_ipxe_rom"])]
     pub direct: bool,
+    /// Put the VM on the settings' first relayed subnet (`subnets:`), behind a router
+    /// namespace that forwards to the server and relays DHCP with ISC's dhcrelay.
+    #[arg(long, conflicts_with_all = ["direct", "latency"])]
+    pub relay: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -606,7 +610,7 @@ pub struct LabDemoArgs {
     /// Demo the NFS-root and per-machine paths instead: an NFS root tree served by
     /// nfs-ganesha, added as image `terminal` for --mac only (add-host, fixed address), the
     /// menu default left at `local`.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "relay")]
     pub nfs: bool,
 }
 

@@ -177,6 +177,7 @@ fn vm_choice(a: &LabBootArgs) -> Result<VmChoice> {
         ipxe_rom: !(a.no_ipxe_rom || a.secure_boot),
         latency_ms: a.latency.filter(|ms| *ms > 0.0),
         direct: a.direct,
+        relay: a.relay,
     })
 }
 

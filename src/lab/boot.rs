@@ -63,6 +63,9 @@ pub struct VmChoice {
     pub latency_ms: Option<f64>,
     /// QEMU loads the image's kernel and initrd itself.
     pub direct: bool,
+    /// The VM sits on the settings' first relayed subnet, behind a router running dhcrelay
+    /// (`routed`).
+    pub relay: bool,
 }
 
 impl Default for VmChoice {
@@ -72,6 +75,7 @@ impl Default for VmChoice {
             ipxe_rom: true,
             latency_ms: None,
             direct: false,
+            relay: false,
         }
     }
 }
@@ -89,6 +93,9 @@ impl VmChoice {
         }
         if let Some(ms) = self.latency_ms {
             s += &format!(", {ms} ms each way");
+        }
+        if self.relay {
+            s += ", behind a DHCP relay";
         }
         s
     }
@@ -158,6 +165,8 @@ struct Lab<'a> {
     /// Per-MAC boot files written for this boot only (target paths under the root).
     mac_files: Vec<PathBuf>,
     ns: Option<Netns>,
+    /// With `--relay`: the router namespace the VM sits behind.
+    router: Option<Netns>,
 }
 
 impl Drop for Lab<'_> {
@@ -172,6 +181,11 @@ impl Drop for Lab<'_> {
         self.sup.stop_all(Duration::from_secs(5));
         for f in self.mac_files.drain(..) {
             let _ = self.ctx.root.remove(&f);
+        }
+        if let Some(mut rt) = self.router.take() {
+            if let Err(e) = rt.remove() {
+                eprintln!("pxe-kit: warning: removing the lab's router namespace: {e:#}");
+            }
         }
         if let Some(mut ns) = self.ns.take() {
             if let Err(e) = ns.remove() {
@@ -189,6 +203,7 @@ pub fn boot(ctx: &Ctx, o: &BootOpts, work: &mut WorkDir) -> Result<Exit> {
     lab.start_network()?;
     lab.start_server()?;
     lab.start_radvd()?;
+    lab.start_relay()?;
     let net = lab.link()?;
     let t0 = lab.start_vm(net)?;
     let (tl, verdict) = lab.watch(t0)?;
@@ -205,6 +220,9 @@ impl<'a> Lab<'a> {
             bail!("pxe-kit lab creates network namespaces and must run as root; use sudo");
         }
         let cfg = ctx.require_config()?;
+        if o.vm.relay {
+            crate::lab::routed::relayed_subnet(&cfg)?;
+        }
         let profile = ctx.profile(Some(&cfg));
         let images = image::load_all(&ctx.root)?;
         // A MAC configured with add-host boots through its own per-machine files.
@@ -266,6 +284,7 @@ impl<'a> Lab<'a> {
             mac_boot,
             mac_files: Vec::new(),
             ns: None,
+            router: None,
         })
     }
 
@@ -373,6 +392,51 @@ impl<'a> Lab<'a> {
         Ok(())
     }
 
+    /// With `--relay`: the router namespace with dhcrelay, and router advertisements on the
+    /// relayed subnet's bridge too (iPXE waits for them there as on the lab bridge).
+    fn start_relay(&mut self) -> Result<()> {
+        if !self.o.vm.relay {
+            return Ok(());
+        }
+        self.pb
+            .set_message("starting the relayed subnet's router (dhcrelay)");
+        let t_start = SystemTime::now();
+        let ns = self.ns.take().expect("the network is started first");
+        let mut lines = Vec::new();
+        let r = crate::lab::routed::start(
+            &ns,
+            &self.cfg,
+            TAP,
+            &mut self.sup,
+            self.ctx.out,
+            &mut |who, text| lines.push((who.to_string(), text.to_string())),
+        );
+        self.ns = Some(ns);
+        for (who, text) in lines {
+            self.log_line(t_start, &who, &text);
+        }
+        let rt = r?;
+        if let Some(radvd) = find_program("radvd") {
+            let conf = Path::new("/radvd-relayed.conf");
+            let work = Root::new(&self.wp, false, Default::default())?;
+            let text = radvd_conf(crate::lab::routed::BRIDGE);
+            work.write(conf, text.as_bytes(), 0o644)?;
+            let argv = rt.exec_argv(&[
+                radvd,
+                "-n".into(),
+                "-m".into(),
+                "stderr".into(),
+                "-C".into(),
+                work.path(conf).display().to_string(),
+                "-p".into(),
+                self.wp.join("radvd-relayed.pid").display().to_string(),
+            ]);
+            self.sup.spawn(&Spec::new("radvd-relayed", &argv))?;
+        }
+        self.router = Some(rt);
+        Ok(())
+    }
+
     /// How the VM's NIC reaches the bridge: the tap, delayed by netem or by the relay.
     fn link(&mut self) -> Result<Net> {
         let Some(ms) = self.o.vm.latency_ms else {
@@ -466,7 +530,9 @@ impl<'a> Lab<'a> {
         };
         let mut argv = qemu::argv(&vm);
         argv[0] = self.qemu.clone();
-        let qemu_argv = self.ns().exec_argv(&argv);
+        // Behind a relay the VM's tap is in the router's namespace.
+        let vm_ns = self.router.as_ref().unwrap_or_else(|| self.ns());
+        let qemu_argv = vm_ns.exec_argv(&argv);
         self.ctx
             .out
             .detail(format!("> {}", crate::runner::shell_join(&qemu_argv)));

@@ -8,6 +8,7 @@ pub mod netns;
 pub mod perhost;
 pub mod qemu;
 pub mod relay;
+pub mod routed;
 pub mod server;
 pub mod storm;
 pub mod timeline;

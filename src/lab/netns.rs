@@ -45,7 +45,19 @@ impl Netns {
         server: Ipv4Addr,
         prefix: u8,
     ) -> Result<Netns> {
-        let ns = Netns::empty_as(runner, PREFIX)?;
+        Netns::create_as(runner, PREFIX, bridge, tap, server, prefix)
+    }
+
+    /// `create` under another of `PREFIXES` (a relayed subnet's router namespace).
+    pub fn create_as(
+        runner: Runner,
+        ns_prefix: &str,
+        bridge: &str,
+        tap: &str,
+        server: Ipv4Addr,
+        prefix: u8,
+    ) -> Result<Netns> {
+        let ns = Netns::empty_as(runner, ns_prefix)?;
         let n = ns.name.clone();
         let addr = format!("{server}/{prefix}");
         let steps: [(&str, Vec<&str>); 9] = [

@@ -47,12 +47,18 @@ pub fn init_script(marker: &str) -> String {
 }
 
 pub fn run(o: &DemoOpts, out: Out) -> Result<Exit> {
+    let relay: Needs = if o.boot.vm.relay {
+        super::RELAY_NEEDS
+    } else {
+        &[]
+    };
     super::preflight(
         "lab demo",
         &[
             NEEDS,
             super::dhcp_needs(o.dhcp_server),
             super::SERVER_AND_VM,
+            relay,
         ],
     )?;
     let started = Instant::now();
@@ -63,7 +69,11 @@ pub fn run(o: &DemoOpts, out: Out) -> Result<Exit> {
 
     let pb = Progress::spinner(out, "staging a Debian boot server (pxe-kit init)");
     let root = wp.join("root");
-    stage_server(&root, &super::settings_yaml(o.dhcp_server))?;
+    let mut settings = super::settings_yaml(o.dhcp_server);
+    if o.boot.vm.relay {
+        settings += super::RELAYED_SUBNET;
+    }
+    stage_server(&root, &settings)?;
     pxe_kit(&runner, &root, "staging the demo server", &["init"])?;
     pb.finish();
 

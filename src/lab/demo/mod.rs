@@ -148,6 +148,13 @@ pub fn settings_yaml(server: DhcpServer) -> String {
     )
 }
 
+/// `lab demo --relay`: the relayed subnet the VM boots on, behind the lab's router.
+pub const RELAYED_SUBNET: &str =
+    "subnets:\n- network: 10.78.0.0/24\n  range: 10.78.0.100-10.78.0.200\n  router: 10.78.0.1\n";
+
+/// What `--relay` needs besides the demo's own packages.
+pub const RELAY_NEEDS: Needs = &[("isc-dhcp-relay", "dhcrelay")];
+
 /// A busybox-static root tree whose /sbin/init is `init`.
 fn build_rootfs(tree: &Root, init: &str) -> Result<()> {
     let bb =
@@ -268,5 +275,13 @@ mod tests {
         assert_eq!(c.interface, BRIDGE);
         assert!(!c.ping_check);
         assert_eq!(c.boot.serial.unwrap().baud, 115200);
+        // --relay's settings: the lab bridge's subnet and one behind the lab's router.
+        let y = settings_yaml(DhcpServer::Isc) + RELAYED_SUBNET;
+        let c = crate::config::Config::load(Path::new("x.yaml"), &y).unwrap();
+        assert_eq!(c.subnets[0].network.to_string(), "10.78.0.0/24");
+        assert_eq!(
+            crate::lab::routed::uplink_address(&c).unwrap().to_string(),
+            "10.77.0.254"
+        );
     }
 }
