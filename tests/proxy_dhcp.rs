@@ -268,3 +268,160 @@ fn proxy_mode_refuses_a_failover_pair() {
     assert!(stderr(&o).contains("failover pair"), "{}", stderr(&o));
     assert!(!r.join(CONF).exists());
 }
+
+/// A UEFI client's proxyDHCP request on udp/4011 (what the firmware sends after the proxy
+/// offer, with the address the network's server gave it): BOOTP header, DHCPREQUEST,
+/// vendor class PXEClient, client architecture 7.
+fn uefi_proxy_request(mac: [u8; 6], ciaddr: [u8; 4]) -> Vec<u8> {
+    let mut p = vec![1u8, 1, 6, 0];
+    p.extend(0x0000_1234u32.to_be_bytes());
+    p.extend([0, 0, 0x80, 0]);
+    p.extend(ciaddr);
+    p.extend([0u8; 12]);
+    p.extend(mac);
+    p.extend([0u8; 10 + 64 + 128]);
+    p.extend([0x63, 0x82, 0x53, 0x63, 53, 1, 3]);
+    let vendor = b"PXEClient:Arch:00007:UNDI:003016";
+    p.extend([60, vendor.len() as u8]);
+    p.extend(vendor);
+    p.extend([93, 2, 0, 7, 94, 3, 1, 3, 16, 97, 17, 0]);
+    p.extend([0x11; 16]);
+    p.push(255);
+    p
+}
+
+/// `serve` in proxy mode runs dnsmasq (not dhcpd) in the foreground in a namespace of the
+/// test's own; a UEFI client's request on udp/4011 from another namespace on the bridge gets
+/// its boot file, serve relays dnsmasq's lines, and `status` names the machine and the file.
+#[test]
+fn serve_runs_dnsmasq_in_proxy_mode_and_status_tracks_it() {
+    if skip(missing(true, &["dnsmasq", "in.tftpd", "apache2", "ip"], &[]).or_else(syslinux_missing))
+    {
+        return;
+    }
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::fs::PermissionsExt;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let t = stage_debian();
+    std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let r = t.path();
+    write(
+        r,
+        "etc/pxe-kit/pxe-kit.yaml",
+        "interface: pxk-sp0\nserver_ip: 10.78.0.1\nsubnet: 10.78.0.0/24\nrange: 10.78.0.100-10.78.0.200\ndhcp:\n  mode: proxy\n",
+    );
+    ok(&run(r, &["-q", "init"]));
+    let ns = Netns::new("proxy");
+    let client = Netns::new("proxy-client");
+    ns.ip(&["link", "add", "pxk-sp0", "type", "bridge"]);
+    ns.ip(&["addr", "add", "10.78.0.1/24", "dev", "pxk-sp0"]);
+    ns.ip(&["link", "set", "pxk-sp0", "up"]);
+    ns.ip(&[
+        "link",
+        "add",
+        "pxk-sp1",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "pxk-sp2",
+        "netns",
+        &client.name,
+    ]);
+    ns.ip(&["link", "set", "pxk-sp1", "master", "pxk-sp0", "up"]);
+    client.ip(&[
+        "link",
+        "set",
+        "pxk-sp2",
+        "address",
+        "52:54:00:aa:bb:01",
+        "up",
+    ]);
+    client.ip(&["addr", "add", "10.78.0.50/24", "dev", "pxk-sp2"]);
+
+    let mut child = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &ns.name,
+            BIN,
+            "--root",
+            r.to_str().unwrap(),
+            "serve",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    for s in [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for l in BufReader::new(s).lines().map_while(Result::ok) {
+                let _ = tx.send(l);
+            }
+        });
+    }
+    let mut out: Vec<String> = Vec::new();
+    let mut wait_for = |needle: &str, secs: u64| {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while !out.iter().any(|l| l.contains(needle)) && Instant::now() < deadline {
+            if let Ok(l) = rx.recv_timeout(Duration::from_millis(200)) {
+                out.push(l);
+            }
+        }
+        (out.iter().any(|l| l.contains(needle)), out.join("\n"))
+    };
+    let (up, log) = wait_for("pxe-kit serve: ready", 20);
+    assert!(up, "serve did not come up:\n{log}");
+    assert!(log.contains("dnsmasq (proxyDHCP) on pxk-sp0"), "{log}");
+    assert_eq!(ns.nice_of("dnsmasq"), [-10], "dnsmasq's nice value");
+    assert!(ns.nice_of("dhcpd").is_empty(), "dhcpd runs in proxy mode");
+
+    // The request, written once by cat: one datagram from the client's namespace.
+    let pkt = t.path().with_extension("pxe-request");
+    std::fs::write(
+        &pkt,
+        uefi_proxy_request([0x52, 0x54, 0, 0xaa, 0xbb, 1], [10, 78, 0, 50]),
+    )
+    .unwrap();
+    client.bash(&format!("cat {} > /dev/udp/10.78.0.1/4011", pkt.display()));
+    let (seen, log) = wait_for("bootfile name: uefi/shimx64.efi", 10);
+    assert!(seen, "{log}");
+    let st = ok(&run(r, &["status", "--json"]));
+    let j: serde_json::Value = serde_json::from_str(&st).unwrap();
+    let m = j["machines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["mac"] == "52:54:00:aa:bb:01")
+        .unwrap_or_else(|| panic!("no machine 52:54:00:aa:bb:01 in {j:#}"));
+    assert!(
+        m["steps"]
+            .to_string()
+            .contains("proxyDHCP boot file uefi/shimx64.efi"),
+        "{m:#}"
+    );
+
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "serve exited with {status:?}");
+    assert!(ns.pids().is_empty(), "processes left in {}", ns.name);
+    let _ = std::fs::remove_file(pkt);
+}
