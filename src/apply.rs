@@ -139,6 +139,9 @@ pub fn converge(ctx: &Ctx, want: &Desired, opts: &Options) -> Result<Report> {
 pub fn converge_with(ctx: &Ctx, want: &Desired, opts: &Options, commit: Commit) -> Result<Report> {
     let profile = ctx.profile(Some(&want.cfg));
     profile.check_dhcp_available()?;
+    if let Some(w) = profile.proxy_loader_warning() {
+        ctx.out.say(format!("warning: {w}"));
+    }
     let boot_default = &want.cfg.boot.default;
     if boot_default != "local" && !want.images.iter().any(|m| &m.name == boot_default) {
         bail!(

@@ -579,6 +579,19 @@ impl Profile {
         Ok(())
     }
 
+    /// Proxy mode with a UEFI loader that cannot find its menu there: Debian 12's GRUB
+    /// (2.06, upstream's behaviour) ignores proxyDHCP answers, so after shim loads it, GRUB
+    /// looks for grub.cfg on the network's DHCP server and stops at its shell (seen in the
+    /// lab). Fedora's and RHEL's GRUB carry a patch that reads the proxy's answer.
+    pub fn proxy_loader_warning(&self) -> Option<String> {
+        (self.proxy.is_some()
+            && self.efi.kind == UefiLoader::ShimGrub
+            && self.distro == Distro::Debian)
+            .then(|| {
+                "in dhcp.mode proxy, Debian's GRUB ignores the proxy's answer: UEFI machines load shim and GRUB, then GRUB stops at its shell without its menu; set boot.uefi: syslinux (no Secure Boot), or have the network's DHCP server give next-server for PXE clients (then Secure Boot works)".to_string()
+            })
+    }
+
     /// Directory of an image's kernel and initrd inside the TFTP root, and its path as the
     /// boot loader names it (relative to the TFTP root).
     pub fn tftp_image_dir(&self, name: &str) -> (PathBuf, String) {

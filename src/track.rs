@@ -160,7 +160,7 @@ pub struct Seen {
 /// `kea-dhcp4`, `in.tftpd`, `dnsmasq-dhcp`).
 fn daemon(who: &str) -> Option<&'static str> {
     match who {
-        "dhcpd" => Some("dhcp"),
+        "dhcpd" | OFFICE => Some("dhcp"),
         crate::kea::WHO | "kea-dhcp4" => Some("kea"),
         "tftpd" | "in.tftpd" => Some("tftp"),
         "httpd" | "apache2" => Some("http"),
@@ -169,6 +169,10 @@ fn daemon(who: &str) -> Option<&'static str> {
         _ => None,
     }
 }
+
+/// The lab's stand-in for the network's own DHCP server in proxy mode (a dhcpd, see
+/// `lab::office`): its lines read as dhcpd's.
+pub const OFFICE: &str = "office";
 
 /// Whether lines from `who` come from Kea (whose lease messages read as dhcpd's).
 pub fn is_kea(who: &str) -> bool {

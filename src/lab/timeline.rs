@@ -185,6 +185,8 @@ impl Timeline {
         // Kea's lease messages read as dhcpd's; the timeline says which daemon answered.
         let by = if crate::track::is_kea(who) {
             " (Kea)"
+        } else if who == crate::lab::office::WHO {
+            " (the network's DHCP server)"
         } else {
             ""
         };

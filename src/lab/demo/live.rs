@@ -52,6 +52,11 @@ pub fn run(o: &DemoOpts, out: Out) -> Result<Exit> {
         &[
             NEEDS,
             super::dhcp_needs(o.dhcp_server),
+            if o.proxy_dhcp {
+                super::PROXY_NEEDS
+            } else {
+                &[]
+            },
             super::SERVER_AND_VM,
         ],
     )?;
@@ -63,7 +68,10 @@ pub fn run(o: &DemoOpts, out: Out) -> Result<Exit> {
 
     let pb = Progress::spinner(out, "staging a Debian boot server (pxe-kit init)");
     let root = wp.join("root");
-    stage_server(&root, &super::settings_yaml(o.dhcp_server))?;
+    stage_server(
+        &root,
+        &super::settings_yaml_mode(o.dhcp_server, o.proxy_dhcp),
+    )?;
     pxe_kit(&runner, &root, "staging the demo server", &["init"])?;
     pb.finish();
 
