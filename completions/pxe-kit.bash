@@ -773,7 +773,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__init)
-            opts="-v -q -h --interface --server-ip --subnet --range --router --dns --domain-search --time-offset --tftp-launcher --dhcp-server --serial --peer --role --ha-mode --firewall-takeover --root --config --dry-run --distro --verbose --quiet --lock-wait --help"
+            opts="-v -q -h --interface --server-ip --subnet --range --router --dns --domain-search --time-offset --tftp-launcher --dhcp-server --dhcp-mode --allow-other-dhcp --serial --peer --role --ha-mode --firewall-takeover --root --config --dry-run --distro --verbose --quiet --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -817,6 +817,10 @@ _pxe__kit() {
                     ;;
                 --dhcp-server)
                     COMPREPLY=($(compgen -W "isc kea" -- "${cur}"))
+                    return 0
+                    ;;
+                --dhcp-mode)
+                    COMPREPLY=($(compgen -W "server proxy" -- "${cur}"))
                     return 0
                     ;;
                 --serial)
@@ -889,7 +893,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__lab__subcmd__boot)
-            opts="-v -q -h --image --pattern --timeout --keep --mac --memory --uefi --secure-boot --no-ipxe-rom --latency --direct --root --config --dry-run --distro --verbose --quiet --lock-wait --help"
+            opts="-v -q -h --image --pattern --timeout --keep --mac --memory --uefi --secure-boot --no-ipxe-rom --latency --direct --relay --root --config --dry-run --distro --verbose --quiet --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -943,7 +947,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__lab__subcmd__demo)
-            opts="-v -q -h --image --pattern --timeout --keep --mac --memory --uefi --secure-boot --no-ipxe-rom --latency --direct --no-boot --dhcp-server --nfs --root --config --dry-run --distro --verbose --quiet --lock-wait --help"
+            opts="-v -q -h --image --pattern --timeout --keep --mac --memory --uefi --secure-boot --no-ipxe-rom --latency --direct --relay --no-boot --dhcp-server --dhcp-mode --allow-other-dhcp --proxy-dhcp --nfs --root --config --dry-run --distro --verbose --quiet --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -975,6 +979,10 @@ _pxe__kit() {
                     ;;
                 --dhcp-server)
                     COMPREPLY=($(compgen -W "isc kea" -- "${cur}"))
+                    return 0
+                    ;;
+                --dhcp-mode)
+                    COMPREPLY=($(compgen -W "server proxy" -- "${cur}"))
                     return 0
                     ;;
                 --root)
@@ -1337,7 +1345,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__lab__subcmd__storm)
-            opts="-v -q -h --clients --rate --link --image --uefi --sizes --timeout --json --keep --dhcp-server --pair --ha-mode --kill-after --kill-at-transfer --root --config --dry-run --distro --verbose --quiet --lock-wait --help"
+            opts="-v -q -h --clients --rate --link --image --uefi --sizes --timeout --json --keep --dhcp-server --dhcp-mode --allow-other-dhcp --pair --ha-mode --kill-after --kill-at-transfer --root --config --dry-run --distro --verbose --quiet --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1373,6 +1381,10 @@ _pxe__kit() {
                     ;;
                 --dhcp-server)
                     COMPREPLY=($(compgen -W "isc kea" -- "${cur}"))
+                    return 0
+                    ;;
+                --dhcp-mode)
+                    COMPREPLY=($(compgen -W "server proxy" -- "${cur}"))
                     return 0
                     ;;
                 --ha-mode)

@@ -62,6 +62,8 @@ xinetd\t'xinetd with /etc/xinetd.d/tftp (legacy Fedora, or where xinetd is insta
 tftpd-hpa\t'tftpd-hpa with /etc/default/tftpd-hpa (Debian, Ubuntu)'"
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l dhcp-server -d 'The DHCP server; switching stops and disables the other one [default: the saved setting, else ISC dhcpd where the release ships it, Kea on RHEL-family 10 and later]' -r -f -a "isc\t'ISC dhcpd (Fedora, EL9, Debian 12; end of life upstream)'
 kea\t'ISC Kea\'s kea-dhcp4 (the only one RHEL 10 and its rebuilds ship)'"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l dhcp-mode -d '`server`: pxe-kit\'s DHCP server gives addresses; `proxy`: the network\'s own DHCP server does and pxe-kit answers PXE clients only (proxyDHCP, dnsmasq) [default: the saved setting, else server]' -r -f -a "server\t'pxe-kit\'s DHCP server gives addresses and boot files'
+proxy\t'The network\'s DHCP server gives addresses; pxe-kit\'s dnsmasq answers PXE clients'"
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l serial -d 'Serial console for the boot menu and kernels, PORT,BAUD (e.g. 0,115200)' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l peer -d 'The partner of a failover pair: the other boot server\'s address on the provisioning network (`none` leaves the pair). Needs --role the first time' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l role -d 'This server\'s part in the pair' -r -f -a "primary\t'Holds the failover split (dhcpd\'s mclt/split; Kea\'s primary)'
@@ -74,6 +76,7 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l distro -d 'Dist
 rhel\t''
 debian\t''"
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l lock-wait -d 'How long a command that changes the server waits for another one to finish (they take turns on a lock); 0 refuses at once' -r
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l allow-other-dhcp -d 'Serve addresses even though another DHCP server answers on the interface (a segment split some other way); saved in the settings (`dhcp.allow_other_dhcp`)'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l firewall-takeover -d 'Move the provisioning interface into firewalld\'s pxe-kit zone even when its current zone allows more than services and ports (an accepting target, rich rules, forwarding), which then no longer apply there. Services and ports are always kept'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand init" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
@@ -217,6 +220,7 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_sub
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l secure-boot -d 'UEFI with Secure Boot enforced (OVMF\'s secboot build, Microsoft\'s keys enrolled); implies --uefi and --no-ipxe-rom (shim cannot verify GRUB fetched through iPXE)'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l no-ipxe-rom -d 'UEFI only: no iPXE ROM on the NIC, so the firmware\'s own PXE boots, as on most real machines'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l direct -d 'Boot the image\'s kernel and initrd directly (QEMU -kernel), no firmware, DHCP or loader before the kernel: the floor for boot-time comparisons'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l relay -d 'Put the VM on the settings\' first relayed subnet (`subnets:`), behind a router namespace that forwards to the server and relays DHCP with ISC\'s dhcrelay'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from boot" -s q -l quiet -d 'Print errors only'
@@ -229,6 +233,8 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_sub
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l latency -d 'Delay every frame between the VM and the server by MS milliseconds each way (round trip 2 x MS): netem, or a userspace relay where the kernel has no netem' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l dhcp-server -d 'The staged server\'s DHCP server [default: isc]' -r -f -a "isc\t'ISC dhcpd (Fedora, EL9, Debian 12; end of life upstream)'
 kea\t'ISC Kea\'s kea-dhcp4 (the only one RHEL 10 and its rebuilds ship)'"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l dhcp-mode -d '`server`: pxe-kit\'s DHCP server gives addresses; `proxy`: the network\'s own DHCP server does and pxe-kit answers PXE clients only (proxyDHCP, dnsmasq) [default: the saved setting, else server]' -r -f -a "server\t'pxe-kit\'s DHCP server gives addresses and boot files'
+proxy\t'The network\'s DHCP server gives addresses; pxe-kit\'s dnsmasq answers PXE clients'"
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l root -d 'Act on DIR as if it were /: files are read and written under DIR and commands that would change the live system are listed, not run' -r -F
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l config -d 'Settings file [default: <root>/etc/pxe-kit/pxe-kit.yaml]' -r -F
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l distro -d 'Distribution profile [default: detected from <root>/etc/os-release]' -r -f -a "fedora\t''
@@ -240,7 +246,10 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_sub
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l secure-boot -d 'UEFI with Secure Boot enforced (OVMF\'s secboot build, Microsoft\'s keys enrolled); implies --uefi and --no-ipxe-rom (shim cannot verify GRUB fetched through iPXE)'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l no-ipxe-rom -d 'UEFI only: no iPXE ROM on the NIC, so the firmware\'s own PXE boots, as on most real machines'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l direct -d 'Boot the image\'s kernel and initrd directly (QEMU -kernel), no firmware, DHCP or loader before the kernel: the floor for boot-time comparisons'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l relay -d 'Put the VM on the settings\' first relayed subnet (`subnets:`), behind a router namespace that forwards to the server and relays DHCP with ISC\'s dhcrelay'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l no-boot -d 'Build and stage the demo server, print its root and stop (implies --keep)'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l allow-other-dhcp -d 'Serve addresses even though another DHCP server answers on the interface (a segment split some other way); saved in the settings (`dhcp.allow_other_dhcp`)'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l proxy-dhcp -d 'The network already has DHCP: an ISC dhcpd with no PXE options and a pool of its own (in a namespace of its own on the lab\'s segment) gives the VM its address, and pxe-kit in proxy mode (dnsmasq) gives the boot file (same as --dhcp-mode proxy)'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l nfs -d 'Demo the NFS-root and per-machine paths instead: an NFS root tree served by nfs-ganesha, added as image `terminal` for --mac only (add-host, fixed address), the menu default left at `local`'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from demo" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'
@@ -298,6 +307,8 @@ complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_sub
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -l timeout -d 'Seconds after which every machine still booting gives up' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -l dhcp-server -d 'The synthetic servers\' DHCP server [default: the release\'s]' -r -f -a "isc\t'ISC dhcpd (Fedora, EL9, Debian 12; end of life upstream)'
 kea\t'ISC Kea\'s kea-dhcp4 (the only one RHEL 10 and its rebuilds ship)'"
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -l dhcp-mode -d '`server`: pxe-kit\'s DHCP server gives addresses; `proxy`: the network\'s own DHCP server does and pxe-kit answers PXE clients only (proxyDHCP, dnsmasq) [default: the saved setting, else server]' -r -f -a "server\t'pxe-kit\'s DHCP server gives addresses and boot files'
+proxy\t'The network\'s DHCP server gives addresses; pxe-kit\'s dnsmasq answers PXE clients'"
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -l ha-mode -d 'The pair\'s mode' -r -f -a "load-balancing\t'Both servers answer, each for half of the machines; either takes all when the other is gone'
 hot-standby\t'The primary answers; the secondary takes over when it goes silent'"
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -l kill-after -d 'Kill the primary this many seconds after the first power-on, or `never`' -r
@@ -310,6 +321,7 @@ debian\t''"
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -l lock-wait -d 'How long a command that changes the server waits for another one to finish (they take turns on a lock); 0 refuses at once' -r
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -l json -d 'Machine-readable report'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -l keep -d 'Keep the storm\'s work directory (logs, the machines\' results) and print where it is'
+complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -l allow-other-dhcp -d 'Serve addresses even though another DHCP server answers on the interface (a segment split some other way); saved in the settings (`dhcp.allow_other_dhcp`)'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -l pair -d 'Storm a failover pair: two servers (primary 10.78.0.1, secondary 10.78.0.2), each with its own link, the primary\'s daemons killed mid-storm; machines it breaks power on again and must finish on the survivor'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -l dry-run -d 'Show a unified diff of every file and every command; change nothing'
 complete -c pxe-kit -n "__fish_pxe_kit_using_subcommand lab; and __fish_seen_subcommand_from storm" -s v -l verbose -d 'Print each command before running it, and diffs of changed files'

@@ -139,6 +139,9 @@ pub fn converge(ctx: &Ctx, want: &Desired, opts: &Options) -> Result<Report> {
 pub fn converge_with(ctx: &Ctx, want: &Desired, opts: &Options, commit: Commit) -> Result<Report> {
     let profile = ctx.profile(Some(&want.cfg));
     profile.check_dhcp_available()?;
+    if let Some(w) = profile.proxy_loader_warning() {
+        ctx.out.say(format!("warning: {w}"));
+    }
     let boot_default = &want.cfg.boot.default;
     if boot_default != "local" && !want.images.iter().any(|m| &m.name == boot_default) {
         bail!(
@@ -160,6 +163,9 @@ pub fn converge_with(ctx: &Ctx, want: &Desired, opts: &Options, commit: Commit) 
     }
     if want.cfg.peers.is_some() {
         openings.push(&plan::FAILOVER_OPENING);
+    }
+    if profile.proxy.is_some() {
+        openings.push(&plan::PROXY_OPENING);
     }
     let fw = look_at_firewalld(&fw_ctx, &want.cfg, &profile, &openings, opts)?;
     let cfg = &fw.cfg;
@@ -186,6 +192,7 @@ pub fn converge_with(ctx: &Ctx, want: &Desired, opts: &Options, commit: Commit) 
         opts.templates.as_ref(),
     )?;
     validate_dhcp(ctx, cfg, &profile, &files)?;
+    validate_dnsmasq(ctx, &profile, &files)?;
     if let Some(first) = commit.first {
         first()?;
     }
@@ -241,9 +248,17 @@ pub fn converge_with(ctx: &Ctx, want: &Desired, opts: &Options, commit: Commit) 
     if opts.relabel_trees {
         relabel.extend([profile.tftp_root.as_path(), profile.http_dir.as_path()]);
     }
-    // The other DHCP server may be set up here: on a live system the probes tell; on a
-    // staged root its configuration file does.
-    let other_present = ctx.root.is_live() || ctx.root.exists(&profile.other_dhcp().conf);
+    // The DHCP daemons not to run may be set up here: on a live system the probes tell; on
+    // a staged root their configuration files do.
+    let live = ctx.root.is_live();
+    let other_present = plan::DaemonsPresent {
+        chosen: live || ctx.root.exists(&profile.dhcp.conf),
+        other: live || ctx.root.exists(&profile.other_dhcp().conf),
+        proxy: report
+            .removed
+            .iter()
+            .any(|p| p == Path::new(crate::distro::PROXY_CONF)),
+    };
     let firewall = if fw.skip {
         Vec::new()
     } else {
@@ -756,11 +771,20 @@ fn remove_stale(ctx: &Ctx, profile: &Profile, files: &[FileSpec]) -> Result<Vec<
     if let Some(head) = ctx.root.read_opt(neigh)? {
         present.push((neigh.to_path_buf(), head));
     }
+    // dnsmasq's proxy file after a switch back to server mode.
+    let proxy = Path::new(crate::distro::PROXY_CONF);
+    if let Some(head) = ctx.root.read_opt(proxy)? {
+        present.push((proxy.to_path_buf(), head));
+    }
     let stale = plan::stale_host_files(files, &present);
     for p in &stale {
         ctx.root.remove(p)?;
         let why = if plan::is_exports_file(p) {
             "no such NFS-root image"
+        } else if p == proxy {
+            "server mode: no proxyDHCP"
+        } else if p == neigh {
+            "the subnet no longer needs it"
         } else {
             "no such machine configured"
         };
@@ -842,6 +866,65 @@ fn validate_dhcp(ctx: &Ctx, cfg: &Config, profile: &Profile, files: &[FileSpec])
             } else {
                 detail.join(" | ")
             }
+        );
+    }
+    Ok(())
+}
+
+/// dnsmasq's proxy file is never installed when dnsmasq rejects it: `dnsmasq --test` on a
+/// scratch copy first, as `validate_dhcp` does for the DHCP servers.
+fn validate_dnsmasq(ctx: &Ctx, profile: &Profile, files: &[FileSpec]) -> Result<()> {
+    let Some(p) = &profile.proxy else {
+        return Ok(());
+    };
+    let Some(conf) = files.iter().find(|f| f.path == p.conf) else {
+        return Ok(());
+    };
+    if ctx.root.read_opt(&conf.path)?.as_deref() == Some(conf.content.as_slice()) {
+        return Ok(());
+    }
+    let Some(bin) = find_program(p.comm) else {
+        ctx.out.say(format!(
+            "  note: dnsmasq is not installed on this host; {} was not validated",
+            p.conf.display()
+        ));
+        return Ok(());
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix("pxe-kit-dnsmasq.")
+        .suffix(".conf")
+        .tempfile()
+        .context("creating a scratch file for the dnsmasq config test")?;
+    std::io::Write::write_all(&mut tmp, &conf.content)
+        .context("writing the scratch dnsmasq config")?;
+    let path = tmp.path().display().to_string();
+    // --conf-file: this file alone, never the host's /etc/dnsmasq.conf.
+    let arg = format!("--conf-file={path}");
+    let argv = [bin.as_str(), "--test", arg.as_str()];
+    let cmd = Cmd::new(
+        Kind::Check,
+        "validating the dnsmasq proxy configuration",
+        &argv,
+    );
+    let out = ctx.runner.query(&cmd)?.expect("checks always run");
+    if !out.success {
+        let name = p.conf.display().to_string();
+        let detail: Vec<String> = out
+            .stderr
+            .lines()
+            .chain(out.stdout.lines())
+            .filter(|l| !l.trim().is_empty())
+            .take(3)
+            .map(|l| l.replace(&path, &name))
+            .collect();
+        bail!(
+            "rendered {name} fails `dnsmasq --test` ({}); not installed: fix the settings or {}/dnsmasq-proxy.conf.j2",
+            if detail.is_empty() {
+                crate::runner::failure(&cmd, &out)
+            } else {
+                detail.join(" | ")
+            },
+            crate::distro::TEMPLATE_DIR
         );
     }
     Ok(())

@@ -607,6 +607,11 @@ pub struct LabDemoArgs {
     /// split some other way); saved in the settings (`dhcp.allow_other_dhcp`).
     #[arg(long)]
     pub allow_other_dhcp: bool,
+    /// The network already has DHCP: an ISC dhcpd with no PXE options and a pool of its own
+    /// (in a namespace of its own on the lab's segment) gives the VM its address, and pxe-kit
+    /// in proxy mode (dnsmasq) gives the boot file (same as --dhcp-mode proxy).
+    #[arg(long, conflicts_with_all = ["nfs", "dhcp_server", "relay"])]
+    pub proxy_dhcp: bool,
     /// Demo the NFS-root and per-machine paths instead: an NFS root tree served by
     /// nfs-ganesha, added as image `terminal` for --mac only (add-host, fixed address), the
     /// menu default left at `local`.

@@ -782,11 +782,37 @@ impl Config {
         format!("{}\n{body}", crate::root::SETTINGS_HEADER)
     }
 
-    pub fn validate(&self) -> Result<()> {
-        // Until the proxyDHCP mode (dnsmasq) is built, say so rather than half-serve it.
-        if self.dhcp.mode() == DhcpMode::Proxy {
-            bail!("dhcp.mode proxy is not available in this release yet; use server (and --allow-other-dhcp where another server answers)");
+    /// What proxy mode cannot do: the network's DHCP server gives every address, so there are
+    /// no leases for a failover pair to share (two proxies would both answer every client)
+    /// and no fixed addresses to hand out. The subnet to answer on is the provisioning
+    /// subnet, which holds server_ip (checked with the rest).
+    fn validate_proxy(&self) -> Result<()> {
+        if self.dhcp.mode() != DhcpMode::Proxy {
+            return Ok(());
         }
+        if self.peers.is_some() {
+            bail!("dhcp.mode proxy has no leases for a failover pair to share; remove peers (run one pxe-kit proxy per network) or use dhcp.mode server");
+        }
+        // dnsmasq's proxy answers on the provisioning segment only; relayed subnets are the
+        // network's DHCP server's and its relays'.
+        if !self.subnets.is_empty() {
+            bail!("dhcp.mode proxy answers on the provisioning segment only; remove subnets: (the network's DHCP server and its relays serve them) or use dhcp.mode server");
+        }
+        if let Some(h) = self
+            .hosts
+            .iter()
+            .find(|h| h.mac.is_some() && h.ip.is_some())
+        {
+            bail!(
+                "host {} has a fixed address, which in dhcp.mode proxy only the network's DHCP server can give; reserve it there and re-add the host without --ip, or use dhcp.mode server",
+                h.id()
+            );
+        }
+        Ok(())
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        self.validate_proxy()?;
         if !valid_interface(&self.interface) {
             bail!(
                 "interface {:?} is not a valid interface name; use letters, digits and -_.: (at most 15)",

@@ -241,6 +241,47 @@ impl DhcpBackend {
     }
 }
 
+/// dnsmasq as the proxyDHCP server (settings `dhcp.mode: proxy`): the network's own DHCP
+/// server gives addresses, dnsmasq gives PXE clients their boot files. The same package,
+/// unit and paths on every family (docs/platforms.md has the sources).
+#[derive(Debug, Clone)]
+pub struct ProxyDhcp {
+    /// The service package: Debian's `dnsmasq` brings the unit (`dnsmasq-base` is the
+    /// binary alone, what libvirt and NetworkManager use).
+    pub packages: Vec<&'static str>,
+    pub service: &'static str,
+    pub comm: &'static str,
+    pub bin: &'static str,
+    /// pxe-kit's file in the directory the packaged unit reads (Fedora/RHEL's dnsmasq.conf
+    /// names it in `conf-dir`, Debian's init script reads it by default): labelled
+    /// dnsmasq_etc_t by the policy there.
+    pub conf: PathBuf,
+    /// Where `serve` keeps its foreground dnsmasq's pid (dnsmasq_var_run_t under /run).
+    pub pid: PathBuf,
+}
+
+impl ProxyDhcp {
+    pub fn new() -> ProxyDhcp {
+        ProxyDhcp {
+            packages: vec!["dnsmasq"],
+            service: "dnsmasq.service",
+            comm: "dnsmasq",
+            bin: "/usr/sbin/dnsmasq",
+            conf: PROXY_CONF.into(),
+            pid: "/run/dnsmasq-pxe-kit.pid".into(),
+        }
+    }
+}
+
+impl Default for ProxyDhcp {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// pxe-kit's dnsmasq file in proxy mode.
+pub const PROXY_CONF: &str = "/etc/dnsmasq.d/pxe-kit.conf";
+
 #[derive(Debug, Clone)]
 pub struct Profile {
     pub distro: Distro,
@@ -261,6 +302,8 @@ pub struct Profile {
     pub http_prefix: &'static str,
     /// The DHCP server the settings choose (or the release's default).
     pub dhcp: DhcpBackend,
+    /// Proxy mode: dnsmasq answers PXE clients and `dhcp` stays stopped (None: server mode).
+    pub proxy: Option<ProxyDhcp>,
     /// The release's major version (os-release VERSION_ID), when known.
     pub release: Option<u32>,
     pub httpd_service: &'static str,
@@ -342,7 +385,15 @@ impl Profile {
             .and_then(|c| c.dhcp.server)
             .unwrap_or_else(|| distro.default_dhcp_server(release));
         let dhcp = DhcpBackend::of(distro, server);
-        let mut packages: Vec<&'static str> = dhcp.packages.clone();
+        let proxy = cfg
+            .is_some_and(|c| c.dhcp.mode() == crate::config::DhcpMode::Proxy)
+            .then(ProxyDhcp::new);
+        // Proxy mode installs dnsmasq instead of the DHCP server: switching back installs
+        // the server again.
+        let mut packages: Vec<&'static str> = match &proxy {
+            Some(p) => p.packages.clone(),
+            None => dhcp.packages.clone(),
+        };
         packages.extend(if rh {
             vec![
                 "tftp-server",
@@ -387,6 +438,7 @@ impl Profile {
             http_dir,
             http_prefix: "/pxe-kit",
             dhcp,
+            proxy,
             release,
             httpd_service: if rh {
                 "httpd.service"
@@ -514,13 +566,30 @@ impl Profile {
     /// Refuses a DHCP server the release does not ship, naming the fix: RHEL 10 and its
     /// rebuilds have no ISC dhcpd.
     pub fn check_dhcp_available(&self) -> Result<()> {
-        if self.dhcp.server == DhcpServer::Isc && !self.distro.ships_isc_dhcpd(self.release) {
+        // Proxy mode runs no DHCP server (dnsmasq ships everywhere).
+        if self.proxy.is_none()
+            && self.dhcp.server == DhcpServer::Isc
+            && !self.distro.ships_isc_dhcpd(self.release)
+        {
             bail!(
                 "RHEL-family {} ships no ISC dhcpd (no dhcp-server package); use Kea: `pxe-kit init --dhcp-server kea` (or dhcp: {{server: kea}} in the settings)",
                 self.release.map(|r| r.to_string()).unwrap_or_default()
             );
         }
         Ok(())
+    }
+
+    /// Proxy mode with a UEFI loader that cannot find its menu there: Debian 12's GRUB
+    /// (2.06, upstream's behaviour) ignores proxyDHCP answers, so after shim loads it, GRUB
+    /// looks for grub.cfg on the network's DHCP server and stops at its shell (seen in the
+    /// lab). Fedora's and RHEL's GRUB carry a patch that reads the proxy's answer.
+    pub fn proxy_loader_warning(&self) -> Option<String> {
+        (self.proxy.is_some()
+            && self.efi.kind == UefiLoader::ShimGrub
+            && self.distro == Distro::Debian)
+            .then(|| {
+                "in dhcp.mode proxy, Debian's GRUB ignores the proxy's answer: UEFI machines load shim and GRUB, then GRUB stops at its shell without its menu; set boot.uefi: syslinux (no Secure Boot), or have the network's DHCP server give next-server for PXE clients (then Secure Boot works)".to_string()
+            })
     }
 
     /// Directory of an image's kernel and initrd inside the TFTP root, and its path as the

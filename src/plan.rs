@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::config::DhcpServer;
 use crate::config::Launcher;
 use crate::config::UefiLoader;
-use crate::distro::{DhcpInterfaces, Firewall, Profile};
+use crate::distro::{DhcpInterfaces, Firewall, Profile, ProxyDhcp};
 use crate::image::BootEntry;
 use crate::render::{HostVars, Templates, Vars};
 use crate::runner::{Cmd, Kind, Output};
@@ -69,31 +69,16 @@ pub fn files(
             unit_dropin,
         })
     };
-    let dhcp = &profile.dhcp;
-    out.push(match dhcp.server {
-        DhcpServer::Isc => tpl(
-            dhcp.conf.clone(),
-            "dhcpd.conf.j2",
+    match &profile.proxy {
+        // Proxy mode: dnsmasq's file alone; the DHCP server's files stay as they are (its
+        // unit is stopped and disabled) and are rendered again when server mode returns.
+        Some(p) => out.push(tpl(
+            p.conf.clone(),
+            "dnsmasq-proxy.conf.j2",
             Some(Service::Dhcp),
             false,
-        )?,
-        DhcpServer::Kea => kea_file(profile, &vars, templates)?,
-    });
-    // Every DHCP unit gets pxe-kit's drop-in (its priority; on Fedora/RHEL dhcpd also its
-    // interface); Debian's dhcpd takes the interface from its defaults file.
-    out.push(tpl(
-        dhcp.unit_dropin(),
-        "dhcpd-service.conf.j2",
-        Some(Service::Dhcp),
-        true,
-    )?);
-    if let DhcpInterfaces::DefaultFile(p) = &dhcp.interfaces {
-        out.push(tpl(
-            p.clone(),
-            "isc-dhcp-server.j2",
-            Some(Service::Dhcp),
-            false,
-        )?);
+        )?),
+        None => out.extend(dhcp_server_files(profile, &vars, templates)?),
     }
     let tftp_tpl = match profile.launcher {
         Launcher::Socket => "tftp-service.conf.j2",
@@ -143,6 +128,38 @@ pub fn files(
             service: None,
             unit_dropin: false,
         });
+    }
+    Ok(out)
+}
+
+/// The DHCP server's files (server mode): its configuration, its unit's drop-in and, for
+/// Debian's dhcpd, its defaults file.
+fn dhcp_server_files(
+    profile: &Profile,
+    vars: &Vars,
+    templates: &Templates,
+) -> Result<Vec<FileSpec>> {
+    let mut out = Vec::new();
+    let tpl = |path: PathBuf, name: &'static str, unit_dropin: bool| -> Result<FileSpec> {
+        Ok(FileSpec {
+            path,
+            content: templates.render(name, vars)?.into_bytes(),
+            mode: 0o644,
+            origin: Origin::Template(name),
+            service: Some(Service::Dhcp),
+            unit_dropin,
+        })
+    };
+    let dhcp = &profile.dhcp;
+    out.push(match dhcp.server {
+        DhcpServer::Isc => tpl(dhcp.conf.clone(), "dhcpd.conf.j2", false)?,
+        DhcpServer::Kea => kea_file(profile, vars, templates)?,
+    });
+    // Every DHCP unit gets pxe-kit's drop-in (its priority; on Fedora/RHEL dhcpd also its
+    // interface); Debian's dhcpd takes the interface from its defaults file.
+    out.push(tpl(dhcp.unit_dropin(), "dhcpd-service.conf.j2", true)?);
+    if let DhcpInterfaces::DefaultFile(p) = &dhcp.interfaces {
+        out.push(tpl(p.clone(), "isc-dhcp-server.j2", false)?);
     }
     Ok(out)
 }
@@ -505,42 +522,70 @@ fn packages_step(profile: &Profile, packages: &[&'static str]) -> Step {
     )
 }
 
-/// Stopping and disabling the DHCP server the settings no longer choose, before the chosen
-/// one starts: two servers must never answer on one network. Each step's probe finds it done
-/// when that unit is already disabled (or not installed) and inactive. `present`: the other
-/// server may be set up here (always on a live system, where the probes decide; on a staged
-/// root only when its configuration is there, so a fresh tree's plan does not list it).
-pub fn other_dhcp_steps(profile: &Profile, present: bool) -> Vec<Step> {
-    if !present {
-        return Vec::new();
+/// Stopping and disabling the DHCP daemons the settings no longer run, before the chosen one
+/// starts: two servers must never answer on one network. Each step's probe finds it done
+/// when that unit is already disabled (or not installed) and inactive. In server mode that is
+/// the other server, and dnsmasq when pxe-kit's proxy file was there (a switch back from
+/// proxy mode); in proxy mode both DHCP servers. `present` says which may be set up here
+/// (always on a live system, where the probes decide; on a staged root only when their
+/// files are there, so a fresh tree's plan does not list them).
+pub fn other_dhcp_steps(profile: &Profile, present: &DaemonsPresent) -> Vec<Step> {
+    let mut units: Vec<(&'static str, String)> = Vec::new();
+    let other = profile.other_dhcp();
+    match &profile.proxy {
+        None => {
+            let why = format!("the DHCP server is now {}", profile.dhcp.server.name());
+            if present.other {
+                units.push((other.service, why.clone()));
+            }
+            if present.proxy {
+                units.push((ProxyDhcp::new().service, format!("server mode: {why}")));
+            }
+        }
+        Some(_) => {
+            let why = "proxy mode: the network's DHCP server gives the addresses".to_string();
+            if present.chosen {
+                units.push((profile.dhcp.service, why.clone()));
+            }
+            if present.other {
+                units.push((other.service, why));
+            }
+        }
     }
-    let unit = profile.other_dhcp().service;
-    vec![
-        step(
+    let mut steps = Vec::new();
+    for (unit, why) in units {
+        steps.push(step(
             Group::Services,
-            &format!(
-                "disabling {unit} (the DHCP server is now {})",
-                profile.dhcp.server.name()
-            ),
+            &format!("disabling {unit} ({why})"),
             &["systemctl", "disable", unit],
             probe(
                 &["systemctl", "is-enabled", "--quiet", unit],
                 Satisfied::Failure,
             ),
-        ),
-        step(
+        ));
+        steps.push(step(
             Group::Services,
-            &format!(
-                "stopping {unit} (the DHCP server is now {})",
-                profile.dhcp.server.name()
-            ),
+            &format!("stopping {unit} ({why})"),
             &["systemctl", "stop", unit],
             probe(
                 &["systemctl", "is-active", "--quiet", unit],
                 Satisfied::Failure,
             ),
-        ),
-    ]
+        ));
+    }
+    steps
+}
+
+/// Which DHCP daemons may be set up here besides the one the settings run (see
+/// `other_dhcp_steps`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DaemonsPresent {
+    /// The DHCP server the settings name (stopped in proxy mode).
+    pub chosen: bool,
+    /// The other DHCP server.
+    pub other: bool,
+    /// dnsmasq with pxe-kit's proxy file (stopped in server mode).
+    pub proxy: bool,
 }
 
 /// What the steps after the files follow from.
@@ -552,7 +597,7 @@ pub struct SystemInputs<'a> {
     /// PID 1 is systemd (false: no service steps).
     pub systemd: bool,
     /// See `other_dhcp_steps`.
-    pub other_dhcp_present: bool,
+    pub other_dhcp_present: DaemonsPresent,
     /// More SELinux steps, after the relabel (the lease database's own, live).
     pub selinux: Vec<Step>,
     /// The firewall's steps (`open_firewall`).
@@ -565,7 +610,13 @@ pub struct SystemInputs<'a> {
 /// The unit of each service pxe-kit runs, in the order they are started.
 pub fn service_units(profile: &Profile) -> [(Service, &'static str); 3] {
     [
-        (Service::Dhcp, profile.dhcp.service),
+        (
+            Service::Dhcp,
+            profile
+                .proxy
+                .as_ref()
+                .map_or(profile.dhcp.service, |p| p.service),
+        ),
         (Service::Tftp, profile.tftp_unit),
         (Service::Httpd, profile.httpd_service),
     ]
@@ -632,7 +683,7 @@ pub fn system_steps(profile: &Profile, i: SystemInputs) -> Vec<Step> {
             None,
         ));
     }
-    steps.extend(other_dhcp_steps(profile, i.other_dhcp_present));
+    steps.extend(other_dhcp_steps(profile, &i.other_dhcp_present));
     let restart = &i.restart;
     for (svc, unit) in service_units(profile) {
         steps.push(step(
@@ -690,6 +741,13 @@ pub struct Opening {
 pub const BOOT_OPENING: Opening = Opening {
     services: &["dhcp", "tftp", "http"],
     ports: &[("udp", "67"), ("udp", "69"), ("tcp", "80")],
+};
+
+/// Proxy mode: UEFI clients (and BIOS boot-server discovery) ask again on udp/4011, which
+/// firewalld's `proxy-dhcp` service opens (it is udp/4011 alone; `dhcp` stays for udp/67).
+pub const PROXY_OPENING: Opening = Opening {
+    services: &["proxy-dhcp"],
+    ports: &[("udp", "4011")],
 };
 
 /// A failover pair: dhcpd's failover protocol, or Kea's HA listener, on tcp/647

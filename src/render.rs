@@ -74,6 +74,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ),
     ("grub.cfg.j2", include_str!("../templates/grub.cfg.j2")),
     ("boot.ipxe.j2", include_str!("../templates/boot.ipxe.j2")),
+    (
+        "dnsmasq-proxy.conf.j2",
+        include_str!("../templates/dnsmasq-proxy.conf.j2"),
+    ),
 ];
 
 /// Template sources in effect: built-ins with the user's overrides on top.
@@ -169,6 +173,7 @@ impl Templates {
         env.add_filter("menu_text", menu_text);
         env.add_filter("boot_path", boot_path);
         env.add_filter("menu_label", menu_label);
+        env.add_filter("dnsmasq_value", dnsmasq_value);
         // A template (an override above all) that loops for ever or renders without end
         // stops with an error instead of holding the command and the lock.
         env.set_fuel(Some(FUEL));
@@ -217,6 +222,19 @@ fn dhcp_string(v: String) -> Result<String, Error> {
 fn one_line(v: String) -> Result<String, Error> {
     if v.chars().any(|c| c.is_control()) {
         return Err(bad(format!("{v:?} has a control character or newline")));
+    }
+    Ok(v)
+}
+
+/// One field of a dnsmasq option: dnsmasq splits fields at commas and reads `#` as a
+/// comment and quotes and backslashes specially, so a value (an interface, an address, a
+/// file name or URL) carries none of them, nor spaces or control characters.
+fn dnsmasq_value(v: String) -> Result<String, Error> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "._-/:@%+=?&~[]".contains(c);
+    if v.is_empty() || !v.chars().all(allowed) {
+        return Err(bad(format!(
+            "{v:?} is not a plain dnsmasq value (letters, digits and ._-/:@%+=?&~[] only)"
+        )));
     }
     Ok(v)
 }
@@ -674,5 +692,12 @@ mod tests {
         assert!(dhcp_string("a\nb".into()).is_err());
         assert!(one_line("quiet\nLABEL x".into()).is_err());
         assert!(apache_quote("/var/www\"x".into()).is_err());
+        assert_eq!(
+            dnsmasq_value("http://10.0.0.1/pxe-kit/ipxe/boot.ipxe".into()).unwrap(),
+            "http://10.0.0.1/pxe-kit/ipxe/boot.ipxe"
+        );
+        for hostile in ["a,b", "a#b", "a\"b", "a b", "a\nb", "a\\b", "a'b", ""] {
+            assert!(dnsmasq_value(hostile.into()).is_err(), "{hostile:?}");
+        }
     }
 }

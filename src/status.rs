@@ -15,7 +15,7 @@ use crate::track::{at_epoch, Tracker};
 pub const SERVE_LOG: &str = "/var/log/pxe-kit/serve.log";
 
 /// The syslog identifiers whose journal lines the tracker reads.
-const JOURNAL_IDS: &[&str] = &["dhcpd", "in.tftpd", "kea-dhcp4"];
+const JOURNAL_IDS: &[&str] = &["dhcpd", "in.tftpd", "kea-dhcp4", "dnsmasq-dhcp"];
 
 /// The furthest back `status --since` reads: ten of humantime's years (`10y`), beyond any log
 /// a server keeps; a longer span only overflows the clock arithmetic.

@@ -127,6 +127,20 @@ pub enum What {
         start: Option<SystemTime>,
         secs: Option<f64>,
     },
+    /// pxe-kit's proxyDHCP (dnsmasq, proxy mode) answered a PXE request of `mac`
+    /// (transaction `xid`): its offer on udp/67, or its reply on udp/4011 naming `file`,
+    /// with the address the network's DHCP server gave the machine when the client says it.
+    ProxyOffer {
+        xid: u32,
+        mac: Mac,
+        ip: Option<Ipv4Addr>,
+        file: Option<String>,
+    },
+    /// The boot file proxyDHCP sent in transaction `xid` (`log-dhcp`'s detail line).
+    ProxyFile {
+        xid: u32,
+        file: String,
+    },
     /// An NFS client mounted its root (ganesha's client record).
     NfsMount {
         ip: Ipv4Addr,
@@ -142,18 +156,23 @@ pub struct Seen {
 }
 
 /// Which daemon a line's source name stands for: serve's prefixes (`dhcpd`, `tftpd`,
-/// `httpd`, `nfs`, `kea`) and the journal's syslog identifiers (`dhcpd`, `kea-dhcp4`,
-/// `in.tftpd`).
+/// `httpd`, `nfs`, `kea`, `dnsmasq`) and the journal's syslog identifiers (`dhcpd`,
+/// `kea-dhcp4`, `in.tftpd`, `dnsmasq-dhcp`).
 fn daemon(who: &str) -> Option<&'static str> {
     match who {
-        "dhcpd" => Some("dhcp"),
+        "dhcpd" | OFFICE => Some("dhcp"),
         crate::kea::WHO | "kea-dhcp4" => Some("kea"),
         "tftpd" | "in.tftpd" => Some("tftp"),
         "httpd" | "apache2" => Some("http"),
         "nfs" | "ganesha.nfsd" => Some("nfs"),
+        "dnsmasq" | "dnsmasq-dhcp" => Some("proxy"),
         _ => None,
     }
 }
+
+/// The lab's stand-in for the network's own DHCP server in proxy mode (a dhcpd, see
+/// `lab::office`): its lines read as dhcpd's.
+pub const OFFICE: &str = "office";
 
 /// Whether lines from `who` come from Kea (whose lease messages read as dhcpd's).
 pub fn is_kea(who: &str) -> bool {
@@ -190,6 +209,19 @@ static KEA_FAIL: LazyLock<Regex> = LazyLock::new(|| {
         r"DHCP4_(ALLOC_FAIL\w*) \[hwtype=\d+ {MAC_RE}\].*?tid=0x[0-9a-fA-F]+: (.*)$"
     ))
     .expect("regex")
+});
+/// dnsmasq's proxyDHCP answer (`log-dhcp` puts the transaction id first): `4660
+/// PXE(ens4) 52:54:00:aa:bb:01 proxy` for its offer, `4660 PXE(ens4) 10.0.0.50
+/// 52:54:00:aa:bb:01 lpxelinux.0` for a boot-server reply to a client that has an address.
+/// Under `serve` (`--log-facility=-`) each line starts with `dnsmasq-dhcp[PID]: `.
+static PROXY_PXE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"^(?:dnsmasq-dhcp\[\d+\]: )?(\d+) PXE\([^)]*\) (?:(\d+\.\d+\.\d+\.\d+) )?{MAC_RE} (\S+)$"
+    ))
+    .expect("regex")
+});
+static PROXY_FILE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:dnsmasq-dhcp\[\d+\]: )?(\d+) bootfile name: (\S+)$").expect("regex")
 });
 static RRQ: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"RRQ from (?:::ffff:)?(\d+\.\d+\.\d+\.\d+) filename (\S+)").expect("regex")
@@ -307,6 +339,23 @@ pub fn parse(who: &str, text: &str, at: SystemTime) -> Option<Seen> {
                     bytes: c[5].parse().ok(),
                     start: None,
                     secs: None,
+                }
+            } else {
+                return None;
+            }
+        }
+        "proxy" => {
+            if let Some(c) = PROXY_PXE.captures(text) {
+                What::ProxyOffer {
+                    xid: c[1].parse().ok()?,
+                    ip: c.get(2).and_then(|m| m.as_str().parse().ok()),
+                    mac: c[3].parse().ok()?,
+                    file: Some(c[4].to_string()).filter(|f| !f.starts_with("proxy")),
+                }
+            } else if let Some(c) = PROXY_FILE.captures(text) {
+                What::ProxyFile {
+                    xid: c[1].parse().ok()?,
+                    file: c[2].to_string(),
                 }
             } else {
                 return None;
@@ -443,6 +492,8 @@ pub struct Tracker {
     machines: Vec<Machine>,
     by_mac: BTreeMap<Mac, usize>,
     by_ip: BTreeMap<Ipv4Addr, usize>,
+    /// proxyDHCP transactions by id: its detail lines name no machine.
+    by_xid: BTreeMap<u32, usize>,
 }
 
 fn epoch(t: SystemTime) -> f64 {
@@ -461,6 +512,22 @@ impl Tracker {
         let seen = parse(who, text, at)?;
         self.record(&seen);
         Some(seen)
+    }
+
+    /// `ip` is machine `i`'s address now: a machine seen by that address before (a log that
+    /// began mid-boot, or proxy mode, where the address comes from elsewhere) is this one.
+    fn link(&mut self, i: usize, ip: Ipv4Addr) {
+        if let Some(j) = self.by_ip.get(&ip).copied().filter(|j| *j != i) {
+            if self.machines[j].mac.is_none() {
+                let steps = std::mem::take(&mut self.machines[j].steps);
+                for st in steps {
+                    self.machines[i].step(st.at, st.stage, st.what);
+                }
+                self.machines[j].stage = Stage::PowerOn;
+            }
+        }
+        self.by_ip.insert(ip, i);
+        self.machines[i].ip = Some(ip);
     }
 
     fn by_mac(&mut self, mac: Mac, t: f64) -> usize {
@@ -496,23 +563,31 @@ impl Tracker {
             }
             What::Ack { ip, mac } => {
                 let i = self.by_mac(*mac, t);
-                // A machine seen by address before (a log that began mid-boot) is this one.
-                if let Some(j) = self.by_ip.get(ip).copied().filter(|j| *j != i) {
-                    if self.machines[j].mac.is_none() {
-                        let steps = std::mem::take(&mut self.machines[j].steps);
-                        for st in steps {
-                            self.machines[i].step(st.at, st.stage, st.what);
-                        }
-                        self.machines[j].stage = Stage::PowerOn;
-                    }
-                }
-                self.by_ip.insert(*ip, i);
+                self.link(i, *ip);
                 let m = &mut self.machines[i];
-                m.ip = Some(*ip);
                 if !m.leases.contains(ip) {
                     m.leases.push(*ip);
                 }
                 m.step(t, Stage::Dhcp, format!("DHCPACK {ip}"));
+            }
+            What::ProxyOffer { xid, mac, ip, file } => {
+                let i = self.by_mac(*mac, t);
+                self.by_xid.insert(*xid, i);
+                if let Some(ip) = ip {
+                    self.link(i, *ip);
+                }
+                // A reply naming its file is followed by its detail line (`ProxyFile`),
+                // which records the file.
+                if file.is_none() {
+                    self.machines[i].step(t, Stage::PowerOn, "proxyDHCP offer".into());
+                }
+            }
+            What::ProxyFile { xid, file } => {
+                if let Some(&i) = self.by_xid.get(xid) {
+                    // The address came from the network's DHCP server; the boot file from
+                    // pxe-kit's proxy: together the DHCP stage of server mode.
+                    self.machines[i].step(t, Stage::Dhcp, format!("proxyDHCP boot file {file}"));
+                }
             }
             What::DhcpError { mac, why } => {
                 let i = self.by_mac(*mac, t);
@@ -629,6 +704,60 @@ mod tests {
             None
         );
         assert!(is_kea("kea-dhcp4") && is_kea("kea") && !is_kea("dhcpd"));
+    }
+
+    /// Lines dnsmasq 2.90 wrote (proxy mode, `log-dhcp`, `--log-facility=-` as under serve)
+    /// for a BIOS iPXE client: its proxy offer, then its boot-server request on udp/4011 with
+    /// the address the network's server gave it; TFTP seen by that address first is merged.
+    #[test]
+    fn proxy_dhcp_lines_give_the_boot_file_and_link_the_address() {
+        let mut tr = Tracker::new();
+        let lines = [
+            ("tftpd", "RRQ from 10.99.0.50 filename lpxelinux.0"),
+            ("dnsmasq", "dnsmasq-dhcp[22540]: 3131129162 vendor class: PXEClient:Arch:00000:UNDI:002001"),
+            ("dnsmasq", "dnsmasq-dhcp[22540]: 3131129162 PXE(pxkdm0) 52:54:00:aa:bb:01 proxy"),
+            ("dnsmasq", "dnsmasq-dhcp[22540]: 4660 PXE(pxkdm0) 10.99.0.50 52:54:00:aa:bb:01 http://10.99.0.1/pxe-kit/ipxe/boot.ipxe"),
+            ("dnsmasq", "dnsmasq-dhcp[22540]: 4660 tags: ipxe, pxkdm0"),
+            ("dnsmasq", "dnsmasq-dhcp[22540]: 4660 bootfile name: http://10.99.0.1/pxe-kit/ipxe/boot.ipxe"),
+            // The journal's form (identifier dnsmasq-dhcp, no prefix), another machine.
+            ("dnsmasq-dhcp", "77 PXE(ens4) 52:54:00:aa:bb:02 proxy"),
+            ("dnsmasq-dhcp", "77 bootfile name: uefi/shimx64.efi"),
+            ("dnsmasq-dhcp", "77 next server: 10.99.0.1"),
+        ];
+        for (n, (who, l)) in lines.iter().enumerate() {
+            tr.feed(who, l, at(n as u64));
+        }
+        let ms = tr.machines();
+        assert_eq!(ms.len(), 2, "{ms:#?}");
+        let a = ms[0];
+        assert_eq!(a.mac, Some("52:54:00:aa:bb:01".parse().unwrap()));
+        assert_eq!(a.ip, Some("10.99.0.50".parse().unwrap()));
+        // Its TFTP read, seen by address before the proxy named it, is its own.
+        assert_eq!(a.stage, Stage::Loader, "{a:#?}");
+        assert!(a
+            .steps
+            .iter()
+            .any(|s| s.what == "proxyDHCP boot file http://10.99.0.1/pxe-kit/ipxe/boot.ipxe"));
+        assert!(
+            a.steps.iter().any(|s| s.what == "TFTP lpxelinux.0"),
+            "{a:#?}"
+        );
+        let b = ms[1];
+        assert_eq!(b.stage, Stage::Dhcp);
+        assert_eq!(
+            b.steps.last().unwrap().what,
+            "proxyDHCP boot file uefi/shimx64.efi"
+        );
+        // Not dnsmasq's, or not a PXE line: nothing.
+        assert_eq!(
+            parse("cron", "77 PXE(ens4) 52:54:00:aa:bb:02 proxy", at(0)),
+            None
+        );
+        assert_eq!(parse("dnsmasq", "77 next server: 10.99.0.1", at(0)), None);
+        assert_eq!(
+            parse("dnsmasq", "99999999999 bootfile name: x", at(0)),
+            None
+        );
     }
 
     #[test]

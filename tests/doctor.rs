@@ -101,6 +101,7 @@ impl Lab {
         let bins = daemons::Binaries::find(
             pxe_kit::distro::Distro::Debian,
             pxe_kit::config::DhcpServer::Isc,
+            false,
         )
         .unwrap();
         let r = self.r().to_path_buf();

@@ -189,6 +189,37 @@ fn golden_dhcpd_conf_passes_real_dhcpd() {
     }
 }
 
+/// The real `dnsmasq --test` on every golden proxy configuration (`--conf-file`: that file
+/// alone, never the host's), and the test bites: a broken copy is refused.
+#[test]
+fn golden_dnsmasq_proxy_conf_passes_real_dnsmasq() {
+    if common::skip(common::missing(false, &["dnsmasq"], &[])) {
+        return;
+    }
+    let test = |f: &Path| {
+        std::process::Command::new("dnsmasq")
+            .arg("--test")
+            .arg(format!("--conf-file={}", f.display()))
+            .output()
+            .unwrap()
+    };
+    for d in ["fedora", "debian", "debian-classic"] {
+        let f = golden_dir().join(d).join("dnsmasq-proxy.conf");
+        let o = test(&f);
+        assert!(
+            o.status.success(),
+            "{d}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let text = std::fs::read_to_string(golden_dir().join("debian/dnsmasq-proxy.conf"))
+        .unwrap()
+        .replace(",proxy,", ",proxy,x");
+    let t = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(t.path(), text).unwrap();
+    assert!(!test(t.path()).status.success());
+}
+
 #[test]
 fn generated_files_carry_the_header() {
     let t = tempfile::tempdir().unwrap();

@@ -43,6 +43,17 @@ pub fn run(a: &AddHostArgs, ctx: &Ctx) -> Result<Exit> {
         )?,
         (None, None, None) => unreachable!("clap requires one of them"),
     };
+    // Proxy mode: the network's DHCP server gives every address, fixed ones included. A
+    // machine named by its address alone still gets its own boot files.
+    if cfg.dhcp.mode() == crate::config::DhcpMode::Proxy {
+        if let Some(h) = new.iter().find(|h| h.mac.is_some() && h.ip.is_some()) {
+            bail!(
+                "host {}: --ip gives a fixed address, which in dhcp.mode proxy belongs to the network's DHCP server; reserve {} for it there and add the host without --ip",
+                h.id(),
+                h.ip.map(|i| i.to_string()).unwrap_or_default()
+            );
+        }
+    }
     let known: Vec<String> = image::load_all(&ctx.root)?
         .into_iter()
         .map(|m| m.name)

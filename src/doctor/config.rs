@@ -180,6 +180,12 @@ fn drift(env: &Env) -> Finding {
 
 /// The skip of a check that belongs to the DHCP server the settings do not choose.
 pub fn not_chosen(env: &Env, server: DhcpServer, instead: &str) -> Option<Finding> {
+    if env.profile.proxy.is_some() {
+        return Some(Finding::skip(format!(
+            "dhcp.mode is proxy: the network's DHCP server gives the addresses and {} stays stopped; see services.dnsmasq",
+            server.name()
+        )));
+    }
     (env.profile.dhcp.server != server).then(|| {
         Finding::skip(format!(
             "the DHCP server is {} (dhcp.server), not {}: see {instead}",

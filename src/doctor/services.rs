@@ -28,6 +28,11 @@ pub fn checks() -> Vec<Check> {
             run: kea,
         },
         Check {
+            id: "services.dnsmasq",
+            title: "dnsmasq (proxy mode) is enabled and running, at a version that answers UEFI clients",
+            run: dnsmasq,
+        },
+        Check {
             id: "services.dhcp-single",
             title: "the other DHCP server is not running beside the chosen one",
             run: dhcp_single,
@@ -107,7 +112,15 @@ fn ports(env: &Env) -> Finding {
     let mut ev = Vec::new();
     let mut missing = Vec::new();
     for (what, is_tcp, port, svc) in [
-        ("udp/67", false, 67, env.profile.dhcp.comm),
+        (
+            "udp/67",
+            false,
+            67,
+            env.profile
+                .proxy
+                .as_ref()
+                .map_or(env.profile.dhcp.comm, |p| p.comm),
+        ),
         ("udp/69", false, 69, "TFTP"),
         ("tcp/80", true, 80, "httpd"),
     ] {
@@ -232,6 +245,51 @@ fn kea(env: &Env) -> Finding {
     service(env, env.profile.dhcp.service, &["kea-dhcp4"])
 }
 
+fn dnsmasq(env: &Env) -> Finding {
+    let Some(p) = &env.profile.proxy else {
+        return Finding::skip("dhcp.mode is server: no proxyDHCP");
+    };
+    let f = service(env, p.service, &[p.comm]);
+    if f.status != super::Status::Ok {
+        return f;
+    }
+    let live = need!(env.live());
+    let version = live
+        .runner
+        .query(&Cmd::new(
+            Kind::Probe,
+            "asking dnsmasq its version",
+            &[p.bin, "--version"],
+        ))
+        .ok()
+        .flatten()
+        .map(|o| o.stdout)
+        .unwrap_or_default();
+    judge_dnsmasq_version(&version).unwrap_or(f)
+}
+
+/// dnsmasq 2.92 sends its udp/4011 replies (what UEFI firmware and iPXE ask for their boot
+/// file after the proxy offer) to the broadcast address instead of the client; 2.93 fixed it.
+/// Fedora 43 and 44 ship 2.92. Pure: the first line of `dnsmasq --version`.
+pub fn judge_dnsmasq_version(version: &str) -> Option<Finding> {
+    let v = version
+        .lines()
+        .next()?
+        .strip_prefix("Dnsmasq version ")?
+        .split_whitespace()
+        .next()?;
+    (v == "2.92" || v.starts_with("2.92-") || v.starts_with("2.92rc")).then(|| {
+        Finding::warn(
+            format!("dnsmasq {v} answers proxyDHCP requests on udp/4011 to the broadcast address (fixed in 2.93): UEFI clients may never get their boot file"),
+            vec![
+                "update dnsmasq to 2.93 or later (or an older 2.91 build)".into(),
+                "or have the network's DHCP server give PXE clients next-server and the boot file, and use dhcp.mode server on a segment of its own".into(),
+            ],
+        )
+        .with_evidence(vec![version.lines().next().unwrap_or_default().to_string()])
+    })
+}
+
 /// The verdict of `services.dhcp-single` (pure): `running` says how the other server was
 /// seen running (its unit active, or its processes here); empty when it is not.
 pub fn judge_single(
@@ -262,8 +320,11 @@ pub fn judge_single(
 
 fn dhcp_single(env: &Env) -> Finding {
     let live = need!(env.live());
-    let other = env.profile.other_dhcp();
-    let chosen = env.profile.dhcp.server.name();
+    // Proxy mode: the DHCP server the settings name must not run beside dnsmasq.
+    let (other, chosen) = match &env.profile.proxy {
+        Some(_) => (env.profile.dhcp.clone(), "dnsmasq (proxy mode)"),
+        None => (env.profile.other_dhcp(), env.profile.dhcp.server.name()),
+    };
     let running: Vec<String> = if env.systemd {
         match live.runner.query(&Cmd::new(
             Kind::Probe,
@@ -307,6 +368,26 @@ fn httpd(env: &Env) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dnsmasq_2_92_is_named_with_its_fix() {
+        use crate::doctor::Status;
+        let bad = judge_dnsmasq_version(
+            "Dnsmasq version 2.92  Copyright (c) 2000-2025 Simon Kelley\nCompile time options: IPv6\n",
+        )
+        .unwrap();
+        assert_eq!(bad.status, Status::Warn);
+        assert!(bad.summary.contains("2.93"), "{}", bad.summary);
+        for fine in [
+            "Dnsmasq version 2.90  Copyright (c) 2000-2024 Simon Kelley",
+            "Dnsmasq version 2.93  Copyright",
+            "Dnsmasq version 2.85  Copyright",
+            "",
+            "garbage",
+        ] {
+            assert!(judge_dnsmasq_version(fine).is_none(), "{fine}");
+        }
+    }
 
     #[test]
     fn a_second_dhcp_server_fails() {

@@ -167,6 +167,8 @@ struct Lab<'a> {
     ns: Option<Netns>,
     /// With `--relay`: the router namespace the VM sits behind.
     router: Option<Netns>,
+    /// Proxy mode: the network's own DHCP server (`lab::office`).
+    office: Option<Netns>,
 }
 
 impl Drop for Lab<'_> {
@@ -285,6 +287,7 @@ impl<'a> Lab<'a> {
             mac_files: Vec::new(),
             ns: None,
             router: None,
+            office: None,
         })
     }
 
@@ -348,10 +351,30 @@ impl<'a> Lab<'a> {
     fn start_server(&mut self) -> Result<()> {
         self.pb.set_message(format!(
             "starting {}, in.tftpd and apache (pxe-kit serve)",
-            self.profile.dhcp.comm
+            self.profile
+                .proxy
+                .as_ref()
+                .map_or(self.profile.dhcp.comm, |p| p.comm)
         ));
         let t_start = SystemTime::now();
         let ns = self.ns.take().expect("the network is started first");
+        // Proxy mode needs the network's own DHCP server on the segment, before the VM.
+        if self.cfg.dhcp.mode() == crate::config::DhcpMode::Proxy {
+            let dir = self.wp.join(crate::lab::office::WHO);
+            match crate::lab::office::start(
+                Runner::new(true, false, self.ctx.out),
+                &ns,
+                &self.cfg,
+                &mut self.sup,
+                &dir,
+            ) {
+                Ok(office) => self.office = Some(office),
+                Err(e) => {
+                    self.ns = Some(ns);
+                    return Err(e);
+                }
+            }
+        }
         let mut lines = Vec::new();
         let r = start_serve(
             self.ctx,

@@ -5,6 +5,7 @@ pub mod boot;
 pub mod demo;
 pub mod libvirt;
 pub mod netns;
+pub mod office;
 pub mod perhost;
 pub mod qemu;
 pub mod relay;

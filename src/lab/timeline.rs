@@ -185,6 +185,8 @@ impl Timeline {
         // Kea's lease messages read as dhcpd's; the timeline says which daemon answered.
         let by = if crate::track::is_kea(who) {
             " (Kea)"
+        } else if who == crate::lab::office::WHO {
+            " (the network's DHCP server)"
         } else {
             ""
         };
@@ -225,12 +227,22 @@ impl Timeline {
                     via: Some("HTTP"),
                 });
             }
+            // Proxy mode: the address is the network's DHCP server's (its DHCPACK above), the
+            // boot file pxe-kit's proxy's.
+            What::ProxyFile { file, .. } => self.push(event(
+                t,
+                Stage::Dhcp,
+                format!("boot file {file} from pxe-kit's proxyDHCP (dnsmasq)"),
+            )),
             What::NfsMount { ip, version } => self.push(event(
                 t,
                 Stage::NfsRoot,
                 format!("{version} client {ip} mounted its root"),
             )),
-            What::Discover { .. } | What::DhcpError { .. } | What::TftpError { .. } => {}
+            What::Discover { .. }
+            | What::DhcpError { .. }
+            | What::TftpError { .. }
+            | What::ProxyOffer { .. } => {}
         }
     }
 

@@ -30,8 +30,9 @@ pub struct Binaries {
 }
 
 impl Binaries {
-    /// Finds every binary (of the DHCP server `server`) or names the packages that are missing.
-    pub fn find(distro: Distro, server: DhcpServer) -> Result<Binaries> {
+    /// Finds every binary (of the DHCP server `server`, or dnsmasq with `proxy`) or names the
+    /// packages that are missing.
+    pub fn find(distro: Distro, server: DhcpServer, proxy: bool) -> Result<Binaries> {
         let deb = distro == Distro::Debian;
         let mut missing = Vec::new();
         let mut get = |names: &[&str], pkg: &'static str| -> String {
@@ -44,7 +45,11 @@ impl Binaries {
             }
         };
         let backend = DhcpBackend::of(distro, server);
-        let dhcp = get(&[backend.comm], backend.packages[0]);
+        let dhcp = if proxy {
+            get(&["dnsmasq"], "dnsmasq")
+        } else {
+            get(&[backend.comm], backend.packages[0])
+        };
         let tftpd = get(&["in.tftpd"], if deb { "tftpd-hpa" } else { "tftp-server" });
         let httpd = get(&["apache2", "httpd"], if deb { "apache2" } else { "httpd" });
         if !missing.is_empty() {
@@ -86,6 +91,20 @@ impl Binaries {
             tftp_user: user(&["tftp", "nobody"]),
         })
     }
+}
+
+/// dnsmasq as proxyDHCP in the foreground (`-k`), logging to stderr, reading pxe-kit's file
+/// alone (`--conf-file`: never the host's /etc/dnsmasq.conf or /etc/dnsmasq.d), with its own
+/// pid file and no lease file (a proxy gives no leases).
+pub fn dnsmasq_argv(bin: &str, conf: &Path, pid: &Path) -> Vec<String> {
+    vec![
+        bin.into(),
+        "-k".into(),
+        "--log-facility=-".into(),
+        format!("--conf-file={}", conf.display()),
+        format!("--pid-file={}", pid.display()),
+        "--leasefile-ro".into(),
+    ]
 }
 
 /// dhcpd in the foreground (`-f`), logging to stderr (`-d`), on the one interface only.

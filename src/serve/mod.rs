@@ -81,6 +81,8 @@ pub struct Plan {
     /// exist; Kea creates it in a directory that must exist).
     leases: PathBuf,
     server_kind: DhcpServer,
+    /// Proxy mode: dnsmasq runs instead of the DHCP server.
+    proxy: bool,
     http_dir_abs: PathBuf,
     httpd_user: String,
 }
@@ -89,9 +91,14 @@ impl Plan {
     /// Plans serving `cfg` from the root of `ctx`, with runtime files under `run_dir`.
     pub fn new(ctx: &Ctx, cfg: &Config, run_dir: &Path) -> Result<Plan> {
         let profile = ctx.profile(Some(cfg));
-        let bins = Binaries::find(ctx.distro, profile.dhcp.server)?;
+        let bins = Binaries::find(ctx.distro, profile.dhcp.server, profile.proxy.is_some())?;
         let tftp_root = ctx.root.path(&profile.tftp_root);
-        let dhcp_conf = ctx.root.path(&profile.dhcp.conf);
+        let dhcp_conf = ctx.root.path(
+            profile
+                .proxy
+                .as_ref()
+                .map_or(&profile.dhcp.conf, |p| &p.conf),
+        );
         let leases = profile.dhcp.leases.clone();
         let httpd_conf = run_dir.join("httpd.conf");
         let server = cfg.server_ip;
@@ -126,15 +133,17 @@ impl Plan {
             run_dir: run_dir.to_path_buf(),
             interface: cfg.interface.clone(),
             server_ip: server,
-            dhcp_name: match profile.dhcp.server {
-                DhcpServer::Isc => "dhcpd",
-                DhcpServer::Kea => crate::kea::WHO,
+            dhcp_name: match (&profile.proxy, profile.dhcp.server) {
+                (Some(_), _) => "dnsmasq (proxyDHCP)",
+                (None, DhcpServer::Isc) => "dhcpd",
+                (None, DhcpServer::Kea) => crate::kea::WHO,
             },
             dhcp_conf,
             tftp_root,
             http_dir: ctx.root.path(&profile.http_dir),
             leases,
             server_kind: profile.dhcp.server,
+            proxy: profile.proxy.is_some(),
             http_dir_abs: profile.http_dir.clone(),
             httpd_user: bins.httpd_user.clone(),
         };
@@ -238,6 +247,27 @@ fn dhcp_daemon(
         port: 67,
         addr,
     };
+    if let Some(p) = &profile.proxy {
+        // dnsmasq binds the wildcard on udp/67 and udp/4011, tied to the interface
+        // (SO_BINDTODEVICE), which /proc/net shows as the wildcard.
+        return Ok((
+            Daemon {
+                spec: Spec {
+                    nice: Some(cfg.dhcp.nice()),
+                    ..Spec::new(
+                        "dnsmasq",
+                        &daemons::dnsmasq_argv(
+                            &bins.dhcp,
+                            &ctx.root.path(&p.conf),
+                            &run_dir.join("dnsmasq.pid"),
+                        ),
+                    )
+                },
+                listen: listen(Ipv4Addr::UNSPECIFIED),
+            },
+            None,
+        ));
+    }
     match profile.dhcp.server {
         DhcpServer::Isc => Ok((
             Daemon {
@@ -301,6 +331,9 @@ const KEA_RUN: &str = "kea";
 
 impl Plan {
     fn dhcp_conf_name(&self) -> &'static str {
+        if self.proxy {
+            return "dnsmasq's pxe-kit.conf";
+        }
         match self.server_kind {
             DhcpServer::Isc => "dhcpd.conf",
             DhcpServer::Kea => "kea-dhcp4.conf",
@@ -312,6 +345,8 @@ impl Plan {
 /// about an image directory apache's workers cannot reach.
 pub fn prepare(ctx: &Ctx, plan: &Plan, run: &Root) -> Result<()> {
     match plan.server_kind {
+        // Proxy mode: no leases.
+        _ if plan.proxy => {}
         DhcpServer::Isc if !ctx.root.exists(&plan.leases) => {
             ctx.root.write(&plan.leases, b"", 0o644)?;
         }

@@ -57,6 +57,11 @@ pub fn run(o: &DemoOpts, out: Out) -> Result<Exit> {
         &[
             NEEDS,
             super::dhcp_needs(o.dhcp_server),
+            if o.proxy_dhcp {
+                super::PROXY_NEEDS
+            } else {
+                &[]
+            },
             super::SERVER_AND_VM,
             relay,
         ],
@@ -69,7 +74,7 @@ pub fn run(o: &DemoOpts, out: Out) -> Result<Exit> {
 
     let pb = Progress::spinner(out, "staging a Debian boot server (pxe-kit init)");
     let root = wp.join("root");
-    let mut settings = super::settings_yaml(o.dhcp_server);
+    let mut settings = super::settings_yaml_mode(o.dhcp_server, o.proxy_dhcp);
     if o.boot.vm.relay {
         settings += super::RELAYED_SUBNET;
     }

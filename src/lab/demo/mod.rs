@@ -29,6 +29,8 @@ pub struct DemoOpts {
     pub no_boot: bool,
     /// The staged server's DHCP server.
     pub dhcp_server: DhcpServer,
+    /// Proxy mode, with the lab's stand-in for the network's own DHCP server (`office`).
+    pub proxy_dhcp: bool,
 }
 
 /// A demo's needs: (package, a file it provides).
@@ -49,6 +51,9 @@ pub const SERVER_AND_VM: Needs = &[
     ("radvd", "radvd"),
     ("iproute2", "ip"),
 ];
+
+/// Proxy mode: pxe-kit's dnsmasq and the office's dhcpd (see `lab::office`).
+pub const PROXY_NEEDS: Needs = &[("dnsmasq-base", "dnsmasq"), ("isc-dhcp-server", "dhcpd")];
 
 /// The DHCP server's package on this (Debian) host.
 pub fn dhcp_needs(server: DhcpServer) -> Needs {
@@ -135,6 +140,12 @@ const OS_RELEASE_SERVER: &str =
 /// The staged server's settings: the lab bridge on 10.77.0.0/24, the serial console on, the
 /// DHCP server `server`.
 pub fn settings_yaml(server: DhcpServer) -> String {
+    settings_yaml_mode(server, false)
+}
+
+/// The same, in proxy mode with `proxy` (the range is then the office server's pool, see
+/// `lab::office`).
+pub fn settings_yaml_mode(server: DhcpServer, proxy: bool) -> String {
     format!(
         "# pxe-kit lab demo settings.\n\
          interface: {BRIDGE}\n\
@@ -142,9 +153,10 @@ pub fn settings_yaml(server: DhcpServer) -> String {
          subnet: 10.77.0.0/24\n\
          range: 10.77.0.100-10.77.0.200\n\
          ping_check: false\n\
-         dhcp:\n  server: {}\n\
+         dhcp:\n  server: {}\n{}\
          boot:\n  timeout: 10\n  default: local\n  serial:\n    port: 0\n    baud: 115200\n",
-        server.key()
+        server.key(),
+        if proxy { "  mode: proxy\n" } else { "" }
     )
 }
 
