@@ -947,7 +947,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__lab__subcmd__demo)
-            opts="-v -q -h --image --pattern --timeout --keep --mac --memory --uefi --secure-boot --no-ipxe-rom --latency --direct --relay --no-boot --dhcp-server --dhcp-mode --allow-other-dhcp --proxy-dhcp --nfs --root --config --dry-run --distro --verbose --quiet --lock-wait --help"
+            opts="-v -q -h --image --pattern --timeout --keep --mac --memory --uefi --secure-boot --no-ipxe-rom --latency --direct --relay --no-boot --dhcp-server --proxy-dhcp --nfs --root --config --dry-run --distro --verbose --quiet --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -979,10 +979,6 @@ _pxe__kit() {
                     ;;
                 --dhcp-server)
                     COMPREPLY=($(compgen -W "isc kea" -- "${cur}"))
-                    return 0
-                    ;;
-                --dhcp-mode)
-                    COMPREPLY=($(compgen -W "server proxy" -- "${cur}"))
                     return 0
                     ;;
                 --root)
@@ -1345,7 +1341,7 @@ _pxe__kit() {
             return 0
             ;;
         pxe__subcmd__kit__subcmd__lab__subcmd__storm)
-            opts="-v -q -h --clients --rate --link --image --uefi --sizes --timeout --json --keep --dhcp-server --dhcp-mode --allow-other-dhcp --pair --ha-mode --kill-after --kill-at-transfer --root --config --dry-run --distro --verbose --quiet --lock-wait --help"
+            opts="-v -q -h --clients --rate --link --image --uefi --sizes --timeout --json --keep --dhcp-server --pair --ha-mode --kill-after --kill-at-transfer --root --config --dry-run --distro --verbose --quiet --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1381,10 +1377,6 @@ _pxe__kit() {
                     ;;
                 --dhcp-server)
                     COMPREPLY=($(compgen -W "isc kea" -- "${cur}"))
-                    return 0
-                    ;;
-                --dhcp-mode)
-                    COMPREPLY=($(compgen -W "server proxy" -- "${cur}"))
                     return 0
                     ;;
                 --ha-mode)

@@ -457,15 +457,6 @@ pub struct LabStormArgs {
     /// The synthetic servers' DHCP server [default: the release's].
     #[arg(long, value_enum, value_name = "SERVER")]
     pub dhcp_server: Option<DhcpServerArg>,
-    /// `server`: pxe-kit's DHCP server gives addresses; `proxy`: the network's own DHCP
-    /// server does and pxe-kit answers PXE clients only (proxyDHCP, dnsmasq) [default: the
-    /// saved setting, else server].
-    #[arg(long, value_enum, value_name = "MODE")]
-    pub dhcp_mode: Option<DhcpModeArg>,
-    /// Serve addresses even though another DHCP server answers on the interface (a segment
-    /// split some other way); saved in the settings (`dhcp.allow_other_dhcp`).
-    #[arg(long)]
-    pub allow_other_dhcp: bool,
     /// Storm a failover pair: two servers (primary 10.78.0.1, secondary 10.78.0.2), each with
     /// its own link, the primary's daemons killed mid-storm; machines it breaks power on
     /// again and must finish on the survivor.
@@ -598,18 +589,9 @@ pub struct LabDemoArgs {
     /// The staged server's DHCP server [default: isc].
     #[arg(long, value_enum, value_name = "SERVER")]
     pub dhcp_server: Option<DhcpServerArg>,
-    /// `server`: pxe-kit's DHCP server gives addresses; `proxy`: the network's own DHCP
-    /// server does and pxe-kit answers PXE clients only (proxyDHCP, dnsmasq) [default: the
-    /// saved setting, else server].
-    #[arg(long, value_enum, value_name = "MODE")]
-    pub dhcp_mode: Option<DhcpModeArg>,
-    /// Serve addresses even though another DHCP server answers on the interface (a segment
-    /// split some other way); saved in the settings (`dhcp.allow_other_dhcp`).
-    #[arg(long)]
-    pub allow_other_dhcp: bool,
     /// The network already has DHCP: an ISC dhcpd with no PXE options and a pool of its own
     /// (in a namespace of its own on the lab's segment) gives the VM its address, and pxe-kit
-    /// in proxy mode (dnsmasq) gives the boot file (same as --dhcp-mode proxy).
+    /// in proxy mode (dnsmasq) gives the boot file.
     #[arg(long, conflicts_with_all = ["nfs", "dhcp_server", "relay"])]
     pub proxy_dhcp: bool,
     /// Demo the NFS-root and per-machine paths instead: an NFS root tree served by

@@ -33,9 +33,7 @@ pub fn run(args: &LabArgs, g: &GlobalArgs) -> Result<Exit> {
                 boot: boot_opts(&a.boot, marker)?,
                 no_boot: a.no_boot,
                 dhcp_server: a.dhcp_server.map(Into::into).unwrap_or(DhcpServer::Isc),
-                proxy_dhcp: a.proxy_dhcp
-                    || a.dhcp_mode.map(crate::config::DhcpMode::from)
-                        == Some(crate::config::DhcpMode::Proxy),
+                proxy_dhcp: a.proxy_dhcp,
             };
             if a.nfs {
                 demo::nfs::run(&o, g.out())
