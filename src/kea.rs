@@ -57,6 +57,9 @@ struct Dhcp4 {
     /// One lease per MAC: a PXE ROM and the initramfs send different client ids, which would
     /// otherwise take two addresses per boot (dhcpd's "pool halves" trap).
     match_client_id: bool,
+    /// iPXE's option space (option 175 encapsulating it), for `no-pxedhcp`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    option_def: Vec<Value>,
     client_classes: Vec<ClientClass>,
     subnet4: Vec<Subnet4>,
     loggers: Vec<Logger>,
@@ -140,7 +143,11 @@ struct PoolRange {
 #[derive(Serialize)]
 struct OptionData {
     name: &'static str,
+    /// Empty for an option that only encapsulates others (175).
+    #[serde(skip_serializing_if = "String::is_empty")]
     data: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    space: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -257,17 +264,20 @@ fn option_data(v: &Vars) -> Result<Vec<OptionData>> {
     let mut o = vec![OptionData {
         name: "broadcast-address",
         data: v.broadcast.clone(),
+        space: None,
     }];
     if let Some(r) = &v.router {
         o.push(OptionData {
             name: "routers",
             data: r.clone(),
+            space: None,
         });
     }
     if !v.dns.is_empty() {
         o.push(OptionData {
             name: "domain-name-servers",
             data: v.dns.join(", "),
+            space: None,
         });
     }
     if !v.domain_search.is_empty() {
@@ -279,15 +289,44 @@ fn option_data(v: &Vars) -> Result<Vec<OptionData>> {
         o.push(OptionData {
             name: "domain-search",
             data: d.join(", "),
+            space: None,
         });
     }
     if let Some(t) = v.time_offset {
         o.push(OptionData {
             name: "time-offset",
             data: t.to_string(),
+            space: None,
+        });
+    }
+    if v.ipxe_no_pxedhcp {
+        // Kea's pattern for encapsulation: the sub-option's data, and the container (175)
+        // with none of its own.
+        o.push(OptionData {
+            name: "no-pxedhcp",
+            data: "1".into(),
+            space: Some("ipxe"),
+        });
+        o.push(OptionData {
+            name: "ipxe-encap-opts",
+            data: String::new(),
+            space: Some("dhcp4"),
         });
     }
     Ok(o)
+}
+
+/// iPXE's options (ipxe.org/cfg) as Kea must be told them: `no-pxedhcp` (176, uint8) in
+/// space `ipxe`, carried in option 175. Tells iPXE not to wait ~2 s for proxyDHCP answers in
+/// server mode, as dhcpd.conf does.
+fn ipxe_option_def(v: &Vars) -> Vec<Value> {
+    if !v.ipxe_no_pxedhcp {
+        return Vec::new();
+    }
+    vec![
+        serde_json::json!({ "name": "ipxe-encap-opts", "code": 175, "space": "dhcp4", "type": "empty", "encapsulate": "ipxe" }),
+        serde_json::json!({ "name": "no-pxedhcp", "code": 176, "space": "ipxe", "type": "uint8" }),
+    ]
 }
 
 fn reservations(v: &Vars) -> Result<Vec<Reservation>> {
@@ -455,6 +494,7 @@ pub fn render(
             max_valid_lifetime: v.max_lease_time,
             authoritative: false,
             match_client_id: false,
+            option_def: ipxe_option_def(v),
             client_classes: classes(v)?,
             subnet4: vec![Subnet4 {
                 id: 1,

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod copyhash;
+pub mod dhcpprobe;
 pub mod ctx;
 pub mod distro;
 pub mod doctor;

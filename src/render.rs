@@ -302,6 +302,10 @@ pub struct Vars {
     pub lease_time: u32,
     pub max_lease_time: u32,
     pub ping_check: bool,
+    /// Tell iPXE (option 175.176, `ipxe.no-pxedhcp`) not to wait ~2 s for proxyDHCP answers:
+    /// in server mode pxe-kit's own server gives the boot file, and no proxy is there to wait
+    /// for (a failover pair is two pxe-kit servers answering in full, still no proxy).
+    pub ipxe_no_pxedhcp: bool,
     /// DHCP boot files: BIOS PXE (pxelinux.0, or lpxelinux.0 with HTTP transfer), x86-64
     /// UEFI, and the iPXE script URL for clients that are already iPXE.
     pub bios_boot_file: String,
@@ -457,6 +461,7 @@ impl Vars {
             lease_time: cfg.lease_time,
             max_lease_time: cfg.lease_time.saturating_mul(2),
             ping_check: cfg.ping_check,
+            ipxe_no_pxedhcp: cfg.dhcp.mode() == crate::config::DhcpMode::Server,
             bios_boot_file: match cfg.boot.transfer {
                 Transfer::Http => "lpxelinux.0",
                 Transfer::Tftp => "pxelinux.0",

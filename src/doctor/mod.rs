@@ -65,6 +65,9 @@ pub struct Finding {
     /// A unified diff (drift), shown under -v and always in JSON.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diff: Option<String>,
+    /// Structured findings for `--json` (network.other-dhcp: who answered, what it offered).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<serde_json::Value>,
 }
 
 impl Finding {
@@ -75,6 +78,7 @@ impl Finding {
             evidence: Vec::new(),
             fix: Vec::new(),
             diff: None,
+            data: None,
         }
     }
     pub fn ok(summary: impl Into<String>) -> Finding {
