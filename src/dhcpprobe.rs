@@ -155,8 +155,8 @@ pub fn interface_here(cfg: &Config, live: bool) -> bool {
     live || crate::netinfo::ipv4_addrs(i).is_ok_and(|a| a.iter().any(|n| n.addr() == cfg.server_ip))
 }
 
-/// Who answered on the settings' interface: other servers, and this server's own (by its
-/// addresses), which are reported but never count against it.
+/// Who answered on the settings' interface: other servers, and pxe-kit's own (this server by
+/// its addresses, and its failover partner), which are reported but never count against it.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Survey {
     pub window_ms: u64,
@@ -175,6 +175,8 @@ pub fn survey(cfg: &Config) -> Result<Option<Survey>> {
         .map(|n| n.addr())
         .collect();
     own.push(cfg.server_ip);
+    // The partner of a failover pair answers on the same segment by design.
+    own.extend(cfg.peers.as_ref().map(|p| p.partner));
     let all = probe(&cfg.interface, WINDOW)?;
     let (mine, others): (Vec<Answer>, Vec<Answer>) =
         all.into_iter().partition(|a| own.contains(&a.server));
@@ -393,7 +395,7 @@ fn mac_str(b: &[u8]) -> String {
 
 fn render(code: u8, v: &[u8]) -> Opt {
     let addrs = || {
-        if v.is_empty() || v.len() % 4 != 0 {
+        if v.is_empty() || !v.len().is_multiple_of(4) {
             return hex::encode(v);
         }
         v.chunks(4)
@@ -465,15 +467,28 @@ mod tests {
 
     #[test]
     fn an_offer_names_its_server_by_option_54() {
-        let f = offer(7, [10, 9, 0, 50], [0; 4], &[53, 1, 2, 54, 4, 10, 9, 0, 1, 51, 4, 0, 0, 2, 88]);
+        let f = offer(
+            7,
+            [10, 9, 0, 50],
+            [0; 4],
+            &[53, 1, 2, 54, 4, 10, 9, 0, 1, 51, 4, 0, 0, 2, 88],
+        );
         let a = parse_frame(&f, 7).expect("an answer");
         assert_eq!(a.server, Ipv4Addr::new(10, 9, 0, 1));
         assert_eq!(a.source_ip, Ipv4Addr::new(10, 9, 0, 2));
         assert_eq!(a.kind, Kind::Address);
         assert_eq!(a.offered, Some(Ipv4Addr::new(10, 9, 0, 50)));
         assert_eq!(a.boot_file.as_deref(), Some("pxelinux.0"));
-        assert!(a.options.iter().any(|o| o.name == "lease-time" && o.value == "600 s"));
-        assert!(a.describe().contains("DHCP server 10.9.0.1 offered 10.9.0.50"), "{}", a.describe());
+        assert!(a
+            .options
+            .iter()
+            .any(|o| o.name == "lease-time" && o.value == "600 s"));
+        assert!(
+            a.describe()
+                .contains("DHCP server 10.9.0.1 offered 10.9.0.50"),
+            "{}",
+            a.describe()
+        );
         // Another client's answer, or one that is not an OFFER, is not ours.
         assert!(parse_frame(&f, 8).is_none());
         let ack = offer(7, [10, 9, 0, 50], [0; 4], &[53, 1, 5]);
@@ -504,7 +519,9 @@ mod tests {
         assert_eq!(&d[10..12], &[0x80, 0]);
         let opts = parse_options(&d[240..]);
         assert!(opts.contains(&(53, vec![1])));
-        assert!(opts.iter().any(|(c, v)| *c == 60 && v.starts_with(b"PXEClient")));
+        assert!(opts
+            .iter()
+            .any(|(c, v)| *c == 60 && v.starts_with(b"PXEClient")));
         assert!(opts.iter().any(|(c, _)| *c == 93));
     }
 

@@ -57,8 +57,7 @@ pub fn is_up(name: &str) -> bool {
     nix::ifaddrs::getifaddrs()
         .map(|mut a| {
             a.any(|a| {
-                a.interface_name == name
-                    && a.flags.contains(nix::net::if_::InterfaceFlags::IFF_UP)
+                a.interface_name == name && a.flags.contains(nix::net::if_::InterfaceFlags::IFF_UP)
             })
         })
         .unwrap_or(false)

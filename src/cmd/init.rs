@@ -50,7 +50,7 @@ fn look_for_other_dhcp(cfg: &Config, ctx: &Ctx) -> Result<()> {
     }
     let i = &cfg.interface;
     let Some(survey) = dhcpprobe::survey(cfg)? else {
-        ctx.out.say(&format!(
+        ctx.out.say(format!(
             "note: {i} is down, so no other DHCP server could be looked for there; `pxe-kit doctor` looks again once it is up"
         ));
         return Ok(());

@@ -67,7 +67,7 @@ pub struct Finding {
     pub diff: Option<String>,
     /// Structured findings for `--json` (network.other-dhcp: who answered, what it offered).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub data: Option<serde_json::Value>,
+    pub data: Option<Box<serde_json::Value>>,
 }
 
 impl Finding {
