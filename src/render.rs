@@ -569,6 +569,40 @@ mod tests {
         assert_eq!(neigh_thresholds(u32::MAX - 1).unwrap()[2], u32::MAX);
     }
 
+    /// iPXE is told not to wait for proxy answers where pxe-kit gives the boot file itself
+    /// (server mode, a failover pair too: both members answer in full), in dhcpd.conf and
+    /// Kea alike; never in proxy mode, where the proxy's answer is the one iPXE must wait for.
+    #[test]
+    fn no_pxedhcp_in_server_mode_only() {
+        let t = tempfile::tempdir().unwrap();
+        let root = Root::new(t.path(), false, crate::root::Out::default()).unwrap();
+        let base = "interface: ens4\nserver_ip: 10.0.0.1\nsubnet: 10.0.0.0/24\nrange: 10.0.0.100-10.0.0.200\n";
+        let pair = "peers:\n  partner: 10.0.0.2\n  role: primary\n";
+        for (yaml, want) in [
+            (base.to_string(), true),
+            (format!("{base}{pair}"), true),
+            (format!("{base}dhcp:\n  mode: proxy\n"), false),
+        ] {
+            let cfg: Config = serde_yaml::from_str(&yaml).unwrap();
+            let profile = Profile::new(crate::distro::Distro::Debian, Some(&cfg), &root);
+            let vars = Vars::new(&cfg, &profile, Vec::new());
+            let conf = Templates::builtin().render("dhcpd.conf.j2", &vars).unwrap();
+            let kea = crate::kea::render(
+                &vars,
+                std::path::Path::new("/l"),
+                std::path::Path::new("/s"),
+                None,
+            )
+            .unwrap();
+            assert_eq!(
+                conf.contains("option ipxe.no-pxedhcp 1;"),
+                want,
+                "{yaml}\n{conf}"
+            );
+            assert_eq!(kea.contains("\"no-pxedhcp\""), want, "{yaml}\n{kea}");
+        }
+    }
+
     /// The built-in menus for far more machines than a subnet pxe-kit serves holds stay well
     /// inside the fuel limit, so the limit only ever stops a runaway override.
     #[test]
