@@ -70,6 +70,16 @@ impl Drop for Dhcpd {
     }
 }
 
+/// A process killed when the test ends, however it ends.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn in_ns(ns: &Netns, root: &Path, args: &[&str]) -> Output {
     Command::new("ip")
         .args(["netns", "exec", &ns.name, BIN, "--root"])
@@ -107,7 +117,7 @@ fn servers(row: &serde_json::Value, key: &str) -> Vec<String> {
 
 #[test]
 fn init_refuses_a_segment_with_a_foreign_dhcp_server_and_doctor_finds_it() {
-    if skip(missing(true, &["dhcpd", "ip"], &[]).or_else(syslinux_missing)) {
+    if skip(missing(true, &["dhcpd", "in.tftpd", "ip"], &[]).or_else(syslinux_missing)) {
         return;
     }
     let (ns, other) = (Netns::new("probe"), Netns::new("probe-foreign"));
@@ -159,6 +169,22 @@ fn init_refuses_a_segment_with_a_foreign_dhcp_server_and_doctor_finds_it() {
     // The segment is split some other way: the user says so, and init serves.
     ok(&in_ns(&ns, r, &["-q", "init", "--allow-other-dhcp"]));
     assert!(read(r, "etc/pxe-kit/pxe-kit.yaml").contains("allow_other_dhcp: true"));
+    // A TFTP server for doctor's protocols.tftp to ask, which would otherwise wait out a
+    // minute of timeouts on every run (this test looks at network.other-dhcp only).
+    std::fs::set_permissions(r, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let _tftpd = Guard(
+        Command::new("ip")
+            .args([
+                "netns", "exec", &ns.name, "in.tftpd", "-L", "-s", "-u", "nobody", "-a",
+            ])
+            .arg("10.91.0.1:69")
+            .arg(r.join("srv/tftp"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let row = other_dhcp(&ns, r);
     assert_eq!(row["status"], "ok", "{row:#}");
     assert_eq!(servers(&row, "others"), ["10.91.0.2"], "{row:#}");

@@ -427,21 +427,21 @@ pub fn other_dhcp_check() -> Check {
 fn other_dhcp(env: &Env) -> Finding {
     let cfg = need!(env.cfg());
     need!(env.live());
-    if !crate::dhcpprobe::interface_here(cfg, env.ctx.root.is_live()) {
+    let Some(survey) = env.dhcp_survey() else {
         return Finding::skip(format!(
             "{} is not in this network namespace",
             cfg.interface
         ));
-    }
-    match crate::dhcpprobe::survey(cfg) {
-        Ok(Some(s)) => judge_other_dhcp(cfg, &s),
+    };
+    match survey {
+        Ok(Some(s)) => judge_other_dhcp(cfg, s),
         Ok(None) => Finding::skip(format!(
             "{} is down: nothing can answer there (see network.interface)",
             cfg.interface
         )),
         Err(e) => Finding::warn(
             format!(
-                "could not look for other DHCP servers on {}: {e:#}",
+                "could not look for other DHCP servers on {}: {e}",
                 cfg.interface
             ),
             vec!["run doctor as root (the probe needs a raw socket, CAP_NET_RAW)".into()],
