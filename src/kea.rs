@@ -57,6 +57,9 @@ struct Dhcp4 {
     /// One lease per MAC: a PXE ROM and the initramfs send different client ids, which would
     /// otherwise take two addresses per boot (dhcpd's "pool halves" trap).
     match_client_id: bool,
+    /// iPXE's option space (option 175 encapsulating it), for `no-pxedhcp`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    option_def: Vec<Value>,
     client_classes: Vec<ClientClass>,
     subnet4: Vec<Subnet4>,
     loggers: Vec<Logger>,
@@ -143,7 +146,11 @@ struct PoolRange {
 #[derive(Serialize)]
 struct OptionData {
     name: &'static str,
+    /// Empty for an option that only encapsulates others (175).
+    #[serde(skip_serializing_if = "String::is_empty")]
     data: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    space: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -265,21 +272,28 @@ struct SubnetOptions<'a> {
     domain_search: &'a [String],
 }
 
-fn option_data(o: &SubnetOptions, time_offset: Option<i32>) -> Result<Vec<OptionData>> {
+fn option_data(
+    o: &SubnetOptions,
+    time_offset: Option<i32>,
+    ipxe_no_pxedhcp: bool,
+) -> Result<Vec<OptionData>> {
     let mut out = vec![OptionData {
         name: "broadcast-address",
         data: o.broadcast.to_string(),
+        space: None,
     }];
     if let Some(r) = o.router {
         out.push(OptionData {
             name: "routers",
             data: r.to_string(),
+            space: None,
         });
     }
     if !o.dns.is_empty() {
         out.push(OptionData {
             name: "domain-name-servers",
             data: o.dns.join(", "),
+            space: None,
         });
     }
     if !o.domain_search.is_empty() {
@@ -291,15 +305,44 @@ fn option_data(o: &SubnetOptions, time_offset: Option<i32>) -> Result<Vec<Option
         out.push(OptionData {
             name: "domain-search",
             data: d.join(", "),
+            space: None,
         });
     }
     if let Some(t) = time_offset {
         out.push(OptionData {
             name: "time-offset",
             data: t.to_string(),
+            space: None,
+        });
+    }
+    if ipxe_no_pxedhcp {
+        // Kea's pattern for encapsulation: the sub-option's data, and the container (175)
+        // with none of its own.
+        out.push(OptionData {
+            name: "no-pxedhcp",
+            data: "1".into(),
+            space: Some("ipxe"),
+        });
+        out.push(OptionData {
+            name: "ipxe-encap-opts",
+            data: String::new(),
+            space: Some("dhcp4"),
         });
     }
     Ok(out)
+}
+
+/// iPXE's options (ipxe.org/cfg) as Kea must be told them: `no-pxedhcp` (176, uint8) in
+/// space `ipxe`, carried in option 175. Tells iPXE not to wait ~2 s for proxyDHCP answers in
+/// server mode, as dhcpd.conf does.
+fn ipxe_option_def(v: &Vars) -> Vec<Value> {
+    if !v.ipxe_no_pxedhcp {
+        return Vec::new();
+    }
+    vec![
+        serde_json::json!({ "name": "ipxe-encap-opts", "code": 175, "space": "dhcp4", "type": "empty", "encapsulate": "ipxe" }),
+        serde_json::json!({ "name": "no-pxedhcp", "code": 176, "space": "ipxe", "type": "uint8" }),
+    ]
 }
 
 /// The reservations of one subnet: Kea looks a client's reservation up in the subnet it
@@ -447,6 +490,7 @@ fn subnets(v: &Vars) -> Result<Vec<Subnet4>> {
                 domain_search: &v.domain_search,
             },
             v.time_offset,
+            v.ipxe_no_pxedhcp,
         )?,
         reservations: reservations(v, |ip| relayed_net(ip).is_none())?,
     }];
@@ -465,6 +509,7 @@ fn subnets(v: &Vars) -> Result<Vec<Subnet4>> {
                     domain_search: &r.domain_search,
                 },
                 v.time_offset,
+                v.ipxe_no_pxedhcp,
             )?,
             reservations: reservations(v, |ip| relayed_net(ip) == Some(i))?,
         });
@@ -520,6 +565,7 @@ pub fn render(
             max_valid_lifetime: v.max_lease_time,
             authoritative: false,
             match_client_id: false,
+            option_def: ipxe_option_def(v),
             client_classes: classes(v)?,
             subnet4: subnets(v)?,
             loggers: vec![stdout_logger()],

@@ -8,6 +8,7 @@ pub mod cmd;
 pub mod config;
 pub mod copyhash;
 pub mod ctx;
+pub mod dhcpprobe;
 pub mod distro;
 pub mod doctor;
 pub mod dracut;

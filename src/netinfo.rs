@@ -44,6 +44,25 @@ pub fn ipv4_addrs(name: &str) -> Result<Vec<Ipv4Net>> {
     Ok(out)
 }
 
+/// The interface's hardware (MAC) address, when it has an Ethernet-sized one.
+pub fn mac(name: &str) -> Option<[u8; 6]> {
+    nix::ifaddrs::getifaddrs()
+        .ok()?
+        .filter(|a| a.interface_name == name)
+        .find_map(|a| a.address?.as_link_addr()?.addr())
+}
+
+/// True when the interface is administratively up.
+pub fn is_up(name: &str) -> bool {
+    nix::ifaddrs::getifaddrs()
+        .map(|mut a| {
+            a.any(|a| {
+                a.interface_name == name && a.flags.contains(nix::net::if_::InterfaceFlags::IFF_UP)
+            })
+        })
+        .unwrap_or(false)
+}
+
 /// Names of all interfaces that are up, other than loopback.
 pub fn interfaces() -> Result<Vec<String>> {
     let addrs = nix::ifaddrs::getifaddrs().context("listing network interfaces")?;

@@ -320,6 +320,10 @@ pub struct Vars {
     pub lease_time: u32,
     pub max_lease_time: u32,
     pub ping_check: bool,
+    /// Tell iPXE (option 175.176, `ipxe.no-pxedhcp`) not to wait ~2 s for proxyDHCP answers:
+    /// in server mode pxe-kit's own server gives the boot file, and no proxy is there to wait
+    /// for (a failover pair is two pxe-kit servers answering in full, still no proxy).
+    pub ipxe_no_pxedhcp: bool,
     /// DHCP boot files: BIOS PXE (pxelinux.0, or lpxelinux.0 with HTTP transfer), x86-64
     /// UEFI, and the iPXE script URL for clients that are already iPXE.
     pub bios_boot_file: String,
@@ -527,6 +531,7 @@ impl Vars {
             lease_time: cfg.lease_time,
             max_lease_time: cfg.lease_time.saturating_mul(2),
             ping_check: cfg.ping_check,
+            ipxe_no_pxedhcp: cfg.dhcp.mode() == crate::config::DhcpMode::Server,
             bios_boot_file: match cfg.boot.transfer {
                 Transfer::Http => "lpxelinux.0",
                 Transfer::Tftp => "pxelinux.0",
@@ -640,6 +645,40 @@ mod tests {
         // Unvalidated settings (a /0, a pool of every address) count without wrapping.
         assert_eq!(http_workers(u32::MAX), 1000);
         assert_eq!(neigh_thresholds(u32::MAX - 1).unwrap()[2], u32::MAX);
+    }
+
+    /// iPXE is told not to wait for proxy answers where pxe-kit gives the boot file itself
+    /// (server mode, a failover pair too: both members answer in full), in dhcpd.conf and
+    /// Kea alike; never in proxy mode, where the proxy's answer is the one iPXE must wait for.
+    #[test]
+    fn no_pxedhcp_in_server_mode_only() {
+        let t = tempfile::tempdir().unwrap();
+        let root = Root::new(t.path(), false, crate::root::Out::default()).unwrap();
+        let base = "interface: ens4\nserver_ip: 10.0.0.1\nsubnet: 10.0.0.0/24\nrange: 10.0.0.100-10.0.0.200\n";
+        let pair = "peers:\n  partner: 10.0.0.2\n  role: primary\n";
+        for (yaml, want) in [
+            (base.to_string(), true),
+            (format!("{base}{pair}"), true),
+            (format!("{base}dhcp:\n  mode: proxy\n"), false),
+        ] {
+            let cfg: Config = serde_yaml::from_str(&yaml).unwrap();
+            let profile = Profile::new(crate::distro::Distro::Debian, Some(&cfg), &root);
+            let vars = Vars::new(&cfg, &profile, Vec::new());
+            let conf = Templates::builtin().render("dhcpd.conf.j2", &vars).unwrap();
+            let kea = crate::kea::render(
+                &vars,
+                std::path::Path::new("/l"),
+                std::path::Path::new("/s"),
+                None,
+            )
+            .unwrap();
+            assert_eq!(
+                conf.contains("option ipxe.no-pxedhcp 1;"),
+                want,
+                "{yaml}\n{conf}"
+            );
+            assert_eq!(kea.contains("\"no-pxedhcp\""), want, "{yaml}\n{kea}");
+        }
     }
 
     /// The built-in menus for far more machines than a subnet pxe-kit serves holds stay well

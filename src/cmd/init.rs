@@ -8,9 +8,10 @@ use ipnet::Ipv4Net;
 use crate::apply;
 use crate::cli::InitArgs;
 use crate::config::{
-    parse_ip, parse_subnet, Config, DhcpServer, HaMode, Launcher, Peers, Pool, Serial,
+    parse_ip, parse_subnet, Config, DhcpMode, DhcpServer, HaMode, Launcher, Peers, Pool, Serial,
 };
 use crate::ctx::Ctx;
+use crate::dhcpprobe;
 use crate::netinfo;
 use crate::Exit;
 
@@ -28,11 +29,44 @@ pub fn run(args: &InitArgs, ctx: &Ctx) -> Result<Exit> {
             "note: ping_check applies to ISC dhcpd only; Kea offers an address without pinging it first",
         );
     }
+    look_for_other_dhcp(&cfg, ctx)?;
     let opts = apply::Options {
         firewall_takeover: args.firewall_takeover,
         ..Default::default()
     };
     apply::apply_settings(ctx, cfg, "init", &opts)
+}
+
+/// Before anything changes: on a segment where another DHCP server answers, serving
+/// addresses too would hand every machine there (not only those to boot) a lease from either
+/// server. Asked only in server mode without `dhcp.allow_other_dhcp`, and only when the
+/// interface is here (also under --dry-run: the probe changes nothing).
+fn look_for_other_dhcp(cfg: &Config, ctx: &Ctx) -> Result<()> {
+    if cfg.dhcp.mode() != DhcpMode::Server
+        || cfg.dhcp.allow_other_dhcp
+        || !dhcpprobe::interface_here(cfg, ctx.root.is_live())
+    {
+        return Ok(());
+    }
+    let i = &cfg.interface;
+    let Some(survey) = dhcpprobe::survey(cfg)? else {
+        ctx.out.say(format!(
+            "note: {i} is down, so no other DHCP server could be looked for there; `pxe-kit doctor` looks again once it is up"
+        ));
+        return Ok(());
+    };
+    if survey.others.is_empty() {
+        return Ok(());
+    }
+    let who = survey
+        .others
+        .iter()
+        .map(|a| a.describe())
+        .collect::<Vec<_>>()
+        .join("; ");
+    bail!(
+        "another DHCP server answers on {i}: {who}; nothing was changed. Boot beside it with `--dhcp-mode proxy` (it keeps giving addresses, pxe-kit answers PXE clients only), or, where the segment is split some other way, `--dhcp-mode server --allow-other-dhcp`"
+    )
 }
 
 /// Merges flags over the saved settings, filling gaps from the interface, and validates.

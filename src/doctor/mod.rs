@@ -65,6 +65,9 @@ pub struct Finding {
     /// A unified diff (drift), shown under -v and always in JSON.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diff: Option<String>,
+    /// Structured findings for `--json` (network.other-dhcp: who answered, what it offered).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<Box<serde_json::Value>>,
 }
 
 impl Finding {
@@ -75,6 +78,7 @@ impl Finding {
             evidence: Vec::new(),
             fix: Vec::new(),
             diff: None,
+            data: None,
         }
     }
     pub fn ok(summary: impl Into<String>) -> Finding {
@@ -122,6 +126,8 @@ pub fn registry() -> Vec<Check> {
     v.extend(hosts::checks());
     v.extend(nfs::checks());
     v.extend(pair::checks());
+    // Last: its probe (started with `Env`) listens 3 s for answers while the checks above run.
+    v.push(network::other_dhcp_check());
     v
 }
 
@@ -157,7 +163,14 @@ pub struct Env<'a> {
     images: OnceCell<Result<Vec<Manifest>, String>>,
     procs: OnceCell<Vec<services::Proc>>,
     menus: OnceCell<Result<Vec<menu::MenuFile>, String>>,
+    /// The DHCP probe of network.other-dhcp, started in `new` so its window overlaps the
+    /// other checks; joined once.
+    dhcp_probe: std::sync::Mutex<Option<std::thread::JoinHandle<DhcpSurvey>>>,
+    dhcp_survey: OnceCell<Option<DhcpSurvey>>,
 }
+
+/// Who answered a DHCP probe of the provisioning interface (None: the interface is down).
+pub type DhcpSurvey = Result<Option<crate::dhcpprobe::Survey>, String>;
 
 impl<'a> Env<'a> {
     pub fn new(ctx: &'a Ctx, deep: bool) -> Env<'a> {
@@ -211,6 +224,15 @@ impl<'a> Env<'a> {
             }
         };
         let systemd = ctx.root.is_live() && Path::new("/run/systemd/system").is_dir();
+        let dhcp_probe = match (&cfg, &live) {
+            (Ok(c), Some(_)) if crate::dhcpprobe::interface_here(c, ctx.root.is_live()) => {
+                let c = c.clone();
+                Some(std::thread::spawn(move || {
+                    crate::dhcpprobe::survey(&c).map_err(|e| format!("{e:#}"))
+                }))
+            }
+            _ => None,
+        };
         Env {
             ctx,
             cfg,
@@ -223,7 +245,23 @@ impl<'a> Env<'a> {
             images: OnceCell::new(),
             procs: OnceCell::new(),
             menus: OnceCell::new(),
+            dhcp_probe: std::sync::Mutex::new(dhcp_probe),
+            dhcp_survey: OnceCell::new(),
         }
+    }
+
+    /// The DHCP probe's result, waiting for its window to end; None when it was not started
+    /// (the interface is not here).
+    pub fn dhcp_survey(&self) -> Option<&DhcpSurvey> {
+        self.dhcp_survey
+            .get_or_init(|| {
+                let h = self.dhcp_probe.lock().ok()?.take()?;
+                Some(
+                    h.join()
+                        .unwrap_or_else(|_| Err("the DHCP probe stopped unexpectedly".into())),
+                )
+            })
+            .as_ref()
     }
 
     /// The settings, or the skip every dependent check reports.

@@ -483,9 +483,117 @@ fn kea_scope(env: &Env) -> Finding {
     )
 }
 
+/// Registered last (see `registry`): its probe runs while the other checks do.
+pub fn other_dhcp_check() -> Check {
+    Check {
+        id: "network.other-dhcp",
+        title: "no other DHCP server answers where pxe-kit gives addresses",
+        run: other_dhcp,
+    }
+}
+
+/// Asks the segment, as `init` does, which DHCP servers answer a PXE client: a rogue server
+/// that appeared after `init` is found here.
+fn other_dhcp(env: &Env) -> Finding {
+    let cfg = need!(env.cfg());
+    need!(env.live());
+    let Some(survey) = env.dhcp_survey() else {
+        return Finding::skip(format!(
+            "{} is not in this network namespace",
+            cfg.interface
+        ));
+    };
+    match survey {
+        Ok(Some(s)) => judge_other_dhcp(cfg, s),
+        Ok(None) => Finding::skip(format!(
+            "{} is down: nothing can answer there (see network.interface)",
+            cfg.interface
+        )),
+        Err(e) => Finding::warn(
+            format!(
+                "could not look for other DHCP servers on {}: {e}",
+                cfg.interface
+            ),
+            vec!["run doctor as root (the probe needs a raw socket, CAP_NET_RAW)".into()],
+        ),
+    }
+}
+
+/// Judges who answered against the settings' DHCP mode (pure).
+pub fn judge_other_dhcp(cfg: &crate::config::Config, s: &crate::dhcpprobe::Survey) -> Finding {
+    use crate::config::DhcpMode;
+    use crate::dhcpprobe::Kind;
+    let i = &cfg.interface;
+    let mut ev: Vec<String> = s.others.iter().map(|a| a.describe()).collect();
+    ev.extend(
+        s.own
+            .iter()
+            .map(|a| format!("this server (not counted): {}", a.describe())),
+    );
+    let data = serde_json::to_value(s).ok().map(Box::new);
+    let finish = |f: Finding| Finding {
+        data,
+        ..f.with_evidence(ev)
+    };
+    let window = format!("{:.1} s", s.window_ms as f64 / 1000.0);
+    let servers = |k: Kind| -> Vec<String> {
+        s.others
+            .iter()
+            .filter(|a| a.kind == k)
+            .map(|a| a.server.to_string())
+            .collect()
+    };
+    let (addr, proxy) = (servers(Kind::Address), servers(Kind::Proxy));
+    if cfg.dhcp.mode() == DhcpMode::Proxy {
+        // Beside the network's server: it must be there, and no other proxy may answer.
+        if !proxy.is_empty() {
+            return finish(Finding::fail(
+                format!("another proxyDHCP server answers PXE clients on {i}: {}", proxy.join(", ")),
+                vec![format!("stop the other PXE service on {i}: each machine would boot from whichever answers first")],
+            ));
+        }
+        if addr.is_empty() {
+            return finish(Finding::fail(
+                format!("proxy mode, but no DHCP server gives addresses on {i} (looked {window})"),
+                vec![
+                    "start the network's DHCP server, or check the link to it".into(),
+                    "or let pxe-kit give the addresses: pxe-kit init --dhcp-mode server".into(),
+                ],
+            ));
+        }
+        return finish(Finding::ok(format!(
+            "proxy mode beside the DHCP server {} on {i}",
+            addr.join(", ")
+        )));
+    }
+    let all: Vec<String> = addr.iter().chain(&proxy).cloned().collect();
+    if all.is_empty() {
+        return finish(Finding::ok(format!(
+            "only pxe-kit answers DHCP on {i} (looked {window})"
+        )));
+    }
+    if cfg.dhcp.allow_other_dhcp {
+        return finish(Finding::ok(format!(
+            "{} also answer(s) on {i}, allowed by dhcp.allow_other_dhcp",
+            all.join(", ")
+        )));
+    }
+    finish(Finding::fail(
+        format!(
+            "another DHCP server answers on {i} beside pxe-kit: {} — machines there may get a lease from either",
+            all.join(", ")
+        ),
+        vec![
+            format!("stop the other server on {i}, or boot beside it: pxe-kit init --dhcp-mode proxy"),
+            "where the segment is split some other way: pxe-kit init --dhcp-mode server --allow-other-dhcp".into(),
+        ],
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::doctor::Status;
 
     fn v(s: &str) -> Vec<String> {
         s.split_whitespace().map(String::from).collect()
@@ -683,5 +791,57 @@ mod tests {
         // The real kernel: loopback is up with 127.0.0.1/8.
         let lo = if_state("lo");
         assert!(lo.exists && lo.up, "{lo:?}");
+    }
+
+    fn answer(server: [u8; 4], kind: crate::dhcpprobe::Kind) -> crate::dhcpprobe::Answer {
+        crate::dhcpprobe::Answer {
+            server: server.into(),
+            kind,
+            source_mac: "52:54:00:00:00:09".into(),
+            source_ip: server.into(),
+            relay: None,
+            offered: None,
+            next_server: None,
+            boot_file: None,
+            options: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn other_dhcp_is_judged_by_the_mode() {
+        use crate::config::{Config, DhcpMode};
+        use crate::dhcpprobe::{Kind, Survey};
+        let mut cfg = Config::new(
+            "ens4".into(),
+            "10.0.0.1".parse().unwrap(),
+            "10.0.0.0/24".parse().unwrap(),
+            "10.0.0.100-10.0.0.200".parse().unwrap(),
+        );
+        let none = Survey::default();
+        let other = Survey {
+            others: vec![answer([10, 0, 0, 2], Kind::Address)],
+            own: vec![answer([10, 0, 0, 1], Kind::Address)],
+            window_ms: 3000,
+        };
+        let proxy = Survey {
+            others: vec![answer([10, 0, 0, 3], Kind::Proxy)],
+            ..other.clone()
+        };
+        assert_eq!(judge_other_dhcp(&cfg, &none).status, Status::Ok);
+        let f = judge_other_dhcp(&cfg, &other);
+        assert_eq!(f.status, Status::Fail, "{f:?}");
+        assert!(f.summary.contains("10.0.0.2") && f.fix.join(" ").contains("--dhcp-mode proxy"));
+        assert_eq!(f.data.as_ref().unwrap()["others"][0]["server"], "10.0.0.2");
+        assert!(f
+            .evidence
+            .iter()
+            .any(|e| e.starts_with("this server (not counted)")));
+        cfg.dhcp.allow_other_dhcp = true;
+        assert_eq!(judge_other_dhcp(&cfg, &other).status, Status::Ok);
+        cfg.dhcp.allow_other_dhcp = false;
+        cfg.dhcp.mode = Some(DhcpMode::Proxy);
+        assert_eq!(judge_other_dhcp(&cfg, &other).status, Status::Ok);
+        assert_eq!(judge_other_dhcp(&cfg, &none).status, Status::Fail);
+        assert_eq!(judge_other_dhcp(&cfg, &proxy).status, Status::Fail);
     }
 }
