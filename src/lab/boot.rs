@@ -398,21 +398,33 @@ impl<'a> Lab<'a> {
             );
             return Ok(());
         };
-        let conf = Path::new("/radvd.conf");
+        let iface = self.cfg.interface.clone();
+        let argv = self.radvd_argv(self.ns(), radvd, &iface, "radvd")?;
+        self.sup.spawn(&Spec::new("radvd", &argv))?;
+        Ok(())
+    }
+
+    /// radvd in `ns` advertising on `iface`, its files in the work directory named `name`.
+    fn radvd_argv(
+        &self,
+        ns: &Netns,
+        radvd: String,
+        iface: &str,
+        name: &str,
+    ) -> Result<Vec<String>> {
+        let conf = PathBuf::from(format!("/{name}.conf"));
         let work = Root::new(&self.wp, false, Default::default())?;
-        work.write(conf, radvd_conf(&self.cfg.interface).as_bytes(), 0o644)?;
-        let argv = self.ns().exec_argv(&[
+        work.write(&conf, radvd_conf(iface).as_bytes(), 0o644)?;
+        Ok(ns.exec_argv(&[
             radvd,
             "-n".into(),
             "-m".into(),
             "stderr".into(),
             "-C".into(),
-            work.path(conf).display().to_string(),
+            work.path(&conf).display().to_string(),
             "-p".into(),
-            self.wp.join("radvd.pid").display().to_string(),
-        ]);
-        self.sup.spawn(&Spec::new("radvd", &argv))?;
-        Ok(())
+            self.wp.join(format!("{name}.pid")).display().to_string(),
+        ]))
     }
 
     /// With `--relay`: the router namespace with dhcrelay, and router advertisements on the
@@ -440,20 +452,7 @@ impl<'a> Lab<'a> {
         }
         let rt = r?;
         if let Some(radvd) = find_program("radvd") {
-            let conf = Path::new("/radvd-relayed.conf");
-            let work = Root::new(&self.wp, false, Default::default())?;
-            let text = radvd_conf(crate::lab::routed::BRIDGE);
-            work.write(conf, text.as_bytes(), 0o644)?;
-            let argv = rt.exec_argv(&[
-                radvd,
-                "-n".into(),
-                "-m".into(),
-                "stderr".into(),
-                "-C".into(),
-                work.path(conf).display().to_string(),
-                "-p".into(),
-                self.wp.join("radvd-relayed.pid").display().to_string(),
-            ]);
+            let argv = self.radvd_argv(&rt, radvd, crate::lab::routed::BRIDGE, "radvd-relayed")?;
             self.sup.spawn(&Spec::new("radvd-relayed", &argv))?;
         }
         self.router = Some(rt);
