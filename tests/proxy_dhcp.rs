@@ -7,8 +7,6 @@
 mod common;
 use common::*;
 
-use std::path::Path;
-
 macro_rules! need_syslinux {
     () => {
         if skip(syslinux_missing()) {
@@ -31,33 +29,27 @@ fn server_init() -> Vec<&'static str> {
     v
 }
 
-/// The real `dnsmasq --test` on this file alone (never the host's /etc/dnsmasq.conf).
-fn dnsmasq_accepts(f: &Path) -> Result<(), String> {
-    let o = std::process::Command::new("dnsmasq")
-        .arg("--test")
-        .arg(format!("--conf-file={}", f.display()))
-        .output()
-        .unwrap();
-    if o.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&o.stderr).into_owned())
-    }
-}
-
 fn need_dnsmasq() -> bool {
     !skip(missing(false, &["dnsmasq"], &[]))
 }
 
+/// A staged server (`stage`) after `init --dhcp-mode proxy`, or None (said) when syslinux or
+/// dnsmasq is missing.
+fn proxy_root(stage: fn() -> tempfile::TempDir) -> Option<tempfile::TempDir> {
+    if skip(syslinux_missing()) || !need_dnsmasq() {
+        return None;
+    }
+    let t = stage();
+    ok(&run(t.path(), &proxy_init()));
+    Some(t)
+}
+
 #[test]
 fn staged_fedora_proxy_mode_runs_dnsmasq_instead_of_dhcpd() {
-    need_syslinux!();
-    if !need_dnsmasq() {
+    let Some(t) = proxy_root(stage_fedora) else {
         return;
-    }
-    let t = stage_fedora();
+    };
     let r = t.path();
-    ok(&run(r, &proxy_init()));
     dnsmasq_accepts(&r.join(CONF)).unwrap();
     let conf = read(r, CONF);
     for want in [
@@ -110,13 +102,10 @@ fn staged_fedora_proxy_mode_runs_dnsmasq_instead_of_dhcpd() {
 
 #[test]
 fn staged_debian_proxy_mode_plans_the_dnsmasq_package_and_unit() {
-    need_syslinux!();
-    if !need_dnsmasq() {
+    let Some(t) = proxy_root(stage_debian) else {
         return;
-    }
-    let t = stage_debian();
+    };
     let r = t.path();
-    ok(&run(r, &proxy_init()));
     dnsmasq_accepts(&r.join(CONF)).unwrap();
     let conf = read(r, CONF);
     assert!(
@@ -177,13 +166,10 @@ fn switching_modes_stops_one_daemon_and_restores_the_other() {
 /// one: `dnsmasq --test` runs on a scratch copy first.
 #[test]
 fn a_config_dnsmasq_rejects_is_not_installed() {
-    need_syslinux!();
-    if !need_dnsmasq() {
+    let Some(t) = proxy_root(stage_fedora) else {
         return;
-    }
-    let t = stage_fedora();
+    };
     let r = t.path();
-    ok(&run(r, &proxy_init()));
     let good = read(r, CONF);
     write(
         r,
@@ -210,13 +196,10 @@ fn a_config_dnsmasq_rejects_is_not_installed() {
 /// refused with nothing changed; the same machine without --ip gets its own boot files.
 #[test]
 fn proxy_mode_refuses_fixed_addresses_and_keeps_per_host_boot() {
-    need_syslinux!();
-    if !need_dnsmasq() {
+    let Some(t) = proxy_root(stage_fedora) else {
         return;
-    }
-    let t = stage_fedora();
+    };
     let r = t.path();
-    ok(&run(r, &proxy_init()));
     let _img = add_fake_image(r, &["--name", "fake"]);
     let before = snapshot(r);
     let mac = "52:54:00:aa:bb:cc";

@@ -401,6 +401,21 @@ pub fn dhcpd_accepts(file: &Path) -> Result<(), String> {
     }
 }
 
+/// The real `dnsmasq --test` on this file alone (`--conf-file`: never the host's
+/// /etc/dnsmasq.conf): Ok, or its complaint.
+pub fn dnsmasq_accepts(f: &Path) -> Result<(), String> {
+    let o = Command::new("dnsmasq")
+        .arg("--test")
+        .arg(format!("--conf-file={}", f.display()))
+        .output()
+        .map_err(|e| format!("running dnsmasq --test: {e}"))?;
+    if o.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&o.stderr).into_owned())
+    }
+}
+
 /// `grub-script-check FILE`, GRUB's own parser: Ok, or its complaint.
 pub fn grub_accepts(file: &Path) -> Result<(), String> {
     let o = Command::new("grub-script-check")
