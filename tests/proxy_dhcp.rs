@@ -282,10 +282,7 @@ fn serve_runs_dnsmasq_in_proxy_mode_and_status_tracks_it() {
     {
         return;
     }
-    use std::io::{BufRead, BufReader};
     use std::os::unix::fs::PermissionsExt;
-    use std::process::{Command, Stdio};
-    use std::time::{Duration, Instant};
     let t = stage_debian();
     std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let r = t.path();
@@ -323,42 +320,10 @@ fn serve_runs_dnsmasq_in_proxy_mode_and_status_tracks_it() {
     ]);
     client.ip(&["addr", "add", "10.78.0.50/24", "dev", "pxk-sp2"]);
 
-    let mut child = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &ns.name,
-            BIN,
-            "--root",
-            r.to_str().unwrap(),
-            "serve",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    for s in [
-        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-        Box::new(child.stderr.take().unwrap()),
-    ] {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            for l in BufReader::new(s).lines().map_while(Result::ok) {
-                let _ = tx.send(l);
-            }
-        });
-    }
-    let mut out: Vec<String> = Vec::new();
+    let mut served = Served::start(&ns, r);
     let mut wait_for = |needle: &str, secs: u64| {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        while !out.iter().any(|l| l.contains(needle)) && Instant::now() < deadline {
-            if let Ok(l) = rx.recv_timeout(Duration::from_millis(200)) {
-                out.push(l);
-            }
-        }
-        (out.iter().any(|l| l.contains(needle)), out.join("\n"))
+        let seen = served.wait_for(needle, secs);
+        (seen, served.out.join("\n"))
     };
     let (up, log) = wait_for("pxe-kit serve: ready", 20);
     assert!(up, "serve did not come up:\n{log}");
@@ -391,19 +356,8 @@ fn serve_runs_dnsmasq_in_proxy_mode_and_status_tracks_it() {
         "{m:#}"
     );
 
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    served.stop();
+    let status = served.child.wait().unwrap();
     assert!(status.success(), "serve exited with {status:?}");
     assert!(ns.pids().is_empty(), "processes left in {}", ns.name);
     let _ = std::fs::remove_file(pkt);

@@ -12,11 +12,9 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -40,85 +38,6 @@ fn missing_here() -> Option<String> {
         &[],
     )
     .or_else(syslinux_missing)
-}
-
-/// `pxe-kit serve` of the staged root in the server namespace, its output collected.
-struct Served {
-    child: Child,
-    rx: mpsc::Receiver<String>,
-    out: Vec<String>,
-}
-
-impl Served {
-    fn start(ns: &Netns, root: &Path) -> Served {
-        let mut child = Command::new("ip")
-            .args(["netns", "exec", &ns.name, BIN, "--root"])
-            .arg(root)
-            .arg("serve")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (tx, rx) = mpsc::channel::<String>();
-        for s in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-            Box::new(child.stderr.take().unwrap()),
-        ] {
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                for l in BufReader::new(s).lines().map_while(Result::ok) {
-                    let _ = tx.send(l);
-                }
-            });
-        }
-        let mut s = Served {
-            child,
-            rx,
-            out: Vec::new(),
-        };
-        assert!(
-            s.wait_for("pxe-kit serve: ready: kea on pxk-ks0", 20),
-            "serve did not come up:\n{}",
-            s.out.join("\n")
-        );
-        s
-    }
-
-    fn wait_for(&mut self, needle: &str, secs: u64) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            if self.out.iter().any(|l| l.contains(needle)) {
-                return true;
-            }
-            if Instant::now() > deadline {
-                return false;
-            }
-            if let Ok(l) = self.rx.recv_timeout(Duration::from_millis(200)) {
-                self.out.push(l);
-            }
-        }
-    }
-
-    fn stop(&mut self) {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(self.child.id() as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        );
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while self.child.try_wait().unwrap().is_none() {
-            assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        self.wait_for("pxe-kit serve: stopped", 5);
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// What one dhclient exchange got: the `new_*` variables its script saw.
@@ -293,6 +212,11 @@ fn kea_serves_pxe_clients_and_doctor_sees_each_break() {
     std::fs::set_permissions(w.join("dump.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
 
     let mut served = Served::start(&server, r);
+    assert!(
+        served.wait_for("pxe-kit serve: ready: kea on pxk-ks0", 20),
+        "serve did not come up:\n{}",
+        served.out.join("\n")
+    );
     assert_eq!(server.nice_of("kea-dhcp4"), [-10], "kea-dhcp4's nice value");
     const BIOS: &str = "PXEClient:Arch:00000:UNDI:002001";
     const UEFI: &str = "PXEClient:Arch:00007:UNDI:003016";

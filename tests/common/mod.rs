@@ -3,9 +3,10 @@
 #![allow(clippy::disallowed_methods)]
 #![allow(dead_code)]
 use std::collections::BTreeMap;
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::SystemTime;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant, SystemTime};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_pxe-kit");
 
@@ -832,4 +833,79 @@ pub fn pair_member(ip: &str, partner: &str, role: &str) -> tempfile::TempDir {
     args.extend(["--peer", partner, "--role", role]);
     ok(&run(t.path(), &args));
     t
+}
+
+/// `pxe-kit serve` of a staged root inside a namespace, its output lines collected.
+pub struct Served {
+    pub child: Child,
+    rx: std::sync::mpsc::Receiver<String>,
+    pub out: Vec<String>,
+}
+
+impl Served {
+    pub fn start(ns: &Netns, root: &Path) -> Served {
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", &ns.name, BIN, "--root"])
+            .arg(root)
+            .arg("serve")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        for s in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for l in std::io::BufReader::new(s).lines().map_while(Result::ok) {
+                    let _ = tx.send(l);
+                }
+            });
+        }
+        Served {
+            child,
+            rx,
+            out: Vec::new(),
+        }
+    }
+
+    /// Whether a line containing `needle` came within `secs` (a bound, not a timing).
+    pub fn wait_for(&mut self, needle: &str, secs: u64) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if self.out.iter().any(|l| l.contains(needle)) {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            if let Ok(l) = self.rx.recv_timeout(Duration::from_millis(200)) {
+                self.out.push(l);
+            }
+        }
+    }
+
+    /// SIGTERM, then waits for serve to stop.
+    pub fn stop(&mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while self.child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        self.wait_for("pxe-kit serve: stopped", 5);
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
