@@ -387,42 +387,11 @@ pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
-/// `dhcpd -t -cf FILE`, the real ISC parser.
-pub fn dhcpd_accepts(file: &Path) -> Result<(), String> {
-    let dhcpd = which("dhcpd").ok_or("dhcpd is not installed")?;
-    let o = Command::new(dhcpd)
-        .args(["-t", "-4", "-cf"])
-        .arg(file)
+/// A config test's verdict: Ok when the checker exits 0, else what it printed.
+fn verdict(cmd: &mut Command) -> Result<(), String> {
+    let o = cmd
         .output()
-        .unwrap();
-    if o.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&o.stderr).into_owned())
-    }
-}
-
-/// The real `dnsmasq --test` on this file alone (`--conf-file`: never the host's
-/// /etc/dnsmasq.conf): Ok, or its complaint.
-pub fn dnsmasq_accepts(f: &Path) -> Result<(), String> {
-    let o = Command::new("dnsmasq")
-        .arg("--test")
-        .arg(format!("--conf-file={}", f.display()))
-        .output()
-        .map_err(|e| format!("running dnsmasq --test: {e}"))?;
-    if o.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&o.stderr).into_owned())
-    }
-}
-
-/// `grub-script-check FILE`, GRUB's own parser: Ok, or its complaint.
-pub fn grub_accepts(file: &Path) -> Result<(), String> {
-    let o = Command::new("grub-script-check")
-        .arg(file)
-        .output()
-        .map_err(|e| format!("running grub-script-check: {e}"))?;
+        .map_err(|e| format!("running {:?}: {e}", cmd.get_program()))?;
     if o.status.success() {
         Ok(())
     } else {
@@ -432,6 +401,27 @@ pub fn grub_accepts(file: &Path) -> Result<(), String> {
             String::from_utf8_lossy(&o.stderr)
         ))
     }
+}
+
+/// `dhcpd -t -cf FILE`, the real ISC parser.
+pub fn dhcpd_accepts(file: &Path) -> Result<(), String> {
+    let dhcpd = which("dhcpd").ok_or("dhcpd is not installed")?;
+    verdict(Command::new(dhcpd).args(["-t", "-4", "-cf"]).arg(file))
+}
+
+/// The real `dnsmasq --test` on this file alone (`--conf-file`: never the host's
+/// /etc/dnsmasq.conf): Ok, or its complaint.
+pub fn dnsmasq_accepts(f: &Path) -> Result<(), String> {
+    verdict(
+        Command::new("dnsmasq")
+            .arg("--test")
+            .arg(format!("--conf-file={}", f.display())),
+    )
+}
+
+/// `grub-script-check FILE`, GRUB's own parser: Ok, or its complaint.
+pub fn grub_accepts(file: &Path) -> Result<(), String> {
+    verdict(Command::new("grub-script-check").arg(file))
 }
 
 /// `kea-dhcp4 -t FILE`, the real Kea parser, on the file as it is: inside a network namespace
@@ -454,20 +444,11 @@ pub fn kea_accepts(file: &Path, iface: &str) -> Result<(), String> {
         "pxk-kea-t",
     ]);
     ns.ip(&["link", "set", iface, "up"]);
-    let o = Command::new("ip")
-        .args(["netns", "exec", &ns.name, "kea-dhcp4", "-t"])
-        .arg(file)
-        .output()
-        .unwrap();
-    if o.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        ))
-    }
+    verdict(
+        Command::new("ip")
+            .args(["netns", "exec", &ns.name, "kea-dhcp4", "-t"])
+            .arg(file),
+    )
 }
 
 /// A generated file without its comment lines, for asserting on what the daemon reads.
