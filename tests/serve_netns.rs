@@ -6,8 +6,6 @@
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
 
 mod common;
 
@@ -60,50 +58,12 @@ fn serve_runs_the_daemons_in_a_netns_and_stops_on_sigterm() {
     ns.ip(&["addr", "add", "10.79.0.1/24", "dev", "pxk-st0"]);
     ns.ip(&["link", "set", "pxk-st0", "up"]);
 
-    let mut child = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &ns.name,
-            BIN,
-            "--root",
-            r.to_str().unwrap(),
-            "serve",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = mpsc::channel::<String>();
-    for s in [
-        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-        Box::new(child.stderr.take().unwrap()),
-    ] {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            for l in BufReader::new(s).lines().map_while(Result::ok) {
-                let _ = tx.send(l);
-            }
-        });
-    }
-    let mut out = Vec::new();
-    let wait_for = |out: &mut Vec<String>, needle: &str, secs: u64| {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        while Instant::now() < deadline {
-            if out.iter().any(|l: &String| l.contains(needle)) {
-                return true;
-            }
-            if let Ok(l) = rx.recv_timeout(Duration::from_millis(200)) {
-                out.push(l);
-            }
-        }
-        out.iter().any(|l| l.contains(needle))
-    };
+    let mut served = Served::start(&ns, r);
+    let mut wait_for = |needle: &str, secs: u64| served.wait_for(needle, secs);
     assert!(
-        wait_for(&mut out, "pxe-kit serve: ready", 20),
+        wait_for("pxe-kit serve: ready", 20),
         "serve did not come up:\n{}",
-        out.join("\n")
+        served.out.join("\n")
     );
 
     // The DHCP daemon runs ranked above the transfers (settings dhcp.nice, default -10).
@@ -126,17 +86,13 @@ fn serve_runs_the_daemons_in_a_netns_and_stops_on_sigterm() {
     assert!(!denied.starts_with("HTTP/1.1 200"), "{denied}");
     // A TFTP read request: in.tftpd logs it to our syslog socket, serve prints it.
     ns.bash("printf '\\0\\1pxelinux.0\\0octet\\0' > /dev/udp/10.79.0.1/69");
-    assert!(wait_for(&mut out, "httpd| ", 10), "{}", out.join("\n"));
-    assert!(
-        wait_for(&mut out, "GET /pxe-kit/hello.txt HTTP/1.0\" 200", 10),
-        "{}",
-        out.join("\n")
-    );
-    assert!(
-        wait_for(&mut out, "RRQ from 10.79.0.1 filename pxelinux.0", 10),
-        "{}",
-        out.join("\n")
-    );
+    for needle in [
+        "httpd| ",
+        "GET /pxe-kit/hello.txt HTTP/1.0\" 200",
+        "RRQ from 10.79.0.1 filename pxelinux.0",
+    ] {
+        assert!(wait_for(needle, 10), "{}", served.out.join("\n"));
+    }
     // serve keeps what the daemons said; `status` reads it back per machine.
     let st = ok(&run(r, &["status", "--json"]));
     let j: serde_json::Value = serde_json::from_str(&st).unwrap();
@@ -152,28 +108,17 @@ fn serve_runs_the_daemons_in_a_netns_and_stops_on_sigterm() {
         "{m:#}"
     );
 
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    served.stop();
+    let status = served.child.wait().unwrap();
     assert!(
-        wait_for(&mut out, "pxe-kit serve: stopped", 5),
+        served.wait_for("pxe-kit serve: stopped", 5),
         "{}",
-        out.join("\n")
+        served.out.join("\n")
     );
     assert!(
         status.success(),
         "serve exited with {status:?}:\n{}",
-        out.join("\n")
+        served.out.join("\n")
     );
     assert!(ns.pids().is_empty(), "processes left in {}", ns.name);
     // Nothing was written outside the staged root: the leases file is under it.
