@@ -672,9 +672,10 @@ fn render(
     loader_pending: bool,
     templates: Option<&Templates>,
 ) -> Result<Vec<FileSpec>> {
+    // Given templates are used as they are; only the overrides on disk are read.
     let templates = match templates {
-        Some(t) => t.clone(),
-        None => Templates::load(&ctx.root)?,
+        Some(t) => std::borrow::Cow::Borrowed(t),
+        None => std::borrow::Cow::Owned(Templates::load(&ctx.root)?),
     };
     let loader = read_loader(ctx, profile, loader_pending)?;
     let entries = image::boot_entries(&want.cfg, profile, &want.images);
