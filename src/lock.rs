@@ -35,14 +35,18 @@ impl StateLock {
                 Lock::NotTaken => return Ok(StateLock { _held: None }),
                 Lock::Busy => {}
             }
-            let who = holder(&root.path(dir));
+            // The holder is looked up when it is named, not on every try.
             if start.elapsed() >= wait {
                 bail!(
-                    "the state is locked by {who}; wait for it to finish (or give --lock-wait SECONDS to wait longer)"
+                    "the state is locked by {}; wait for it to finish (or give --lock-wait SECONDS to wait longer)",
+                    holder(&root.path(dir))
                 );
             }
             if !said {
-                eprintln!("pxe-kit: waiting for {who} to finish (it holds the state lock)");
+                eprintln!(
+                    "pxe-kit: waiting for {} to finish (it holds the state lock)",
+                    holder(&root.path(dir))
+                );
                 said = true;
             }
             std::thread::sleep(POLL);
